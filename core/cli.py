@@ -1,0 +1,232 @@
+"""The ``equipoise`` command line. Every error a user can cause ends in a clear message and a non-zero
+exit status, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import warnings
+from pathlib import Path
+
+from ._errors import EquipoiseError, InputFileError, PatientValidationError
+
+EXIT_BAD_INPUT = 2
+EXIT_REFUSED_ROWS = 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return args.func(args)
+    except EquipoiseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="equipoise", description="Decision support for choosing between treatments.")
+    sub = p.add_subparsers(dest="command")
+
+    c = sub.add_parser("cohorts", help="list the bundled cohorts")
+    c.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    c.set_defaults(func=cmd_cohorts)
+
+    t = sub.add_parser("train", help="train a model bundle and print the test-split table")
+    src = t.add_mutually_exclusive_group(required=True)
+    src.add_argument("--cohort", help="a bundled cohort (see `equipoise cohorts`)")
+    src.add_argument("--csv", help="your own data, with --spec")
+    t.add_argument("--spec", help="cohort spec JSON for --csv (see README)")
+    t.add_argument("--out", help="bundle directory (default: bundles/NAME)")
+    t.set_defaults(func=cmd_train)
+
+    m = sub.add_parser("template", help="print an example patient JSON with every field documented")
+    msrc = m.add_mutually_exclusive_group(required=True)
+    msrc.add_argument("--cohort")
+    msrc.add_argument("--spec")
+    m.set_defaults(func=cmd_template)
+
+    r = sub.add_parser("predict", help="report on patients with a trained bundle (JSON / JSON Lines)")
+    r.add_argument("--bundle", required=True)
+    what = r.add_mutually_exclusive_group(required=True)
+    what.add_argument("--patient", help="one patient as JSON ('-' for standard input)")
+    what.add_argument("--csv", help="one report per row, as JSON Lines")
+    what.add_argument("--split", choices=["test"], help="every patient of the bundle's held-out test split")
+    r.set_defaults(func=cmd_predict)
+    return p
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+def cmd_cohorts(args) -> int:
+    from .cohorts import list_cohorts, load_cohort
+
+    summaries = [load_cohort(name).summary() for name in list_cohorts()]
+    if args.json:
+        _print_json(summaries)
+        return 0
+    for s in summaries:
+        arms = ", ".join(f"{a} (n={n})" for a, n in s["arms"].items()) if "arms" in s else "dose (mg/week)"
+        print(f"{s['name']:10s} {s['title']}\n{'':10s} n={s['n']}; {s['design']}\n{'':10s} treatment: {arms}\n"
+              f"{'':10s} source: {s['source']}\n{'':10s} citation: {s['citation']}\n{'':10s} licence: {s['licence']}\n")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .bundle import save_bundle
+    from .cohorts import cohort_from_csv, load_cohort
+    from .evaluation import evaluate
+    from .training import train
+
+    if args.csv:
+        if not args.spec:
+            raise InputFileError("`equipoise train --csv FILE` also needs `--spec SPEC.json` (see README).")
+        cohort = cohort_from_csv(args.csv, args.spec)
+    else:
+        cohort = load_cohort(args.cohort)
+    out = Path(args.out or Path("bundles") / cohort.spec.name)
+    progress = lambda msg: print(f"[equipoise] {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    result = train(cohort, progress=progress)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the verdict below says it in words
+        evaluation = evaluate(result)
+    path = save_bundle(result, evaluation, out)
+    progress(f"bundle written to {path}")
+    print(f"Held-out test split of {cohort.spec.name}: n={evaluation.n_test} (never used for fitting, tuning or calibration)\n")
+    print(evaluation.table())
+    print("\n" + evaluation.verdict)
+    for note in evaluation.notes:
+        print(f"- {note}")
+    return 0
+
+
+def cmd_template(args) -> int:
+    from .cohorts import BUNDLED, load_cohort
+    from .spec import CohortSpec
+    from .template import patient_template
+
+    if args.spec:
+        _print_json(patient_template(CohortSpec.from_json(args.spec)))
+        return 0
+    if args.cohort not in BUNDLED:
+        raise InputFileError(f"Unknown cohort {args.cohort!r}. Bundled cohorts: {', '.join(BUNDLED)}.")
+    cohort = load_cohort(args.cohort)
+    _print_json(patient_template(cohort.spec, cohort.frame))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from .bundle import load_bundle
+
+    bundle = load_bundle(args.bundle)
+    if args.patient:
+        return _predict_one(bundle, _read_patient(args.patient))
+    if args.csv:
+        return _predict_rows(bundle, _read_csv(args.csv), id_column=bundle.spec.patient_id)
+    from .batch import held_out_records
+
+    return _predict_rows(bundle, held_out_records(bundle), id_column="patient_id")
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _predict_one(bundle, record: dict) -> int:
+    from .report import error_report, predict_patient
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # warnings are data in the report
+            report = predict_patient(bundle, record)
+    except PatientValidationError as exc:
+        _print_json(error_report(bundle, exc))
+        print(f"error: the patient was refused:\n{exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    _print_json(report.to_dict())
+    return 0
+
+
+def _predict_rows(bundle, records: list[dict], *, id_column: str) -> int:
+    from .report import error_report, predict_patient
+
+    ignore = tuple({id_column, bundle.spec.patient_id, bundle.spec.treatment.column, *_outcome_columns(bundle.spec)})
+    refused = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i, record in enumerate(records, start=1):
+            pid = record.get(id_column)
+            pid = None if pid is None or (isinstance(pid, float) and math.isnan(pid)) else str(pid)
+            try:
+                out = predict_patient(bundle, record, patient_id=pid, ignore=ignore).to_dict()
+                out["row"] = i
+            except PatientValidationError as exc:
+                refused += 1
+                out = error_report(bundle, exc, row=i, patient_id=pid)
+            print(json.dumps(_sanitize(out), allow_nan=False, ensure_ascii=False))
+    sys.stdout.flush()
+    if refused:
+        print(f"error: {refused} of {len(records)} row(s) were refused; their reports list the errors.", file=sys.stderr)
+        return EXIT_REFUSED_ROWS
+    return 0
+
+
+def _outcome_columns(spec) -> list[str]:
+    o = spec.outcome
+    return [c for c in (o.column, o.time_column, o.event_column) if c] + list(spec.excluded_columns)
+
+
+def _read_patient(path: str) -> dict:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputFileError(f"Patient file {path!r} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"Patient file {path!r} could not be read: {exc}.") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"Patient file {path!r} is not valid JSON: {exc.msg} at line {exc.lineno}, "
+                             f"column {exc.colno}.") from None
+    if isinstance(data, dict) and isinstance(data.get("patient"), dict) and "fields" in data:
+        data = data["patient"]  # the output of `equipoise template`
+    if not isinstance(data, dict):
+        raise InputFileError(f"Patient file {path!r} must hold one JSON object of field: value pairs.")
+    return data
+
+
+def _read_csv(path: str) -> list[dict]:
+    import pandas as pd
+
+    if not Path(path).is_file():
+        raise InputFileError(f"CSV file {path!r} does not exist.")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"CSV file {path!r} could not be read: {exc}") from None
+    return frame.to_dict("records")
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(_sanitize(obj), indent=2, allow_nan=False, ensure_ascii=False))
+
+
+def _sanitize(obj):
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _sanitize(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_sanitize(v) for v in obj]
+    return obj
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

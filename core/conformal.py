@@ -1,0 +1,524 @@
+"""Split-conformal prediction intervals for a regression model, group-conditional (Mondrian).
+
+The nonconformity score of a calibration row is ``|y - y_pred|`` (or ``|y - y_pred| / sigma`` when
+``normalized=True``, with ``sigma`` a per-row difficulty estimate such as a predicted absolute
+residual). For each Mondrian category (group) of ``n`` calibration rows the interval half-width is
+the ``k``-th smallest score, ``k = ceil((n + 1) * coverage)`` — the exact finite-sample
+split-conformal rule, which guarantees ``P(y in interval) >= coverage`` within every group when
+calibration and new rows are exchangeable. When ``k > n`` that quantile is infinite: the group is
+too small for the requested coverage.
+
+A row whose group is too small (or was never seen at calibration) gets **no** interval: its
+``low``/``high`` are NaN, its ``status`` is ``'insufficient_evidence'`` with a ``reason`` naming the
+group and its ``n``, and an :class:`InsufficientEvidenceWarning` is emitted. The pooled (marginal)
+interval is offered separately as ``fallback_low``/``fallback_high``; it is *not* calibrated for the
+row's group, and is never put in ``low``/``high``.
+
+Pure numpy; fitted state is plain JSON (``to_dict`` / ``from_dict``), never pickle.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.exceptions import NotFittedError
+
+from ._errors import BundleIntegrityError, InsufficientEvidenceWarning
+
+__all__ = [
+    "DEFAULT_MIN_GROUP_SIZE",
+    "STATUS_OK",
+    "STATUS_INSUFFICIENT",
+    "MondrianConformalRegressor",
+    "IntervalResult",
+    "CoverageReport",
+    "GroupCoverage",
+    "coverage_report",
+    "conformal_rank",
+    "min_calibration_size",
+]
+
+DEFAULT_MIN_GROUP_SIZE = 30
+STATUS_OK = "ok"
+STATUS_INSUFFICIENT = "insufficient_evidence"
+_FORMAT = "MondrianConformalRegressor"
+_FORMAT_VERSION = 1
+_EPS = 1e-9  # absorbs float error in (n + 1) * coverage, e.g. 20 * 0.9 = 18.000000000000004
+
+# --- messages (tests assert them) ---------------------------------------------------------------
+
+MSG_BAD_PARAM = "The {name!r} parameter of {cls} must be {allowed}. Got {got!r} instead."
+MSG_NOT_CALIBRATED = (
+    "This {cls} instance is not calibrated yet. Call 'calibrate' with held-out calibration "
+    "outcomes and predictions before using this method."
+)
+MSG_BAD_VECTOR = "{what} must be a 1-D array of finite numbers. {problem}"
+MSG_LENGTH = "{what} must have one entry per row ({n}). Got {got} entries instead."
+MSG_BAD_DIFFICULTY = "'difficulty' must be finite and > 0 for every row (it divides the residual). {problem}"
+MSG_DIFFICULTY_REQUIRED = "{cls} was created with normalized=True: 'difficulty' is required by '{method}'."
+MSG_DIFFICULTY_UNUSED = (
+    "{cls} was created with normalized=False, so 'difficulty' would be ignored by '{method}'. "
+    "Create it with normalized=True to use a difficulty estimate."
+)
+MSG_GROUPS_REQUIRED = (
+    "This {cls} was calibrated per group (Mondrian): 'groups' is required by 'predict_interval'."
+)
+MSG_GROUPS_UNUSED = (
+    "This {cls} was calibrated without groups: pass groups=None to 'predict_interval', or calibrate "
+    "again with groups."
+)
+MSG_BAD_LABEL = (
+    "Group labels must be str or int (plain JSON). Got {got!r} ({type}) instead; "
+    "convert them first, e.g. groups.astype(str)."
+)
+MSG_EMPTY = "'calibrate' needs at least one calibration row. Got 0."
+REASON_UNSEEN = "group {group!r} was not seen in the calibration set (n=0)"
+REASON_INFINITE = (
+    "group {group!r} has only n={n} calibration rows; at least {needed} are needed for a finite "
+    "{coverage:g}% interval"
+)
+REASON_SMALL = "group {group!r} has only n={n} calibration rows, fewer than the minimum of {minimum}"
+MSG_INSUFFICIENT_WARNING = (
+    "No calibrated interval for {k} of {n} rows ({groups}): their low/high are NaN and their status "
+    "is 'insufficient_evidence'. fallback_low/fallback_high hold the pooled interval, which is not "
+    "calibrated for these groups."
+)
+MSG_BAD_BUNDLE = "Cannot read a {fmt} from this JSON: {problem}"
+
+_ALL = "all"  # the name of the single pooled group when calibrated without groups
+
+
+# --- parameter constraints (declared once, checked in one place) -------------------------------
+
+
+def _is_real(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and math.isfinite(float(v))
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+
+
+_PARAMETER_CONSTRAINTS: dict[str, tuple[str, Any]] = {
+    "coverage": ("a float in the range (0, 1)", lambda v: _is_real(v) and 0.0 < float(v) < 1.0),
+    "min_group_size": ("None or an int in the range [1, inf)", lambda v: v is None or (_is_int(v) and v >= 1)),
+    "normalized": ("a bool", lambda v: isinstance(v, (bool, np.bool_))),
+    "lower_bound": ("None or a finite float", lambda v: v is None or _is_real(v)),
+}
+
+
+def _validate_params(obj: Any, constraints: dict[str, tuple[str, Any]]) -> None:
+    for name, (allowed, ok) in constraints.items():
+        value = getattr(obj, name)
+        if not ok(value):
+            raise ValueError(MSG_BAD_PARAM.format(name=name, cls=type(obj).__name__, allowed=allowed, got=value))
+
+
+# --- the finite-sample rule -----------------------------------------------------------------
+
+
+def conformal_rank(n: int, coverage: float) -> int:
+    """``k = ceil((n + 1) * coverage)``: the rank (1-based) of the conformal quantile among n scores.
+
+    ``k > n`` means the quantile is infinite (too few calibration rows for this coverage).
+    """
+    return int(math.ceil((n + 1) * coverage - _EPS))
+
+
+def min_calibration_size(coverage: float) -> int:
+    """The smallest n for which the split-conformal quantile at ``coverage`` is finite (9 for 0.9)."""
+    n = max(int(math.floor(coverage / (1.0 - coverage))) - 1, 1)
+    while conformal_rank(n, coverage) > n:
+        n += 1
+    return n
+
+
+def _conformal_quantile(scores: np.ndarray, coverage: float) -> float:
+    k = conformal_rank(len(scores), coverage)
+    if k > len(scores):
+        return math.inf
+    return float(np.partition(scores, k - 1)[k - 1])
+
+
+# --- value objects ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class IntervalResult:
+    """Per-row conformal intervals and whether each row has one.
+
+    ``low``/``high`` are NaN where ``status == 'insufficient_evidence'`` (see ``reason``).
+    ``fallback_low``/``fallback_high`` are the pooled (marginal) interval for every row: a
+    reference, *not* calibrated for the row's group. ``group`` is None when calibrated without groups.
+    """
+
+    y_pred: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    status: np.ndarray
+    reason: np.ndarray
+    fallback_low: np.ndarray
+    fallback_high: np.ndarray
+    coverage: float
+    group: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.y_pred)
+
+    @property
+    def ok(self) -> np.ndarray:
+        """Boolean mask of rows with a calibrated interval."""
+        return self.status == STATUS_OK
+
+    @property
+    def n_insufficient(self) -> int:
+        return int(np.sum(~self.ok))
+
+    @property
+    def width(self) -> np.ndarray:
+        return self.high - self.low
+
+    def to_records(self) -> list[dict]:
+        """One plain-JSON dict per row (NaN bounds become None)."""
+        rows = []
+        for i in range(len(self)):
+            rows.append({
+                "y_pred": _json_float(self.y_pred[i]),
+                "low": _json_float(self.low[i]),
+                "high": _json_float(self.high[i]),
+                "coverage": self.coverage,
+                "status": str(self.status[i]),
+                "reason": str(self.reason[i]),
+                "group": None if self.group is None else self.group[i],
+                "fallback_low": _json_float(self.fallback_low[i]),
+                "fallback_high": _json_float(self.fallback_high[i]),
+                "fallback_note": "pooled interval over all calibration rows; not calibrated for this group",
+            })
+        return rows
+
+
+@dataclass(frozen=True)
+class GroupCoverage:
+    """Empirical coverage of one group: ``coverage`` over ``n`` rows with an interval."""
+
+    coverage: float
+    n: int
+    n_without_interval: int = 0
+
+
+@dataclass(frozen=True)
+class CoverageReport:
+    """Empirical coverage, overall and per group.
+
+    Rows without an interval (NaN bound) are not counted in ``coverage``/``n``; they are counted in
+    ``n_without_interval``. ``coverage`` is NaN when no row has an interval.
+    """
+
+    overall: GroupCoverage
+    by_group: dict[Any, GroupCoverage] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        def one(g: GroupCoverage) -> dict:
+            return {"coverage": _json_float(g.coverage), "n": g.n, "n_without_interval": g.n_without_interval}
+
+        return {
+            "overall": one(self.overall),
+            "by_group": [{"group": k, **one(v)} for k, v in self.by_group.items()],
+        }
+
+
+def coverage_report(y_true, low, high, *, groups=None) -> CoverageReport:
+    """Share of rows with ``low <= y_true <= high``, overall and per group, with their n."""
+    y = _vector(y_true, "y_true")
+    lo = _vector(low, "low", allow_nan=True, allow_inf=True)
+    hi = _vector(high, "high", allow_nan=True, allow_inf=True)
+    _same_length(len(y), lo, "low")
+    _same_length(len(y), hi, "high")
+    has = ~(np.isnan(lo) | np.isnan(hi))
+    covered = has & (lo <= y) & (y <= hi)
+
+    def summarise(mask: np.ndarray) -> GroupCoverage:
+        n = int(np.sum(has & mask))
+        cov = float(np.sum(covered & mask) / n) if n else math.nan
+        return GroupCoverage(coverage=cov, n=n, n_without_interval=int(np.sum(~has & mask)))
+
+    overall = summarise(np.ones(len(y), dtype=bool))
+    by_group: dict[Any, GroupCoverage] = {}
+    if groups is not None:
+        uniques, codes = _codes(_labels(groups, len(y)))
+        for j, g in enumerate(uniques):
+            by_group[g] = summarise(codes == j)
+    return CoverageReport(overall=overall, by_group=by_group)
+
+
+# --- the estimator -----------------------------------------------------------------------------
+
+
+class MondrianConformalRegressor:
+    """Split-conformal intervals for a regression model, per group (Mondrian) or pooled.
+
+    Parameters
+    ----------
+    coverage : float in (0, 1), default 0.9
+        Target probability that the interval holds the true outcome, within every group.
+    min_group_size : int >= 1 or None, default None (meaning 30)
+        A group with fewer calibration rows gets no interval (status 'insufficient_evidence'),
+        even when its conformal quantile is finite. Groups below ``min_calibration_size(coverage)``
+        (9 at 90%) never get one: their quantile is infinite.
+    normalized : bool, default False
+        Scores are ``|y - y_pred| / difficulty`` and intervals ``y_pred ± q * difficulty``;
+        ``difficulty`` (> 0) is then required by ``calibrate`` and ``predict_interval``.
+    lower_bound : float or None, default None
+        Clip interval bounds below at this value (0.0 for a dose). Coverage is unaffected when the
+        outcome can never be below it.
+
+    Attributes (after ``calibrate``)
+    --------------------------------
+    mondrian_ : bool — calibrated per group.
+    min_group_size_ : int — the resolved minimum.
+    n_by_group_ : dict — calibration rows per group label (``{'all': n}`` when pooled).
+    quantile_by_group_ : dict — conformal quantile per group (``inf`` when too small).
+    n_marginal_, quantile_marginal_ : pooled n and quantile (the fallback).
+    """
+
+    def __init__(self, *, coverage: float = 0.9, min_group_size: int | None = None,
+                 normalized: bool = False, lower_bound: float | None = None):
+        self.coverage = coverage
+        self.min_group_size = min_group_size
+        self.normalized = normalized
+        self.lower_bound = lower_bound
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(coverage={self.coverage!r}, min_group_size={self.min_group_size!r}, "
+                f"normalized={self.normalized!r}, lower_bound={self.lower_bound!r})")
+
+    # -- fitting --
+
+    def calibrate(self, y_true, y_pred, *, groups=None, difficulty=None) -> "MondrianConformalRegressor":
+        """Compute the conformal quantile of each group from a held-out calibration set."""
+        _validate_params(self, _PARAMETER_CONSTRAINTS)
+        y = _vector(y_true, "y_true")
+        yhat = _vector(y_pred, "y_pred")
+        _same_length(len(y), yhat, "y_pred")
+        if len(y) == 0:
+            raise ValueError(MSG_EMPTY)
+        scores = np.abs(y - yhat) / self._sigma(difficulty, len(y), "calibrate")
+        coverage = float(self.coverage)
+
+        if groups is None:
+            n_by_group = {_ALL: len(y)}
+            q_by_group = {_ALL: _conformal_quantile(scores, coverage)}
+        else:
+            uniques, codes = _codes(_labels(groups, len(y)))
+            n_by_group, q_by_group = {}, {}
+            for j, g in enumerate(uniques):
+                n_by_group[g] = int(np.sum(codes == j))
+                q_by_group[g] = _conformal_quantile(scores[codes == j], coverage)
+
+        self.mondrian_ = groups is not None
+        self.min_group_size_ = DEFAULT_MIN_GROUP_SIZE if self.min_group_size is None else int(self.min_group_size)
+        self.n_by_group_ = n_by_group
+        self.quantile_by_group_ = q_by_group
+        self.n_marginal_ = len(y)
+        self.quantile_marginal_ = _conformal_quantile(scores, coverage)
+        return self
+
+    # -- prediction --
+
+    def predict_interval(self, y_pred, *, groups=None, difficulty=None) -> IntervalResult:
+        """Intervals for new predictions; rows of too-small or unseen groups get none (see module doc)."""
+        self._check_calibrated()
+        yhat = _vector(y_pred, "y_pred")
+        n = len(yhat)
+        sigma = self._sigma(difficulty, n, "predict_interval")
+        cls = type(self).__name__
+        if self.mondrian_ and groups is None:
+            raise ValueError(MSG_GROUPS_REQUIRED.format(cls=cls))
+        if not self.mondrian_ and groups is not None:
+            raise ValueError(MSG_GROUPS_UNUSED.format(cls=cls))
+        labels = _labels(groups, n) if self.mondrian_ else [_ALL] * n
+        uniques, codes = _codes(labels)
+
+        half = np.full(n, np.nan)
+        status = np.full(n, STATUS_OK, dtype=object)
+        reason = np.full(n, "", dtype=object)
+        refused: dict[Any, int] = {}
+        for j, g in enumerate(uniques):
+            rows = codes == j
+            why = self._refusal(g)
+            if why:
+                status[rows], reason[rows] = STATUS_INSUFFICIENT, why
+                refused[g] = self.n_by_group_.get(g, 0)
+            else:
+                half[rows] = self.quantile_by_group_[g]
+
+        fallback_q = self.quantile_marginal_
+        if self.n_marginal_ < self.min_group_size_ or math.isinf(fallback_q):
+            fallback_q = math.nan
+        low, high = self._clip(yhat - half * sigma), self._clip(yhat + half * sigma)
+        fb_low, fb_high = self._clip(yhat - fallback_q * sigma), self._clip(yhat + fallback_q * sigma)
+
+        if refused:
+            shown = ", ".join(f"group {g!r} n={k}" for g, k in refused.items())
+            warnings.warn(MSG_INSUFFICIENT_WARNING.format(k=int(np.sum(status != STATUS_OK)), n=n, groups=shown),
+                          InsufficientEvidenceWarning, stacklevel=2)
+        return IntervalResult(
+            y_pred=yhat, low=low, high=high, status=status.astype(str), reason=reason.astype(str),
+            fallback_low=fb_low, fallback_high=fb_high, coverage=float(self.coverage),
+            group=np.asarray(labels, dtype=object) if self.mondrian_ else None,
+        )
+
+    # -- JSON --
+
+    def to_dict(self) -> dict:
+        """Plain JSON: parameters and fitted quantiles (an infinite quantile is written as null)."""
+        out = {
+            "format": _FORMAT,
+            "version": _FORMAT_VERSION,
+            "params": {
+                "coverage": float(self.coverage),
+                "min_group_size": None if self.min_group_size is None else int(self.min_group_size),
+                "normalized": bool(self.normalized),
+                "lower_bound": None if self.lower_bound is None else float(self.lower_bound),
+            },
+            "fitted": None,
+        }
+        if hasattr(self, "quantile_by_group_"):
+            out["fitted"] = {
+                "mondrian": self.mondrian_,
+                "min_group_size": self.min_group_size_,
+                "marginal": {"n": self.n_marginal_, "quantile": _json_float(self.quantile_marginal_)},
+                "groups": [
+                    {"group": g, "n": self.n_by_group_[g], "quantile": _json_float(self.quantile_by_group_[g])}
+                    for g in self.n_by_group_
+                ],
+            }
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MondrianConformalRegressor":
+        """Rebuild from ``to_dict()``; raises BundleIntegrityError for anything else."""
+        try:
+            if d.get("format") != _FORMAT or d.get("version") != _FORMAT_VERSION:
+                raise ValueError(f"expected format {_FORMAT!r} version {_FORMAT_VERSION}, "
+                                 f"got {d.get('format')!r} version {d.get('version')!r}")
+            obj = cls(**d["params"])
+            _validate_params(obj, _PARAMETER_CONSTRAINTS)
+            fitted = d["fitted"]
+            if fitted is not None:
+                obj.mondrian_ = bool(fitted["mondrian"])
+                obj.min_group_size_ = int(fitted["min_group_size"])
+                obj.n_marginal_ = int(fitted["marginal"]["n"])
+                obj.quantile_marginal_ = _from_json_float(fitted["marginal"]["quantile"])
+                obj.n_by_group_, obj.quantile_by_group_ = {}, {}
+                for row in fitted["groups"]:
+                    g = _label(row["group"])
+                    obj.n_by_group_[g] = int(row["n"])
+                    obj.quantile_by_group_[g] = _from_json_float(row["quantile"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise BundleIntegrityError(MSG_BAD_BUNDLE.format(fmt=_FORMAT, problem=exc)) from exc
+        return obj
+
+    # -- helpers --
+
+    def _check_calibrated(self) -> None:
+        if not hasattr(self, "quantile_by_group_"):
+            raise NotFittedError(MSG_NOT_CALIBRATED.format(cls=type(self).__name__))
+
+    def _refusal(self, g) -> str:
+        """The reason a group gets no interval, or '' if it gets one."""
+        if g not in self.n_by_group_:
+            return REASON_UNSEEN.format(group=g)
+        n = self.n_by_group_[g]
+        if math.isinf(self.quantile_by_group_[g]):
+            needed = min_calibration_size(float(self.coverage))
+            return REASON_INFINITE.format(group=g, n=n, needed=needed, coverage=100 * float(self.coverage))
+        if n < self.min_group_size_:
+            return REASON_SMALL.format(group=g, n=n, minimum=self.min_group_size_)
+        return ""
+
+    def _sigma(self, difficulty, n: int, method: str) -> np.ndarray | float:
+        cls = type(self).__name__
+        if not self.normalized:
+            if difficulty is not None:
+                raise ValueError(MSG_DIFFICULTY_UNUSED.format(cls=cls, method=method))
+            return 1.0
+        if difficulty is None:
+            raise ValueError(MSG_DIFFICULTY_REQUIRED.format(cls=cls, method=method))
+        sigma = _vector(difficulty, "difficulty", allow_nan=True, allow_inf=True)
+        _same_length(n, sigma, "difficulty")
+        bad = ~np.isfinite(sigma) | (sigma <= 0)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(MSG_BAD_DIFFICULTY.format(problem=f"Got {float(sigma[i])!r} at row {i} instead."))
+        return sigma
+
+    def _clip(self, a: np.ndarray) -> np.ndarray:
+        if self.lower_bound is None:
+            return a
+        return np.where(np.isnan(a), np.nan, np.maximum(a, float(self.lower_bound)))
+
+
+# --- input helpers -----------------------------------------------------------------------------
+
+
+def _vector(x, what: str, *, allow_nan: bool = False, allow_inf: bool = False) -> np.ndarray:
+    try:
+        a = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as exc:
+        problem = f"It could not be read as numbers: {exc}."
+        raise ValueError(MSG_BAD_VECTOR.format(what=repr(what), problem=problem)) from exc
+    a = np.atleast_1d(a)
+    if a.ndim != 1:
+        raise ValueError(MSG_BAD_VECTOR.format(what=repr(what), problem=f"Got shape {a.shape} instead."))
+    bad = (np.isnan(a) if not allow_nan else np.zeros(len(a), bool)) | (np.isinf(a) if not allow_inf else False)
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise ValueError(MSG_BAD_VECTOR.format(what=repr(what), problem=f"Got {float(a[i])!r} at row {i} instead."))
+    return a
+
+
+def _same_length(n: int, a, what: str) -> None:
+    if len(a) != n:
+        raise ValueError(MSG_LENGTH.format(what=repr(what), n=n, got=len(a)))
+
+
+def _label(v):
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, (str, int)):  # bool is an int
+        return v
+    raise ValueError(MSG_BAD_LABEL.format(got=v, type=type(v).__name__))
+
+
+def _labels(groups, n: int) -> list:
+    if hasattr(groups, "to_numpy"):
+        groups = groups.to_numpy(dtype=object)
+    arr = np.asarray(groups, dtype=object)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise ValueError(MSG_BAD_VECTOR.format(what="'groups'", problem=f"Got shape {arr.shape} instead."))
+    _same_length(n, arr, "groups")
+    return [_label(v) for v in arr]
+
+
+def _codes(labels: list) -> tuple[list, np.ndarray]:
+    """Sorted distinct labels and each row's index into them."""
+    uniques = sorted(set(labels), key=lambda g: (type(g).__name__, g))
+    position = {g: j for j, g in enumerate(uniques)}
+    return uniques, np.fromiter((position[g] for g in labels), dtype=np.intp, count=len(labels))
+
+
+def _json_float(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _from_json_float(x) -> float:
+    return math.inf if x is None else float(x)

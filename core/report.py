@@ -1,0 +1,173 @@
+"""One patient's report: predictions under every arm (or the dose), the comparison, exact explanations
+and warnings, as a small result object that the CLI prints as JSON and the dashboard lays out.
+
+Outputs are phrased as options with evidence; the report never tells anyone what to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ._errors import PatientValidationError
+from .bundle import ModelBundle
+from .cohorts import ARM, patient_frame
+from .explain import Explanation, explain_difference, explain_dose, feature_labels, row_values
+from .iwpc import FIXED_DOSE_MG_PER_WEEK, iwpc_doses
+from .validation import ValidatedPatient, validate_patient
+
+DISCLAIMER = ("Decision support, not a decision: estimates from a model trained on {source}. "
+              "They describe patients like this one in that population and are one input among many.")
+
+
+@dataclass(frozen=True)
+class ArmEstimate:
+    arm: str
+    probability: float
+    is_reference: bool
+
+
+@dataclass(frozen=True)
+class PatientReport:
+    """What the model says about one patient. ``to_dict()`` is the ``equipoise predict`` JSON."""
+
+    cohort: str
+    model: dict
+    patient: ValidatedPatient
+    explanation: Explanation
+    arms: tuple[ArmEstimate, ...] = ()
+    comparison: dict | None = None
+    dose: dict | None = None
+    arm_explanations: dict[str, Explanation] = field(default_factory=dict)
+    difference_explanation: Explanation | None = None
+    warnings: tuple[dict, ...] = ()
+    patient_id: str | None = None
+    outcome: dict = field(default_factory=dict)
+    disclaimer: str = ""
+
+    @property
+    def favoured(self) -> str | None:
+        return self.comparison["favoured"] if self.comparison else None
+
+    def to_dict(self) -> dict:
+        out: dict = {"cohort": self.cohort, "model": self.model}
+        if self.patient_id is not None:
+            out["patient_id"] = self.patient_id
+        out["patient"] = self.patient.to_record()
+        out["outcome"] = self.outcome
+        if self.arms:
+            out["arms"] = [{"arm": a.arm, "probability": a.probability, "reference": a.is_reference} for a in self.arms]
+            out["comparison"] = self.comparison
+        if self.dose is not None:
+            out["dose"] = self.dose
+        out["explanation"] = self.explanation.to_dict()
+        if self.arm_explanations:
+            out["arm_explanations"] = {k: e.to_dict() for k, e in self.arm_explanations.items()}
+        if self.difference_explanation is not None:
+            out["difference_explanation"] = self.difference_explanation.to_dict()
+        out["warnings"] = [{k: _plain(v) for k, v in w.items()} for w in self.warnings]
+        out["disclaimer"] = self.disclaimer
+        return out
+
+
+def model_info(bundle: ModelBundle) -> dict:
+    return {"bundle_id": bundle.bundle_id, "sha256": bundle.sha256}
+
+
+def predict_patient(bundle: ModelBundle, record: dict, *, patient_id: str | None = None,
+                    ignore: tuple[str, ...] = ()) -> PatientReport:
+    """Validate ``record`` and report on it; raises PatientValidationError naming every bad field."""
+    spec = bundle.spec
+    patient = validate_patient(spec, record, ignore=ignore)
+    row = patient_frame(spec, [patient.values])
+    common = dict(cohort=spec.name, model=model_info(bundle), patient=patient, patient_id=patient_id,
+                  disclaimer=DISCLAIMER.format(source=spec.title), outcome=_outcome(spec))
+    warnings = list(patient.warnings)
+    if not spec.treatment.randomized and not spec.is_dose:
+        warnings.append({"kind": "non_randomized", "message": "Arms were not randomized in the training data: "
+                         "differences between arms may reflect who received them, not what they do."})
+    if spec.is_dose:
+        return _dose_report(bundle, row, warnings, common)
+    return _arm_report(bundle, row, warnings, common)
+
+
+def _arm_report(bundle: ModelBundle, row: pd.DataFrame, warnings: list, common: dict) -> PatientReport:
+    spec, model = bundle.spec, bundle.model
+    arms, ref = spec.arms, spec.treatment.reference
+    stacked = pd.concat([row] * len(arms), ignore_index=True)
+    stacked[ARM] = arms
+    base, contrib = model.contributions(stacked)
+    logit = base + contrib.sum(axis=1)
+    prob = 1.0 / (1.0 + np.exp(-logit))
+    higher_is_worse = spec.outcome.higher_is_worse
+    order = np.argsort(prob if higher_is_worse else -prob, kind="stable")
+    favoured = arms[order[0]]
+    versus = ref if favoured != ref else arms[order[1]]
+    i_f, i_v = arms.index(favoured), arms.index(versus)
+    names, labels = feature_labels(spec, model)
+    values = row_values(spec, row, None)
+    arm_expl = {arm: Explanation(f"Risk under {arm}", "log-odds", float(base[i]), float(logit[i]), names, labels,
+                                 values + (arm,), contrib[i]) for i, arm in enumerate(arms)}
+    comparison = {
+        "favoured": favoured, "versus": versus, "reference": ref,
+        "difference": float(prob[i_f] - prob[i_v]),
+        "difference_scale": "absolute risk difference (favoured − versus)",
+        "odds_ratio": float(np.exp(logit[i_f] - logit[i_v])),
+        "statement": _statement(spec, favoured, versus, prob[i_f], prob[i_v]),
+    }
+    estimates = tuple(ArmEstimate(a, float(prob[i]), a == ref) for i, a in enumerate(arms))
+    return PatientReport(**common, explanation=arm_expl[favoured], arms=estimates, comparison=comparison,
+                         arm_explanations=arm_expl,
+                         difference_explanation=explain_difference(spec, model, row, favoured, versus),
+                         warnings=tuple(warnings))
+
+
+def _dose_report(bundle: ModelBundle, row: pd.DataFrame, warnings: list, common: dict) -> PatientReport:
+    spec = bundle.spec
+    expl = explain_dose(spec, bundle.model, row)
+    formula = float(iwpc_doses(row)[0]) if {"height_cm", "weight_kg"} <= set(spec.feature_names) else float("nan")
+    dose = {"mg_per_week": float(expl.output), "unit": "mg/week",
+            "iwpc_formula_mg_per_week": None if np.isnan(formula) else formula,
+            "fixed_dose_mg_per_week": FIXED_DOSE_MG_PER_WEEK}
+    if np.isnan(formula):
+        dose["iwpc_formula_note"] = "The IWPC formula needs height and weight; one of them is missing."
+    return PatientReport(**common, explanation=expl, dose=dose, warnings=tuple(warnings))
+
+
+def _statement(spec, favoured: str, versus: str, p_f: float, p_v: float) -> str:
+    what = spec.outcome.label
+    return (f"Among patients like this in the trial, the model estimates the risk of the outcome "
+            f"({what}) at {100 * p_f:.0f}% with {favoured} and {100 * p_v:.0f}% with {versus}.")
+
+
+def _outcome(spec) -> dict:
+    o = spec.outcome
+    out = {"label": o.label, "type": o.type, "higher_is_worse": o.higher_is_worse}
+    if o.horizon is not None:
+        out.update(horizon=o.horizon, time_unit=o.time_unit)
+    if o.unit:
+        out["unit"] = o.unit
+    return out
+
+
+def error_report(bundle: ModelBundle, error: PatientValidationError, *, row: int | None = None,
+                 patient_id: str | None = None) -> dict:
+    """The report for a refused record: its errors, so nothing is dropped silently."""
+    out: dict = {"cohort": bundle.spec.name, "model": model_info(bundle)}
+    if row is not None:
+        out["row"] = row
+    if patient_id is not None:
+        out["patient_id"] = patient_id
+    out["errors"] = [e.to_dict() for e in error.errors]
+    out["warnings"] = []
+    return out
+
+
+def _plain(v):
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    return v

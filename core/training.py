@@ -1,0 +1,161 @@
+"""Train a cohort's model with an honest protocol.
+
+1. A test split fixed by the spec's seed (stratified by arm and outcome) is set aside first. Nothing
+   — fitting, tuning, calibration — ever sees it.
+2. On the training split: cross-validation picks the linear penalty, the tree settings and the number
+   of trees; out-of-fold predictions fit the recalibration; the final model is refitted on all of it.
+3. The test split is scored once, for the model and the simple baselines in the same run.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold, train_test_split
+
+from . import __version__
+from .cohorts import ARM, PATIENT_ID, Cohort
+from .model import BoostedModel, BoostParams, Design, fit_boosted, fit_calibration, fit_linear, tune
+from .survival import horizon_outcome
+
+N_FOLDS = 5
+
+
+@dataclass(frozen=True)
+class Labels:
+    """What the model learns from: y, its weights (IPCW for censored outcomes), and a stratum per row."""
+
+    y: np.ndarray
+    weight: np.ndarray
+    strata: np.ndarray
+    n_censored_before_horizon: int = 0
+
+
+def labels_for(cohort: Cohort, rows: np.ndarray | None = None) -> Labels:
+    """Labels of all patients, or of ``rows`` only (a boolean mask).
+
+    IPCW weights come from the censoring distribution of the same rows, so training weights never
+    depend on a test patient's follow-up (and vice versa).
+    """
+    spec, frame = cohort.spec, cohort.frame
+    if rows is not None:
+        frame = frame[rows].reset_index(drop=True)
+    o = spec.outcome
+    if o.type == "continuous":
+        y = frame[o.column].to_numpy(float)
+        return Labels(y=y, weight=np.ones(len(y)), strata=pd.qcut(y, 5, labels=False, duplicates="drop").astype(str))
+    if o.type == "binary":
+        y = frame[o.column].to_numpy(float)
+        return Labels(y=y, weight=np.ones(len(y)), strata=(frame[ARM] + "_" + y.astype(int).astype(str)).to_numpy())
+    ho = horizon_outcome(frame[o.time_column], frame[o.event_column], o.horizon, strata=frame[ARM])
+    status = np.where(ho.known, ho.filled_label().astype(int).astype(str), "censored")
+    return Labels(y=ho.filled_label(), weight=ho.weight, strata=(frame[ARM] + "_" + status).to_numpy(),
+                  n_censored_before_horizon=ho.n_censored_before_horizon)
+
+
+def split_test(cohort: Cohort, labels: Labels) -> np.ndarray:
+    """Boolean mask of the held-out test split, fixed by the spec's seed."""
+    idx = np.arange(cohort.n)
+    _, test = train_test_split(idx, test_size=cohort.spec.test_fraction, random_state=cohort.spec.seed,
+                               stratify=labels.strata)
+    mask = np.zeros(cohort.n, dtype=bool)
+    mask[test] = True
+    return mask
+
+
+def default_grid(task: str) -> tuple[list[BoostParams], int]:
+    """Candidate settings, fixed before any test-split number was seen; strongly regularised."""
+    if task == "binary":
+        grid = [BoostParams(linear_penalty=c, num_leaves=nl, min_data_in_leaf=md, objective="binary")
+                for c in (0.03, 0.3) for nl in (3, 7) for md in (40, 100)]
+        return grid, 300
+    grid = [BoostParams(linear_penalty=1.0, num_leaves=nl, min_data_in_leaf=100, objective=obj, learning_rate=0.05)
+            for nl in (7, 15) for obj in ("huber", "regression_l1")]
+    return grid, 600
+
+
+@dataclass
+class TrainingResult:
+    """Everything a bundle stores: the fitted model, baselines, and the record of how it was made."""
+
+    cohort: Cohort
+    model: BoostedModel
+    baseline: BoostedModel | None
+    test_mask: np.ndarray
+    labels: Labels  # of the training split
+    test_labels: Labels  # of the test split, from its own censoring distribution
+    info: dict = field(default_factory=dict)
+    iwpc_impute: dict = field(default_factory=dict)
+
+    @property
+    def spec(self):
+        return self.cohort.spec
+
+    @property
+    def train_frame(self) -> pd.DataFrame:
+        return self.cohort.frame[~self.test_mask].reset_index(drop=True)
+
+    @property
+    def test_frame(self) -> pd.DataFrame:
+        return self.cohort.frame[self.test_mask].reset_index(drop=True)
+
+
+def train(cohort: Cohort, *, progress: Callable[[str], None] | None = None, grid=None, max_trees=None) -> TrainingResult:
+    say = progress or (lambda _msg: None)
+    spec = cohort.spec
+    task = "regression" if spec.is_dose else "binary"
+    test = split_test(cohort, labels_for(cohort))
+    frame = cohort.frame[~test].reset_index(drop=True)
+    labels = labels_for(cohort, ~test)
+    y, w, strata = labels.y, labels.weight, labels.strata
+    say(f"{spec.name}: {cohort.n} patients; {int((~test).sum())} train, {int(test.sum())} held-out test (seed {spec.seed})")
+    design = Design.fit(spec, frame)
+    folds = _folds(strata, seed=spec.seed)
+    default, default_max = default_grid(task)
+    grid, max_trees = grid or default, max_trees or default_max
+    say(f"tuning {len(grid)} settings by {N_FOLDS}-fold cross-validation on the training split")
+    params, oof_raw, cv_table = tune(design, frame, y, w, task=task, folds=folds, grid=grid, max_trees=max_trees,
+                                     seed=spec.seed)
+    say(f"chose {params.n_trees} trees (num_leaves={params.num_leaves}, linear penalty={params.linear_penalty})")
+    model = fit_boosted(design, frame, y, w, task=task, params=params, seed=spec.seed)
+    if task == "binary":
+        model.calibration = fit_calibration(oof_raw, y, w)
+    baseline = None if spec.is_dose else fit_linear(design, frame, y, w, task="binary", penalty=1.0)
+    impute = {}
+    if spec.is_dose and {"height_cm", "weight_kg"} <= set(spec.feature_names):
+        impute = {c: float(frame[c].median()) for c in ("height_cm", "weight_kg")}
+    info = {
+        "n_total": cohort.n, "n_train": int((~test).sum()), "n_test": int(test.sum()),
+        "n_censored_before_horizon_train": labels.n_censored_before_horizon,
+        "test_patient_ids": cohort.frame.loc[test, PATIENT_ID].astype(str).tolist(),
+        "cv": cv_table, "chosen": params.__dict__, "folds": N_FOLDS,
+        "data_sha256": cohort.source.get("sha256", ""), "source": cohort.source,
+        "exclusions": list(cohort.exclusions), "versions": versions(),
+    }
+    say("fitted final model on the full training split")
+    return TrainingResult(cohort=cohort, model=model, baseline=baseline, test_mask=test, labels=labels,
+                          test_labels=labels_for(cohort, test), info=info, iwpc_impute=impute)
+
+
+def _folds(strata: np.ndarray, *, seed: int) -> np.ndarray:
+    values, counts = np.unique(strata, return_counts=True)
+    strata = np.where(np.isin(strata, values[counts < N_FOLDS]), "rare", strata)  # e.g. few censored in an arm
+    folds = np.zeros(len(strata), dtype=int)
+    skf = StratifiedKFold(N_FOLDS, shuffle=True, random_state=seed)
+    for k, (_, va) in enumerate(skf.split(np.zeros(len(strata)), strata)):
+        folds[va] = k
+    return folds
+
+
+def versions() -> dict:
+    import lightgbm
+    import shap
+    import sklearn
+
+    return {"equipoise": __version__, "lightgbm": lightgbm.__version__, "scikit-learn": sklearn.__version__,
+            "shap": shap.__version__, "numpy": np.__version__, "pandas": pd.__version__,
+            "python": platform.python_version()}

@@ -39,10 +39,6 @@ CHUNK_CELLS = 16_000_000  # resamples x patients held at once (~0.5 GiB of work 
 _NEWTON_MAX_ITER = 30
 _NEWTON_TOL = 1e-9
 
-BINARY_METRICS = ("auc", "brier", "calibration_intercept", "calibration_slope", "outcome_rate",
-                  "mean_predicted", "coverage")
-REGRESSION_METRICS = ("mae", "mean_error", "within_20", "mean_outcome", "coverage")
-
 # feature columns (already multiplied by the sample weight)
 (_B_W, _B_Y, _B_P, _B_SQ, _B_COV, _B_RS, _B_RSX, _B_VS, _B_VSX, _B_VSXX, _B_RI, _B_VI,
  _B_QS0, _B_QS1, _B_QS2, _B_QS3, _B_QI) = range(17)
@@ -55,7 +51,7 @@ class _Group:
     a: tuple[int, int]  # [start, stop) in the class-A block
     b: tuple[int, int]  # [start, stop) in the class-B block (offset by n_a in the layout)
     exact_calibration: bool
-    one_step_calibration: bool
+    approx_calibration: bool
     rows: np.ndarray | None = None  # the members' columns in the layout (exact calibration only)
     xyw: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # members' logit(p), y, w
 
@@ -126,21 +122,50 @@ class _Data:
         self.x = _logit(self.pred) if self.task == "binary" else None
 
     def features(self, idx: np.ndarray, params: np.ndarray) -> np.ndarray:
+        """``(n_features, len(idx))``: each patient's summands, times its weight.
+
+        Built in blocks of patients so that temporaries stay small (and in cache)."""
+        n_features = 17 if self.task == "binary" else 6
+        out = np.empty((n_features, idx.size))
+        for start in range(0, idx.size, 1 << 16):
+            block = slice(start, start + (1 << 16))
+            self._features_block(out[:, block], idx[block], params[block])
+        return out
+
+    def _features_block(self, out, idx, params) -> None:
         y, p = self.y[idx], self.pred[idx]
-        w = np.ones(idx.size) if self.w is None else self.w[idx]
-        cov = np.zeros(idx.size) if self.covered is None else self.covered[idx]
+        out[0] = 1.0
+        out[1] = y
+        cov = 0.0 if self.covered is None else self.covered[idx]
         if self.task == "regression":
-            cols = [np.ones(idx.size), y, p - y, np.abs(p - y), _within(y, p, self.tolerance), cov]
+            out[2] = p - y
+            out[3] = np.abs(out[2])
+            out[4] = _within(y, p, self.tolerance)
+            out[5] = cov
         else:
             x = self.x[idx]
-            mu_s = _expit(params[:, 1] + params[:, 2] * x)
-            mu_i = _expit(params[:, 0] + x)
-            r_s, v_s, v_i = y - mu_s, mu_s * (1 - mu_s), mu_i * (1 - mu_i)
-            q_s, q_i = v_s * (1 - 2 * mu_s), v_i * (1 - 2 * mu_i)  # second derivatives of mu
-            cols = [np.ones(idx.size), y, p, (p - y) ** 2, cov,
-                    r_s, r_s * x, v_s, v_s * x, v_s * x * x, y - mu_i, v_i,
-                    q_s, q_s * x, q_s * x * x, q_s * x ** 3, q_i]
-        return np.column_stack(cols) * w[:, None]
+            out[2] = p
+            out[3] = (p - y) ** 2
+            out[4] = cov
+            mu = _expit(params[:, 1] + params[:, 2] * x)  # slope model at the full-sample fit
+            v = mu * (1 - mu)
+            q = v * (1 - 2 * mu)  # d^2 mu / d eta^2
+            out[5] = y - mu
+            out[6] = out[5] * x
+            out[7] = v
+            out[8] = v * x
+            out[9] = out[8] * x
+            out[12] = q
+            out[13] = q * x
+            out[14] = out[13] * x
+            out[15] = out[14] * x
+            mu = _expit(params[:, 0] + x)  # intercept model (offset logit p)
+            v = mu * (1 - mu)
+            out[10] = y - mu
+            out[11] = v
+            out[16] = v * (1 - 2 * mu)
+        if self.w is not None:
+            out *= self.w[idx]
 
 
 def draw_counts(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
@@ -188,41 +213,108 @@ def bootstrap_replicates(
     exact_cal = np.full((n_boot, n_total, 2), np.nan)  # (intercept, slope)
 
     k_max = chunk_size or max(1, min(64, CHUNK_CELLS // max(n, 1)))
+    work = _Workspace(min(k_max, n_boot), n, weighted=sample_weight is not None)
     rng = np.random.default_rng(seed)
-    for start in range(0, n_boot, k_max):
-        k = min(k_max, n_boot - start)
-        counts = draw_counts(rng, n, k)
-        rows = slice(start, start + k)
-        for plan in plans:
-            layout = np.take(counts, plan.index, axis=1)
-            dense = layout.astype(np.float64)
-            for group in plan.groups:
-                a, b = group.a, (plan.n_a + group.b[0], plan.n_a + group.b[1])
-                sums[rows, group.gid] = (dense[:, a[0]:a[1]] @ plan.features[a[0]:a[1]]
-                                         + dense[:, b[0]:b[1]] @ plan.features[b[0]:b[1]])
-                if group.exact_calibration:
-                    members = dense[:, group.rows]
-                    exact_cal[rows, group.gid] = _calibration_batch(members, *group.xyw,
-                                                                    calibration_start[group.gid])
-            if task == "binary":
-                auc[rows, plan.gids] = _auc_chunk(plan, layout, swap)
+    with _single_threaded_blas():
+        for start in range(0, n_boot, k_max):
+            k = min(k_max, n_boot - start)
+            counts = draw_counts(rng, n, k)
+            rows = slice(start, start + k)
+            for plan in plans:
+                layout = work.take(counts, plan.index)
+                dense = work.as_float(layout)
+                for group in plan.groups:
+                    a, b = group.a, (plan.n_a + group.b[0], plan.n_a + group.b[1])
+                    sums[rows, group.gid] = (dense[:, a[0]:a[1]] @ plan.features[:, a[0]:a[1]].T
+                                             + dense[:, b[0]:b[1]] @ plan.features[:, b[0]:b[1]].T)
+                    if group.exact_calibration:
+                        exact_cal[rows, group.gid] = _calibration_batch(
+                            dense[:, group.rows], *group.xyw, calibration_start[group.gid])
+                if task == "binary":
+                    auc[rows, plan.gids] = _auc_chunk(plan, layout, dense, swap, work)
     return _finish(task, sums, auc, exact_cal, calibration_start, plans)
 
 
-def _auc_chunk(plan: _Plan, layout: np.ndarray, swap: bool) -> np.ndarray:
-    """AUC of each group of ``plan`` in each resample of the chunk: ``(k, n_groups)``."""
+class _Workspace:
+    """Work arrays allocated once and reused for every chunk and partition.
+
+    Large fresh arrays cost a page fault per 4 KiB on every allocation; reusing them keeps the
+    engine's time in arithmetic (and its peak memory fixed: about 30 bytes per patient and resample
+    in a chunk).
+    """
+
+    def __init__(self, k: int, n: int, *, weighted: bool):
+        self.layout = np.empty(k * n, dtype=np.uint8)
+        self.dense = np.empty(k * n, dtype=np.float64)
+        exact = np.int32 if n < 2**30 else np.int64  # running sums of counts are at most n
+        self.cum = np.empty(k * (n + 1), dtype=np.float64 if weighted else exact)
+        self.lo = np.empty(k * n, dtype=self.cum.dtype)
+        self.hi = np.empty(k * n, dtype=self.cum.dtype)
+        self.pairs = np.empty(k * n, dtype=np.float64 if weighted else np.int64)
+
+    @staticmethod
+    def view(buffer: np.ndarray, k: int, m: int, dtype=None) -> np.ndarray:
+        out = buffer[: k * m].reshape(k, m)
+        return out if dtype is None else out.view(dtype)
+
+    def take(self, counts: np.ndarray, index: np.ndarray) -> np.ndarray:
+        if counts.dtype != np.uint8:  # a count above 255: astronomically rare, no buffer
+            return np.take(counts, index, axis=1)
+        out = self.view(self.layout, counts.shape[0], index.size)
+        return np.take(counts, index, axis=1, out=out, mode="clip")
+
+    def as_float(self, layout: np.ndarray) -> np.ndarray:
+        out = self.view(self.dense, *layout.shape)
+        np.copyto(out, layout, casting="unsafe")
+        return out
+
+
+class _single_threaded_blas:
+    """Run BLAS on one thread: the engine's many thin matrix products gain nothing from threads,
+    and multi-threaded OpenBLAS slows down by an order of magnitude when other processes compete
+    for the cores (its threads spin while waiting)."""
+
+    def __enter__(self):
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+            self._limits = None
+            return self
+        self._limits = threadpool_limits(limits=1, user_api="blas")
+        return self
+
+    def __exit__(self, *exc):
+        if self._limits is not None:
+            self._limits.restore_original_limits()
+        return False
+
+
+def _auc_chunk(plan: _Plan, layout: np.ndarray, dense: np.ndarray, swap: bool,
+               work: _Workspace) -> np.ndarray:
+    """AUC of each group of ``plan`` in each resample of the chunk: ``(k, n_groups)``.
+
+    ``sum_B w_B * (W_A below + W_A tied / 2)`` per group, from a running sum of class-A weights
+    read at each class-B patient's precomputed rank. With sample weights, ``dense`` (the counts
+    as floats) is overwritten.
+    """
     k, n_a = layout.shape[0], plan.n_a
-    cnt_a, cnt_b = layout[:, :n_a], layout[:, n_a:]
+    n_b = layout.shape[1] - n_a
+    cum = work.view(work.cum, k, n_a + 1)
+    cum[:, 0] = 0
+    lo, hi = work.view(work.lo, k, n_b), work.view(work.hi, k, n_b)
+    pairs = work.view(work.pairs, k, n_b)
     if plan.w_a is None:  # exact integer arithmetic
-        cum = np.zeros((k, n_a + 1), dtype=np.int64 if n_a >= 2**29 else np.int32)
-        np.cumsum(cnt_a, axis=1, dtype=cum.dtype, out=cum[:, 1:])
-        weight_b = cnt_b
-        pairs = np.multiply(cum[:, plan.lo] + cum[:, plan.hi], weight_b, dtype=np.int64)
+        np.cumsum(layout[:, :n_a], axis=1, dtype=cum.dtype, out=cum[:, 1:])
+        weight_b = layout[:, n_a:]
     else:
-        cum = np.zeros((k, n_a + 1))
-        np.cumsum(cnt_a * plan.w_a, axis=1, out=cum[:, 1:])
-        weight_b = cnt_b * plan.w_b
-        pairs = (cum[:, plan.lo] + cum[:, plan.hi]) * weight_b
+        weight_a, weight_b = dense[:, :n_a], dense[:, n_a:]
+        np.multiply(weight_a, plan.w_a, out=weight_a)
+        np.multiply(weight_b, plan.w_b, out=weight_b)
+        np.cumsum(weight_a, axis=1, out=cum[:, 1:])
+    np.take(cum, plan.lo, axis=1, out=lo, mode="clip")
+    np.take(cum, plan.hi, axis=1, out=hi, mode="clip")
+    np.add(lo, hi, out=lo)
+    np.multiply(lo, weight_b, out=pairs, dtype=pairs.dtype)
     total_b = _segment_sum(weight_b, plan.bounds_b).astype(np.float64)
     start_a = cum[:, plan.bounds_a[:-1]].astype(np.float64)
     total_a = cum[:, plan.bounds_a[1:]].astype(np.float64) - start_a
@@ -300,18 +392,18 @@ def _finish(task, sums, auc, exact_cal, calibration_start, plans) -> dict[str, n
         q0, q1, q2, q3 = (sums[..., c] for c in (_B_QS0, _B_QS1, _B_QS2, _B_QS3))
         u0 = -0.5 * (d_a * d_a * q0 + 2 * d_a * d_b * q1 + d_b * d_b * q2)
         u1 = -0.5 * (d_a * d_a * q1 + 2 * d_a * d_b * q2 + d_b * d_b * q3)
-        one_step_slope = calibration_start[:, 2] + d_b + (h00 * u1 - h01 * u0) / det
+        approx_slope = calibration_start[:, 2] + d_b + (h00 * u1 - h01 * u0) / det
         d_i = sums[..., _B_RI] / sums[..., _B_VI]
-        one_step_intercept = (calibration_start[:, 0] + d_i
-                              - 0.5 * d_i * d_i * sums[..., _B_QI] / sums[..., _B_VI])
+        approx_intercept = (calibration_start[:, 0] + d_i
+                            - 0.5 * d_i * d_i * sums[..., _B_QI] / sums[..., _B_VI])
         linear = {"brier": ratio(_B_SQ), "outcome_rate": ratio(_B_Y), "mean_predicted": ratio(_B_P),
                   "coverage": ratio(_B_COV)}
     intercept, slope = exact_cal[..., 0].copy(), exact_cal[..., 1].copy()
     for plan in plans:
         for group in plan.groups:
-            if group.one_step_calibration:
-                intercept[:, group.gid] = one_step_intercept[:, group.gid]
-                slope[:, group.gid] = one_step_slope[:, group.gid]
+            if group.approx_calibration:
+                intercept[:, group.gid] = approx_intercept[:, group.gid]
+                slope[:, group.gid] = approx_slope[:, group.gid]
     return {"auc": auc, "brier": linear["brier"], "calibration_intercept": intercept,
             "calibration_slope": slope, "outcome_rate": linear["outcome_rate"],
             "mean_predicted": linear["mean_predicted"], "coverage": linear["coverage"]}

@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -38,10 +39,45 @@ class ModelBundle:
     evaluation: Evaluation
     training: dict
     extras: dict = field(default_factory=dict)
+    texts: dict = field(default_factory=dict)
 
     @property
     def test_patient_ids(self) -> list[str]:
         return list(self.training["test_patient_ids"])
+
+    @cached_property
+    def ensemble(self):
+        """The bootstrap ensemble (arm cohorts) or None."""
+        from .uncertainty import ArmEnsemble
+
+        doc = self.extras.get("uncertainty", {}).get("ensemble")
+        return ArmEnsemble.from_files(doc, self.texts, self.model.design.to_dict()) if doc else None
+
+    @cached_property
+    def conformal(self):
+        """The Mondrian conformal regressor (dose cohort) or None."""
+        from .conformal import MondrianConformalRegressor
+
+        doc = self.extras.get("uncertainty", {}).get("conformal")
+        return MondrianConformalRegressor.from_dict(doc) if doc else None
+
+    @cached_property
+    def audit(self):
+        from .subgroups import SubgroupAudit
+
+        doc = self.extras.get("audit")
+        return SubgroupAudit.from_dict(doc) if doc else None
+
+    @cached_property
+    def novelty(self):
+        from .novelty import NoveltyDetector
+
+        doc = self.extras.get("novelty")
+        return NoveltyDetector.from_dict(doc) if doc else None
+
+    @property
+    def missing_scenarios(self) -> dict:
+        return self.extras.get("uncertainty", {}).get("missing_scenarios", {})
 
 
 def save_bundle(result: TrainingResult, evaluation: Evaluation, out_dir: str | Path, *,
@@ -118,13 +154,15 @@ def load_bundle(path: str | Path) -> ModelBundle:
     trees = (path / "model_trees.txt").read_text(encoding="utf-8") if "model_trees.txt" in manifest["files"] else None
     core_files = {"spec.json", "model.json", "evaluation.json", "training.json", "baseline.json"}
     extras = {name[:-5]: read(name) for name in manifest["files"] if name.endswith(".json") and name not in core_files}
+    texts = {name: (path / name).read_text(encoding="utf-8") for name in manifest["files"]
+             if name.endswith(".txt") and name != "model_trees.txt"}
     return ModelBundle(
         path=path, bundle_id=manifest["bundle_id"], sha256=sha256_file(path / MANIFEST),
         spec=CohortSpec.from_dict(read("spec.json")),
         model=BoostedModel.from_dict(read("model.json"), trees),
         baseline=BoostedModel.from_dict(read("baseline.json")) if "baseline.json" in manifest["files"] else None,
         evaluation=Evaluation.from_dict(read("evaluation.json")),
-        training=read("training.json"), extras=extras,
+        training=read("training.json"), extras=extras, texts=texts,
     )
 
 

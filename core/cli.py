@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -27,8 +28,17 @@ def main(argv: list[str] | None = None) -> int:
     except EquipoiseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # e.g. `equipoise predict ... | head`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug of ours: say so plainly; EQUIPOISE_DEBUG=1 shows the traceback
+        if os.environ.get("EQUIPOISE_DEBUG"):
+            raise
+        print(f"internal error ({type(exc).__name__}): {exc}. Please report it; set EQUIPOISE_DEBUG=1 for details.",
+              file=sys.stderr)
+        return 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,6 +70,18 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--csv", help="one report per row, as JSON Lines")
     what.add_argument("--split", choices=["test"], help="every patient of the bundle's held-out test split")
     r.set_defaults(func=cmd_predict)
+
+    a = sub.add_parser("audit", help="subgroup performance with bootstrap CIs, as JSON")
+    asrc = a.add_mutually_exclusive_group(required=True)
+    asrc.add_argument("--bundle", help="print the audit stored in a bundle (its held-out test split)")
+    asrc.add_argument("--predictions", help="audit any model: a CSV or Parquet of outcomes and predictions")
+    a.add_argument("--label", help="outcome column (0/1 for --task binary)")
+    a.add_argument("--score", help="prediction column (probability, or predicted value)")
+    a.add_argument("--attributes", help="comma-separated protected-attribute columns, e.g. race,sex")
+    a.add_argument("--task", choices=["binary", "regression"], default="binary")
+    a.add_argument("--n-boot", type=int, default=200)
+    a.add_argument("--seed", type=int, default=0)
+    a.set_defaults(func=cmd_audit)
     return p
 
 
@@ -81,10 +103,8 @@ def cmd_cohorts(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .bundle import save_bundle
     from .cohorts import cohort_from_csv, load_cohort
-    from .evaluation import evaluate
-    from .training import train
+    from .pipeline import build_bundle
 
     if args.csv:
         if not args.spec:
@@ -94,11 +114,7 @@ def cmd_train(args) -> int:
         cohort = load_cohort(args.cohort)
     out = Path(args.out or Path("bundles") / cohort.spec.name)
     progress = lambda msg: print(f"[equipoise] {msg}", file=sys.stderr, flush=True)  # noqa: E731
-    result = train(cohort, progress=progress)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the verdict below says it in words
-        evaluation = evaluate(result)
-    path = save_bundle(result, evaluation, out)
+    path, evaluation = build_bundle(cohort, out, progress=progress)
     progress(f"bundle written to {path}")
     print(f"Held-out test split of {cohort.spec.name}: n={evaluation.n_test} (never used for fitting, tuning or calibration)\n")
     print(evaluation.table())
@@ -134,6 +150,32 @@ def cmd_predict(args) -> int:
     from .batch import held_out_records
 
     return _predict_rows(bundle, held_out_records(bundle), id_column="patient_id")
+
+
+def cmd_audit(args) -> int:
+    if args.bundle:
+        from .bundle import load_bundle
+
+        bundle = load_bundle(args.bundle)
+        if "audit" not in bundle.extras:
+            raise InputFileError(f"Bundle {args.bundle!r} holds no subgroup audit; train it again with this version.")
+        _print_json({"cohort": bundle.spec.name, "model": {"bundle_id": bundle.bundle_id, "sha256": bundle.sha256},
+                     "split": "test", **bundle.extras["audit"]})
+        return 0
+    from .subgroups import audit_predictions_file
+
+    missing = [f"--{n}" for n in ("label", "score", "attributes") if not getattr(args, n)]
+    if missing:
+        raise InputFileError(f"`equipoise audit --predictions FILE` also needs {', '.join(missing)}.")
+    if args.n_boot < 0:
+        raise InputFileError(f"--n-boot must be a non-negative integer. Got {args.n_boot} instead.")
+    attributes = [c.strip() for c in args.attributes.split(",") if c.strip()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # small groups are marked insufficient_data in the JSON
+        audit = audit_predictions_file(args.predictions, label=args.label, score=args.score, attributes=attributes,
+                                       task=args.task, n_boot=args.n_boot, seed=args.seed)
+    _print_json(audit.to_dict())
+    return 0
 
 
 # --- helpers --------------------------------------------------------------------------------------

@@ -152,9 +152,12 @@ def _expit(eta):
     return 0.5 * (1.0 + np.tanh(0.5 * eta))
 
 
-def _log_likelihood(eta, y, w) -> float:
-    # log(1 + exp(eta)) computed stably
-    return float(np.dot(w, y * eta - np.logaddexp(0.0, eta)))
+def _logistic_state(eta, y, w) -> tuple[float, np.ndarray]:
+    """Weighted log-likelihood and fitted probabilities at linear predictor ``eta`` (one exp)."""
+    e = np.exp(-np.abs(eta))
+    ll = float(np.dot(w, y * eta - np.maximum(eta, 0.0) - np.log1p(e)))
+    mu = np.where(eta >= 0, 1.0, e) / (1.0 + e)
+    return ll, mu
 
 
 def _fit_logistic(x, y, w, *, slope: bool, start=None) -> tuple[float, float]:
@@ -164,14 +167,14 @@ def _fit_logistic(x, y, w, *, slope: bool, start=None) -> tuple[float, float]:
     Returns ``(a, b)``; ``(nan, nan)`` when the fit does not converge (e.g. separated outcomes).
     """
     a, b = (0.0, 1.0) if start is None else start
-    ll = _log_likelihood(a + b * x, y, w)
+    ll, mu = _logistic_state(a + b * x, y, w)
+    xx = x * x if slope else None
     for _ in range(_MAX_ITER):
-        mu = _expit(a + b * x)
         r, v = w * (y - mu), w * mu * (1 - mu)
         if slope:
             g = np.array([r.sum(), np.dot(r, x)])
             vx = np.dot(v, x)
-            h = np.array([[v.sum(), vx], [vx, np.dot(v, x * x)]])
+            h = np.array([[v.sum(), vx], [vx, np.dot(v, xx)]])
             try:
                 step = np.linalg.solve(h, g)
             except np.linalg.LinAlgError:
@@ -183,11 +186,11 @@ def _fit_logistic(x, y, w, *, slope: bool, start=None) -> tuple[float, float]:
             step = np.array([r.sum() / vs, 0.0])
         for _ in range(30):  # step halving keeps the log-likelihood from decreasing
             a_new, b_new = a + step[0], b + step[1]
-            ll_new = _log_likelihood(a_new + b_new * x, y, w)
+            ll_new, mu_new = _logistic_state(a_new + b_new * x, y, w)
             if ll_new >= ll - 1e-12 * abs(ll):
                 break
             step = step / 2
-        a, b, ll = a_new, b_new, ll_new
+        a, b, ll, mu = a_new, b_new, ll_new, mu_new
         if np.max(np.abs(step)) < _TOL * (1 + abs(a) + abs(b)):
             return float(a), float(b)
     return float("nan"), float("nan")

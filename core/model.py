@@ -165,7 +165,7 @@ class BoostedModel:
         z, _ = self.design.linear_matrix(frame, arm)
         out = self.intercept + z @ self.coef
         if self.booster is not None:
-            out = out + self.booster.predict(self.design.tree_matrix(frame, arm), raw_score=True)
+            out = out + self.booster.predict(self.design.tree_matrix(frame, arm), raw_score=True, num_threads=1)
         a, b = self.calibration
         return a + b * out
 
@@ -182,7 +182,7 @@ class BoostedModel:
         np.add.at(contrib.T, groups, per_col.T)
         base = np.full(len(frame), self.intercept + float(self.z_mean @ self.coef))
         if self.booster is not None:
-            tree = self.booster.predict(self.design.tree_matrix(frame, arm), pred_contrib=True)
+            tree = self.booster.predict(self.design.tree_matrix(frame, arm), pred_contrib=True, num_threads=1)
             contrib += tree[:, :n_cols]
             base += tree[:, n_cols]
         a, b = self.calibration

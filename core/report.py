@@ -16,6 +16,8 @@ from .bundle import ModelBundle
 from .cohorts import ARM, patient_frame
 from .explain import Explanation, explain_difference, explain_dose, feature_labels, row_values
 from .iwpc import FIXED_DOSE_MG_PER_WEEK, iwpc_doses
+from .representation import RepresentationPolicy, representation_warnings
+from .uncertainty import MissingRange, arm_uncertainty, dose_interval, missing_ranges
 from .validation import ValidatedPatient, validate_patient
 
 DISCLAIMER = ("Decision support, not a decision: estimates from a model trained on {source}. "
@@ -27,6 +29,7 @@ class ArmEstimate:
     arm: str
     probability: float
     is_reference: bool
+    interval: list[float] | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class PatientReport:
     dose: dict | None = None
     arm_explanations: dict[str, Explanation] = field(default_factory=dict)
     difference_explanation: Explanation | None = None
+    missing_inputs: tuple[MissingRange, ...] = ()
     warnings: tuple[dict, ...] = ()
     patient_id: str | None = None
     outcome: dict = field(default_factory=dict)
@@ -58,7 +62,8 @@ class PatientReport:
         out["patient"] = self.patient.to_record()
         out["outcome"] = self.outcome
         if self.arms:
-            out["arms"] = [{"arm": a.arm, "probability": a.probability, "reference": a.is_reference} for a in self.arms]
+            out["arms"] = [{"arm": a.arm, "probability": a.probability, "interval": a.interval,
+                            "reference": a.is_reference} for a in self.arms]
             out["comparison"] = self.comparison
         if self.dose is not None:
             out["dose"] = self.dose
@@ -67,6 +72,7 @@ class PatientReport:
             out["arm_explanations"] = {k: e.to_dict() for k, e in self.arm_explanations.items()}
         if self.difference_explanation is not None:
             out["difference_explanation"] = self.difference_explanation.to_dict()
+        out["missing_inputs"] = [m.to_dict() for m in self.missing_inputs]
         out["warnings"] = [{k: _plain(v) for k, v in w.items()} for w in self.warnings]
         out["disclaimer"] = self.disclaimer
         return out
@@ -88,9 +94,16 @@ def predict_patient(bundle: ModelBundle, record: dict, *, patient_id: str | None
     if not spec.treatment.randomized and not spec.is_dose:
         warnings.append({"kind": "non_randomized", "message": "Arms were not randomized in the training data: "
                          "differences between arms may reflect who received them, not what they do."})
+    warnings += representation_warnings(spec, row, audit=bundle.audit, detector=bundle.novelty,
+                                        train_total=int(bundle.training["n_train"]), policy=_policy(bundle))
+    common["missing_inputs"] = tuple(missing_ranges(spec, bundle.model, row, patient.missing, bundle.missing_scenarios))
     if spec.is_dose:
         return _dose_report(bundle, row, warnings, common)
     return _arm_report(bundle, row, warnings, common)
+
+
+def _policy(bundle: ModelBundle) -> RepresentationPolicy:
+    return RepresentationPolicy(**bundle.extras.get("representation", {}).get("policy", {}))
 
 
 def _arm_report(bundle: ModelBundle, row: pd.DataFrame, warnings: list, common: dict) -> PatientReport:
@@ -115,9 +128,20 @@ def _arm_report(bundle: ModelBundle, row: pd.DataFrame, warnings: list, common: 
         "difference": float(prob[i_f] - prob[i_v]),
         "difference_scale": "absolute risk difference (favoured − versus)",
         "odds_ratio": float(np.exp(logit[i_f] - logit[i_v])),
-        "statement": _statement(spec, favoured, versus, prob[i_f], prob[i_v]),
     }
-    estimates = tuple(ArmEstimate(a, float(prob[i]), a == ref) for i, a in enumerate(arms))
+    intervals: dict = {}
+    clear = None
+    if bundle.ensemble is not None:
+        unc = arm_uncertainty(bundle.ensemble, row, arms, favoured, versus, higher_is_worse=higher_is_worse)
+        intervals = {a: list(v) for a, v in unc.arm_intervals.items()}
+        clear = unc.difference_is_clear
+        comparison.update(interval=list(unc.difference_interval), favoured_share=unc.favoured_share,
+                          level=unc.level, difference_is_clear=clear)
+        warnings += list(unc.insufficient)
+        if unc.insufficient:
+            comparison["insufficient_evidence"] = True
+    comparison["statement"] = _statement(spec, favoured, versus, prob[i_f], prob[i_v], clear)
+    estimates = tuple(ArmEstimate(a, float(prob[i]), a == ref, intervals.get(a)) for i, a in enumerate(arms))
     return PatientReport(**common, explanation=arm_expl[favoured], arms=estimates, comparison=comparison,
                          arm_explanations=arm_expl,
                          difference_explanation=explain_difference(spec, model, row, favoured, versus),
@@ -128,18 +152,31 @@ def _dose_report(bundle: ModelBundle, row: pd.DataFrame, warnings: list, common:
     spec = bundle.spec
     expl = explain_dose(spec, bundle.model, row)
     formula = float(iwpc_doses(row)[0]) if {"height_cm", "weight_kg"} <= set(spec.feature_names) else float("nan")
-    dose = {"mg_per_week": float(expl.output), "unit": "mg/week",
+    dose = {"mg_per_week": float(expl.output), "unit": "mg/week", "interval": None, "coverage": None,
             "iwpc_formula_mg_per_week": None if np.isnan(formula) else formula,
             "fixed_dose_mg_per_week": FIXED_DOSE_MG_PER_WEEK}
+    if bundle.conformal is not None:
+        res = dose_interval(bundle.conformal, spec, row, np.array([expl.output]))
+        dose["coverage"] = bundle.conformal.coverage
+        dose["interval_group"] = str(res.group[0]) if res.group is not None else None
+        if res.status[0] == "ok":
+            dose["interval"] = [float(res.low[0]), float(res.high[0])]
+        else:
+            dose["insufficient_evidence"] = True
+            warnings.append({"kind": "insufficient_evidence", "message": str(res.reason[0])})
     if np.isnan(formula):
         dose["iwpc_formula_note"] = "The IWPC formula needs height and weight; one of them is missing."
     return PatientReport(**common, explanation=expl, dose=dose, warnings=tuple(warnings))
 
 
-def _statement(spec, favoured: str, versus: str, p_f: float, p_v: float) -> str:
+def _statement(spec, favoured: str, versus: str, p_f: float, p_v: float, clear: bool | None) -> str:
     what = spec.outcome.label
-    return (f"Among patients like this in the trial, the model estimates the risk of the outcome "
-            f"({what}) at {100 * p_f:.0f}% with {favoured} and {100 * p_v:.0f}% with {versus}.")
+    text = (f"Among patients like this in the trial, the model estimates the risk of the outcome "
+            f"({what}) at {100 * p_f:.0f}% with {favoured} and {100 * p_v:.0f}% with {versus}")
+    if clear is None:
+        return text + "."
+    return text + ("; the difference is clear (its 95% interval excludes zero)." if clear
+                   else "; the difference is uncertain (its 95% interval includes zero).")
 
 
 def _outcome(spec) -> dict:

@@ -91,6 +91,7 @@ MSG_SMALL = (
     "{count} subgroup(s) are too small for some metrics, which are reported as insufficient data "
     "rather than as numbers: {details}."
 )
+MSG_NOT_ESTIMABLE = "not estimable on these patients"
 MSG_BAD_DICT = "Not a subgroup audit dict (as written by SubgroupAudit.to_dict()): {problem}."
 
 MSG_FILE_NOT_FOUND = "The predictions file {path} does not exist."
@@ -447,6 +448,7 @@ def audit_subgroups(
     n = y.size
     covered = _check_interval(interval, y)
     partitions = _partitions(_check_groups(groups, n, "groups"), intersections)
+    train = _train_counts(train_groups, groups, intersections)
     min_sizes = _min_sizes(task, min_group_size)
     metric_names = (BINARY_METRICS if task == "binary" else REGRESSION_METRICS) + (
         ("coverage",) if covered is not None else ())
@@ -468,7 +470,7 @@ def audit_subgroups(
             starts[i] = values.pop("_calibration_fit")
         for name in metric_names:
             if why[name] is None and not math.isfinite(values.get(name, float("nan"))):
-                why[name] = "not estimable on these patients"
+                why[name] = MSG_NOT_ESTIMABLE
         point.append(values)
         reasons.append(why)
     if task == "binary" and "calibration_slope" in metric_names:
@@ -496,7 +498,6 @@ def audit_subgroups(
     alpha = (1 - confidence) / 2
     overall = {name: _metric_value(name, 0, point, reasons, replicates, alpha, compare=False)
                for name in metric_names}
-    train = _train_counts(train_groups, groups, intersections)
     results, small = [], []
     for i, (part, g) in enumerate(cells):
         if i == 0:
@@ -510,10 +511,10 @@ def audit_subgroups(
             train_n = int(train[1].get((part.attribute, label), 0))
             train_share = train_n / train[0] if train[0] else None
         results.append(GroupResult(part.attribute, label, n_g, n_g / n, mvs, train_n, train_share))
-        first = next((r for r in reasons[i].values() if r), None)
+        first = _size_reason(reasons[i])
         if first:
             small.append(f"{part.attribute}={label} ({first})")
-    first = next((r for r in reasons[0].values() if r), None)
+    first = _size_reason(reasons[0])
     if first:
         small.insert(0, f"overall ({first})")
     if small:
@@ -624,6 +625,11 @@ def _insufficient(task, sizes, min_sizes, metric_names) -> dict[str, str | None]
                 for name in EVENT_METRICS:
                     why[name] = why[name] or f"{kind}={sizes[kind]} < {min_sizes['events']}"
     return why
+
+
+def _size_reason(why: dict) -> str | None:
+    """The first too-few-patients/events reason of a group (what SmallSubgroupWarning lists)."""
+    return next((r for r in why.values() if r and r != MSG_NOT_ESTIMABLE), None)
 
 
 def _point_estimates(task, y, p, w, covered, why) -> dict[str, float]:
@@ -792,14 +798,20 @@ def _file_numeric(series: pd.Series, column: str, role: str, path: Path) -> np.n
     bad = np.flatnonzero(values.isna().to_numpy())
     if bad.size:
         raise InputFileError(MSG_FILE_NOT_NUMERIC.format(column=column, role=role, path=path,
-                                                         value=series.iloc[bad[0]], row=int(bad[0]) + 1))
+                                                         value=_plain(series.iloc[bad[0]]),
+                                                         row=int(bad[0]) + 1))
     values = values.to_numpy(dtype=np.float64)
     infinite = np.flatnonzero(~np.isfinite(values))
     if infinite.size:
         raise InputFileError(MSG_FILE_NOT_NUMERIC.format(column=column, role=role, path=path,
-                                                         value=series.iloc[infinite[0]],
+                                                         value=_plain(series.iloc[infinite[0]]),
                                                          row=int(infinite[0]) + 1))
     return values
+
+
+def _plain(value):
+    """A numpy scalar as the Python value it holds, for messages (``2``, not ``np.int64(2)``)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _file_labels(series: pd.Series, column: str, path: Path, task: str) -> np.ndarray:
@@ -810,5 +822,5 @@ def _file_labels(series: pd.Series, column: str, path: Path, task: str) -> np.nd
     if not ok.all():
         bad = pd.unique(series[~ok])[:5]
         raise InputFileError(MSG_FILE_NOT_BINARY.format(column=column, path=path,
-                                                        values=", ".join(repr(v) for v in bad)))
+                                                        values=", ".join(repr(_plain(v)) for v in bad)))
     return values.to_numpy(dtype=np.float64)

@@ -90,6 +90,8 @@ class TrainingResult:
     test_labels: Labels  # of the test split, from its own censoring distribution
     info: dict = field(default_factory=dict)
     iwpc_impute: dict = field(default_factory=dict)
+    oof_raw: np.ndarray | None = None  # out-of-fold predictions on the training split (model scale, uncalibrated)
+    folds: np.ndarray | None = None
 
     @property
     def spec(self):
@@ -138,7 +140,8 @@ def train(cohort: Cohort, *, progress: Callable[[str], None] | None = None, grid
     }
     say("fitted final model on the full training split")
     return TrainingResult(cohort=cohort, model=model, baseline=baseline, test_mask=test, labels=labels,
-                          test_labels=labels_for(cohort, test), info=info, iwpc_impute=impute)
+                          test_labels=labels_for(cohort, test), info=info, iwpc_impute=impute, oof_raw=oof_raw,
+                          folds=folds)
 
 
 def _folds(strata: np.ndarray, *, seed: int) -> np.ndarray:

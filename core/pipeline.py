@@ -1,0 +1,82 @@
+"""Build a complete bundle: train, score the test split, then everything that says how sure and for whom."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .benefit import benefit_by_group
+from .bundle import save_bundle
+from .cohorts import Cohort, protected_attributes
+from .evaluation import Evaluation, evaluate
+from .representation import RepresentationPolicy, fit_novelty, novelty_matrix
+from .subgroups import audit_subgroups
+from .training import TrainingResult, train
+from .uncertainty import (arm_interval_check, dose_coverage, dose_interval, fit_dose_conformal, fit_ensemble,
+                          plausible_values)
+
+N_BOOT_AUDIT = 200
+
+
+def build_bundle(cohort: Cohort, out: str | Path, *, progress: Callable[[str], None] | None = None,
+                 n_members: int | None = None) -> tuple[Path, Evaluation]:
+    say = progress or (lambda _m: None)
+    result = train(cohort, progress=say)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # caveats are recorded in the bundle as data
+        evaluation = evaluate(result)
+        extras, texts = assess(result, progress=say, n_members=n_members)
+    return save_bundle(result, evaluation, out, extras=extras, extra_text=texts), evaluation
+
+
+def assess(result: TrainingResult, *, progress: Callable[[str], None], n_members: int | None = None):
+    """Uncertainty, subgroup audit and novelty detector, fitted on the training split and checked on the test split."""
+    spec, model = result.spec, result.model
+    train_frame, test_frame = result.train_frame, result.test_frame
+    y_test, w_test = result.test_labels.y, result.test_labels.weight
+    uncertainty: dict = {"missing_scenarios": {f.name: plausible_values(spec, f.name, train_frame)
+                                               for f in spec.features if not f.required}}
+    texts: dict[str, str] = {}
+    pred_test = model.predict(test_frame)
+    interval = None
+    if spec.is_dose:
+        progress("calibrating Mondrian conformal intervals on out-of-fold residuals")
+        cp = fit_dose_conformal(spec, train_frame, result.labels.y, result.oof_raw)
+        uncertainty["conformal"] = cp.to_dict()
+        uncertainty["test_coverage"] = dose_coverage(cp, spec, test_frame, pred_test, y_test)
+        res = dose_interval(cp, spec, test_frame, pred_test)
+        interval = np.column_stack([res.low, res.high])
+    else:
+        kw = {"n_members": n_members} if n_members else {}
+        progress(f"fitting the bootstrap ensemble ({kw.get('n_members', 40)} refits)")
+        ensemble = fit_ensemble(model, train_frame, result.labels.y, result.labels.weight,
+                                strata=result.labels.strata, seed=spec.seed, **kw)
+        doc, texts = ensemble.to_files()
+        uncertainty["ensemble"] = doc
+        uncertainty["test_check"] = arm_interval_check(ensemble, model, test_frame, y_test, w_test)
+
+    progress(f"auditing subgroups on the test split ({N_BOOT_AUDIT} bootstrap resamples)")
+    groups_test = protected_attributes(spec, test_frame)
+    audit = audit_subgroups(y_test, pred_test, groups_test, task="regression" if spec.is_dose else "binary",
+                            sample_weight=None if spec.is_dose else w_test, interval=interval,
+                            n_boot=N_BOOT_AUDIT, seed=spec.seed, train_groups=protected_attributes(spec, train_frame))
+    audit_doc = audit.to_dict()
+    if not spec.is_dose and spec.treatment.randomized:
+        benefit = benefit_by_group(spec, model, test_frame, y_test, w_test, groups_test, seed=spec.seed)
+        audit_doc["overall"]["metrics"]["c_for_benefit"] = benefit["overall"]
+        for g in audit_doc["groups"]:
+            g["metrics"]["c_for_benefit"] = benefit.get((g["attribute"], g["group"]),
+                                                        {"insufficient_data": True, "reason": "not computed"})
+
+    progress("fitting the out-of-distribution detector")
+    detector = fit_novelty(spec, train_frame, result.folds == 0)
+    x_test, _ = novelty_matrix(spec, test_frame)
+    novelty_doc = detector.to_dict()
+    representation = {"policy": RepresentationPolicy().__dict__,
+                      "test_share_flagged_novel": float(detector.is_novel(x_test).mean()),
+                      "target_rate": detector.target_rate, "n_train": int(len(train_frame))}
+    return ({"uncertainty": uncertainty, "audit": audit_doc, "novelty": novelty_doc,
+             "representation": representation}, texts)

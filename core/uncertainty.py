@@ -1,0 +1,248 @@
+"""How sure: intervals on every number, and an explicit "insufficient evidence" state.
+
+* Arm cohorts — a **bootstrap ensemble**: the model is refitted, with the hyper-parameters chosen
+  by cross-validation, on bootstrap resamples of the training split. Percentiles across members give
+  an interval for each arm's risk and for the difference between the favoured and the compared arm;
+  the share of members in which the favoured arm stays favoured says how stable the ranking is. These
+  are confidence intervals for the patient's estimated risk, not for whether the event will happen.
+* Dose cohort — **Mondrian split-conformal prediction intervals** (default 90%), calibrated on the
+  training split's out-of-fold residuals (cross-conformal), per race group, and scaled by the predicted
+  dose (errors grow with the dose). A group whose calibration set is too small gets no interval.
+* Missing inputs — the range of predictions over each missing feature's plausible values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from .cohorts import ARM
+from .conformal import MondrianConformalRegressor, coverage_report
+from .model import BoostedModel, fit_boosted
+from .spec import CohortSpec
+
+N_MEMBERS = 40
+LEVEL = 0.95
+DOSE_COVERAGE = 0.90
+DOSE_MIN_DIFFICULTY = 5.0  # mg/week: floor of the scale used to normalise conformal scores
+MAX_ARM_WIDTH = 0.40       # an arm's 95% interval wider than 40 percentage points: insufficient evidence
+MAX_DIFFERENCE_WIDTH = 0.50
+
+MSG_WIDE_ARM = ("The 95% interval for the risk under {arm} spans {width:.0%} (from {low:.0%} to {high:.0%}), "
+                "wider than the {limit:.0%} the model can support: there is insufficient evidence for a number.")
+MSG_WIDE_DIFF = ("The 95% interval for the difference between {a} and {b} spans {width:.0%}: insufficient evidence "
+                 "to compare them for this patient.")
+
+
+# --- arm cohorts: bootstrap ensemble ------------------------------------------------------------
+
+
+@dataclass
+class ArmEnsemble:
+    """Bootstrap refits of the model (same design, hyper-parameters and recalibration)."""
+
+    members: list[BoostedModel]
+    level: float = LEVEL
+    max_arm_width: float = MAX_ARM_WIDTH
+    max_difference_width: float = MAX_DIFFERENCE_WIDTH
+    seed: int = 0
+
+    def risks(self, stacked: pd.DataFrame) -> np.ndarray:
+        """(members × rows) risks; the linear part is one matrix product for all members."""
+        design = self.members[0].design
+        z, _ = design.linear_matrix(stacked)
+        coefs = np.stack([m.coef for m in self.members])
+        raw = np.array([m.intercept for m in self.members])[:, None] + coefs @ z.T
+        x = design.tree_matrix(stacked) if any(m.booster is not None for m in self.members) else None
+        for i, m in enumerate(self.members):
+            if m.booster is not None:
+                raw[i] += m.booster.predict(x, raw_score=True, num_threads=1)
+        a = np.array([m.calibration[0] for m in self.members])[:, None]
+        b = np.array([m.calibration[1] for m in self.members])[:, None]
+        return 1.0 / (1.0 + np.exp(-(a + b * raw)))
+
+    def interval(self, samples: np.ndarray) -> tuple[float, float]:
+        tail = 100 * (1 - self.level) / 2
+        lo, hi = np.percentile(samples, [tail, 100 - tail])
+        return float(lo), float(hi)
+
+    def to_files(self) -> tuple[dict, dict[str, str]]:
+        doc = {"level": self.level, "max_arm_width": self.max_arm_width, "seed": self.seed,
+               "max_difference_width": self.max_difference_width,
+               "members": [{**m.to_dict(), "design": None} for m in self.members]}
+        texts = {f"ensemble/member_{i:03d}.txt": m.booster.model_to_string()
+                 for i, m in enumerate(self.members) if m.booster is not None}
+        return doc, texts
+
+    @classmethod
+    def from_files(cls, doc: dict, texts: dict[str, str], design_doc: dict) -> "ArmEnsemble":
+        members = []
+        for i, raw in enumerate(doc["members"]):
+            members.append(BoostedModel.from_dict({**raw, "design": design_doc},
+                                                  texts.get(f"ensemble/member_{i:03d}.txt")))
+        return cls(members=members, level=doc["level"], max_arm_width=doc["max_arm_width"],
+                   max_difference_width=doc["max_difference_width"], seed=doc["seed"])
+
+
+def fit_ensemble(model: BoostedModel, frame: pd.DataFrame, y: np.ndarray, w: np.ndarray, *, strata: np.ndarray,
+                 n_members: int = N_MEMBERS, seed: int = 0) -> ArmEnsemble:
+    """Refit ``model``'s recipe on stratified bootstrap resamples of the training split."""
+    rng = np.random.default_rng(seed)
+    members = []
+    for _ in range(n_members):
+        idx = np.concatenate([rng.choice(np.flatnonzero(strata == s), size=int((strata == s).sum()), replace=True)
+                              for s in np.unique(strata)])
+        member = fit_boosted(model.design, frame.iloc[idx].reset_index(drop=True), y[idx], w[idx], task=model.task,
+                             params=model.params, seed=int(rng.integers(1 << 31)))
+        member.calibration = model.calibration
+        members.append(member)
+    return ArmEnsemble(members=members, seed=seed)
+
+
+@dataclass(frozen=True)
+class ArmUncertainty:
+    """Intervals for one patient's arms and for the favoured-vs-compared difference."""
+
+    arm_intervals: dict[str, tuple[float, float]]
+    difference_interval: tuple[float, float]
+    favoured_share: float
+    level: float
+    insufficient: tuple[dict, ...] = ()
+
+    @property
+    def difference_is_clear(self) -> bool:
+        lo, hi = self.difference_interval
+        return lo > 0 or hi < 0
+
+
+def arm_uncertainty(ensemble: ArmEnsemble, row: pd.DataFrame, arms: list[str], favoured: str, versus: str,
+                    *, higher_is_worse: bool = True) -> ArmUncertainty:
+    stacked = pd.concat([row] * len(arms), ignore_index=True)
+    stacked[ARM] = arms
+    risks = ensemble.risks(stacked)  # members × arms
+    intervals = {arm: ensemble.interval(risks[:, i]) for i, arm in enumerate(arms)}
+    i_f, i_v = arms.index(favoured), arms.index(versus)
+    diff = ensemble.interval(risks[:, i_f] - risks[:, i_v])
+    best = risks.argmin(axis=1) if higher_is_worse else risks.argmax(axis=1)
+    share = float(np.mean(best == i_f))
+    notes = []
+    for arm, (lo, hi) in intervals.items():
+        if hi - lo > ensemble.max_arm_width:
+            notes.append({"kind": "insufficient_evidence", "arm": arm, "interval": [lo, hi],
+                          "message": MSG_WIDE_ARM.format(arm=arm, width=hi - lo, low=lo, high=hi,
+                                                         limit=ensemble.max_arm_width)})
+    if diff[1] - diff[0] > ensemble.max_difference_width:
+        notes.append({"kind": "insufficient_evidence", "interval": list(diff),
+                      "message": MSG_WIDE_DIFF.format(a=favoured, b=versus, width=diff[1] - diff[0])})
+    return ArmUncertainty(intervals, diff, share, ensemble.level, tuple(notes))
+
+
+def arm_interval_check(ensemble: ArmEnsemble, model: BoostedModel, frame: pd.DataFrame, y: np.ndarray,
+                       w: np.ndarray, *, n_bins: int = 5) -> dict:
+    """Test-split check of the ensemble intervals: within bins of predicted risk, does the observed
+    (IPCW-weighted) event rate fall inside the bin's average 95% interval?"""
+    p = model.predict(frame)
+    members = ensemble.risks(frame)
+    tail = 100 * (1 - ensemble.level) / 2
+    lo, hi = np.percentile(members, [tail, 100 - tail], axis=0)
+    edges = np.quantile(p, np.linspace(0, 1, n_bins + 1))
+    bins = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, n_bins - 1)
+    rows = []
+    for b in range(n_bins):
+        m = (bins == b) & (w > 0)
+        observed = float(np.average(y[m], weights=w[m])) if m.any() else float("nan")
+        rows.append({"bin": b + 1, "n": int((bins == b).sum()), "mean_predicted": float(p[bins == b].mean()),
+                     "observed_rate": observed, "interval": [float(lo[bins == b].mean()), float(hi[bins == b].mean())],
+                     "observed_inside": bool(lo[bins == b].mean() <= observed <= hi[bins == b].mean())})
+    return {"kind": "bootstrap ensemble", "level": ensemble.level, "n_members": len(ensemble.members),
+            "mean_interval_width": float(np.mean(hi - lo)), "bins": rows,
+            "bins_with_observed_rate_inside": int(sum(r["observed_inside"] for r in rows)),
+            "note": "The intervals are confidence intervals for a patient's estimated risk; an individual "
+                    "binary outcome cannot be 'covered'. The check compares observed event rates in bins of "
+                    "predicted risk with the bins' average interval."}
+
+
+# --- dose cohort: Mondrian conformal ------------------------------------------------------------
+
+
+def dose_groups(spec: CohortSpec, frame: pd.DataFrame) -> np.ndarray:
+    """The Mondrian categories: race (the first protected attribute of the dose cohort)."""
+    from .cohorts import protected_attributes
+
+    return protected_attributes(spec, frame)[spec.protected[0].name].astype(str).to_numpy()
+
+
+def fit_dose_conformal(spec: CohortSpec, frame: pd.DataFrame, y: np.ndarray, oof: np.ndarray, *,
+                       coverage: float = DOSE_COVERAGE) -> MondrianConformalRegressor:
+    cp = MondrianConformalRegressor(coverage=coverage, normalized=True, lower_bound=0.0)
+    return cp.calibrate(y, oof, groups=dose_groups(spec, frame), difficulty=np.maximum(oof, DOSE_MIN_DIFFICULTY))
+
+
+def dose_interval(cp: MondrianConformalRegressor, spec: CohortSpec, frame: pd.DataFrame, pred: np.ndarray):
+    return cp.predict_interval(pred, groups=dose_groups(spec, frame), difficulty=np.maximum(pred, DOSE_MIN_DIFFICULTY))
+
+
+def dose_coverage(cp: MondrianConformalRegressor, spec: CohortSpec, frame: pd.DataFrame, pred: np.ndarray,
+                  y: np.ndarray) -> dict:
+    res = dose_interval(cp, spec, frame, pred)
+    report = coverage_report(y, res.low, res.high, groups=dose_groups(spec, frame)).to_dict()
+    return {"kind": "Mondrian conformal (cross-conformal, out-of-fold residuals)", "nominal": cp.coverage,
+            "groups_by": spec.protected[0].name, "mean_width_mg_per_week": float(np.nanmean(res.high - res.low)),
+            **report}
+
+
+# --- missing inputs ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MissingRange:
+    """Predictions over a missing feature's plausible values (other inputs as given)."""
+
+    feature: str
+    label: str
+    values: list = field(default_factory=list)
+    predictions: list = field(default_factory=list)  # per value: {arm: risk} or dose
+
+    def to_dict(self) -> dict:
+        return {"feature": self.feature, "label": self.label,
+                "scenarios": [{"value": v, "prediction": p} for v, p in zip(self.values, self.predictions)]}
+
+
+def plausible_values(spec: CohortSpec, feature: str, reference: pd.DataFrame) -> list:
+    f = spec.feature(feature)
+    if f.is_numeric:
+        q = reference[feature].dropna().quantile([0.05, 0.5, 0.95]).to_numpy()
+        q = np.clip(q, *f.plausible)
+        return sorted({int(round(v)) if f.integer else float(round(v, 1)) for v in q})
+    if f.type == "binary":
+        return [0, 1]
+    return list(f.categories)
+
+
+def missing_ranges(spec: CohortSpec, model: BoostedModel, row: pd.DataFrame, missing: tuple[str, ...],
+                   scenarios: dict[str, list]) -> list[MissingRange]:
+    """For each missing feature, the prediction with each plausible value filled in (one at a time)."""
+    from .cohorts import patient_frame
+
+    out = []
+    base = row.iloc[0].to_dict()
+    for name in missing:
+        values = scenarios.get(name, [])
+        if not values:
+            continue
+        records = [{**_canonical(base), name: v} for v in values]
+        frame = patient_frame(spec, records)
+        if spec.is_dose:
+            preds = [float(p) for p in model.predict(frame)]
+        else:
+            preds = [{arm: float(p) for arm, p in zip(spec.arms, model.predict(frame.iloc[[i] * len(spec.arms)]
+                      .reset_index(drop=True).assign(**{ARM: spec.arms})))} for i in range(len(frame))]
+        out.append(MissingRange(name, spec.feature(name).label, values, preds))
+    return out
+
+
+def _canonical(record: dict) -> dict:
+    return {k: (None if (isinstance(v, float) and np.isnan(v)) else v) for k, v in record.items()}

@@ -2,8 +2,9 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+PORT   ?= 8501
 
-.PHONY: run test bench train clean
+.PHONY: run test bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -14,14 +15,15 @@ $(STAMP): $(PY) pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/streamlit run app.py --server.headless true
+	$(VENV)/bin/streamlit run app.py --server.headless true --server.port $(PORT)
 
 test: $(STAMP)
 	$(PY) -m pytest
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
-	$(PY) benchmarks/bench_audit.py --quick
+	$(PY) benchmarks/bench_audit.py
+	$(PY) benchmarks/bench_ui.py
 
 clean:
 	rm -rf $(VENV) .equipoise_cache

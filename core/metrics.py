@@ -29,7 +29,9 @@ MSG_NOT_FINITE = "{name} must hold finite numbers. Got {value!r} at position {po
 MSG_NOT_BINARY = "{name} must hold only 0 and 1. Got {values} instead."
 MSG_NOT_PROBABILITY = "{name} must hold probabilities in [0, 1]. Got {value!r} at position {pos} instead."
 MSG_BAD_WEIGHT = "sample_weight must hold finite numbers >= 0. Got {value!r} at position {pos} instead."
-MSG_BAD_TOLERANCE = "The 'tolerance' parameter must be a number >= 0 (0.2 means within 20%). Got {value!r} instead."
+MSG_BAD_TOLERANCE = (
+    "The 'tolerance' parameter must be a number >= 0 (0.2 means within 20%). Got {value!r} instead."
+)
 
 _CLIP = 1e-6
 _MAX_ITER = 100

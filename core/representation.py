@@ -135,3 +135,14 @@ def _g(v) -> str:
     if v is None:
         return "?"
     return str(int(v)) if float(v).is_integer() else f"{v:.4g}"
+
+
+def patient_groups(spec: CohortSpec, record: dict) -> list[tuple[str, str]]:
+    """The patient's (attribute, group) pairs, single attributes and pairwise intersections, as the audit names them."""
+    from .cohorts import patient_frame
+
+    attrs = protected_attributes(spec, patient_frame(spec, [record])).iloc[0].to_dict()
+    names = list(attrs)
+    pairs = [(a, str(attrs[a])) for a in names]
+    pairs += [(f"{a} x {b}", f"{attrs[a]} x {attrs[b]}") for i, a in enumerate(names) for b in names[i + 1:]]
+    return pairs

@@ -694,8 +694,9 @@ def _is_worse(direction, group, whole, diff_ci, alpha) -> bool:
 def _train_counts(train_groups, groups, intersections):
     if train_groups is None:
         return None
-    if not isinstance(train_groups, pd.DataFrame) or list(train_groups.columns) != list(groups.columns):
-        got = list(train_groups.columns) if isinstance(train_groups, pd.DataFrame) else type(train_groups).__name__
+    is_frame = isinstance(train_groups, pd.DataFrame)
+    if not is_frame or list(train_groups.columns) != list(groups.columns):
+        got = list(train_groups.columns) if is_frame else type(train_groups).__name__
         raise ValueError(MSG_TRAIN_COLUMNS.format(expected=list(groups.columns), got=got))
     _check_groups(train_groups, None, "train_groups")
     counts: dict[tuple[str, str], int] = {}

@@ -36,9 +36,11 @@ def test_reloaded_bundle_predicts_identically(bundles, bundle_dirs, copy_of, coh
 def test_bundle_holds_only_text_and_json_with_a_complete_manifest(bundle_dirs):
     path = bundle_dirs("actg175")
     manifest = json.loads((path / "manifest.json").read_text())
-    files = {p.name for p in path.iterdir()} - {"manifest.json"}
+    files = {p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()} - {"manifest.json"}
     assert files == set(manifest["files"])
-    assert {"spec.json", "model.json", "model_trees.txt", "baseline.json", "evaluation.json", "training.json"} <= files
+    assert {"spec.json", "model.json", "model_trees.txt", "baseline.json", "evaluation.json", "training.json",
+            "uncertainty.json", "audit.json", "novelty.json"} <= files
+    assert sum(name.startswith("ensemble/member_") for name in files) == 40
     for name in files:
         data = (path / name).read_bytes()
         assert not data.startswith(FORBIDDEN[0])

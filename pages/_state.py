@@ -1,0 +1,192 @@
+"""Streamlit-only helpers shared by the pages: session-state keys, cached read-only resources, and the
+sidebar that picks the cohort and the patient. No maths here: everything shown comes from core."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from core import PatientValidationError
+from core.batch import bundle_cohort, held_out_records
+from core.bundle import ModelBundle
+from core.cohorts import BUNDLED
+from core.report import PatientReport, predict_patient
+from core.service import DEFAULT_COHORT, bundle_is_ready, ensure_bundle
+from core.template import patient_template
+from core.validation import validate_patient
+
+# --- session-state keys, in one place ----------------------------------------------------------
+COHORT = "eq.cohort"          # persistent: the chosen cohort
+SOURCE = "eq.source"          # persistent: where the patient comes from
+TEST_ID = "eq.test_id"        # persistent: chosen held-out patient, per cohort (dict)
+RECORD = "eq.record"          # persistent: {cohort: validated record of the current patient}
+LABEL = "eq.label"            # persistent: {cohort: how the patient is named}
+FORM_ERRORS = "eq.form_errors"
+WHATIF = "eq.whatif"          # what-if page: {cohort: {feature: value}}
+UNLOCKED = "eq.unlocked"      # what-if page: immutable features unlocked by the user
+
+SOURCES = ("Held-out test patient", "New patient (form)", "Row of an uploaded CSV")
+
+
+@dataclass(frozen=True)
+class Selection:
+    bundle: ModelBundle
+    record: dict | None
+    label: str
+
+
+# --- cached, read-only, shared by all sessions --------------------------------------------------
+@st.cache_resource(show_spinner=False)
+def _bundle(name: str) -> ModelBundle:
+    return ensure_bundle(name)
+
+
+def get_bundle(name: str) -> ModelBundle:
+    if not bundle_is_ready(name):
+        with st.status(f"First start: training the {name} model (about a minute)…", expanded=True) as status:
+            ensure_bundle(name, progress=status.write)
+            status.update(label=f"{name} model trained and saved", state="complete", expanded=False)
+    return _bundle(name)
+
+
+@st.cache_resource(show_spinner=False)
+def test_records(name: str) -> dict[str, dict]:
+    bundle = _bundle(name)
+    return {r["patient_id"]: {k: v for k, v in r.items() if k != "patient_id"} for r in held_out_records(bundle)}
+
+
+@st.cache_resource(show_spinner=False)
+def typical_record(name: str) -> dict:
+    bundle = _bundle(name)
+    return patient_template(bundle.spec, bundle_cohort(bundle).frame)["patient"]
+
+
+def report_for(bundle: ModelBundle, record: dict) -> PatientReport:
+    return quietly(predict_patient, bundle, record)
+
+
+def quietly(fn, *args, **kwargs):
+    """Call core without printing its statistical warnings: they are in the results and shown as banners."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+# --- the sidebar --------------------------------------------------------------------------------
+def _persist(widget_key: str, state_key: str):
+    st.session_state[state_key] = st.session_state[widget_key]
+
+
+def sidebar() -> Selection:
+    ss = st.session_state
+    ss.setdefault(COHORT, DEFAULT_COHORT)
+    ss.setdefault(SOURCE, SOURCES[0])
+    for key in (TEST_ID, RECORD, LABEL, WHATIF):
+        ss.setdefault(key, {})
+    with st.sidebar:
+        st.header("Patient")
+        ss["w.cohort"] = ss[COHORT]
+        st.selectbox("Cohort and model", BUNDLED, key="w.cohort", on_change=_persist, args=("w.cohort", COHORT))
+        bundle = get_bundle(ss[COHORT])
+        st.caption(bundle.spec.title)
+        ss["w.source"] = ss[SOURCE]
+        st.radio("Patient from", SOURCES, key="w.source", on_change=_persist, args=("w.source", SOURCE))
+        name = ss[COHORT]
+        if ss[SOURCE] == SOURCES[0]:
+            _pick_test_patient(name)
+        elif ss[SOURCE] == SOURCES[1]:
+            _patient_form(bundle)
+        else:
+            _uploaded_row(bundle)
+        st.divider()
+        st.caption("Equipoise supports a decision; it never makes it.")
+    return Selection(bundle=bundle, record=ss[RECORD].get(name), label=ss[LABEL].get(name, ""))
+
+
+def _set_patient(name: str, record: dict | None, label: str) -> None:
+    st.session_state[RECORD][name] = record
+    st.session_state[LABEL][name] = label
+    st.session_state[WHATIF].pop(name, None)
+
+
+def _pick_test_patient(name: str) -> None:
+    records = test_records(name)
+    ids = list(records)
+    chosen = st.session_state[TEST_ID].get(name)
+    chosen = chosen if chosen in records else ids[0]
+    st.session_state[TEST_ID][name] = st.session_state["w.test_id"] = chosen
+    st.selectbox(f"Held-out patient ({len(ids)} in the test split)", ids, key="w.test_id",
+                 on_change=lambda: st.session_state[TEST_ID].__setitem__(name, st.session_state["w.test_id"]))
+    if st.session_state[LABEL].get(name) != f"Test patient {chosen}":
+        _set_patient(name, records[chosen], f"Test patient {chosen}")
+
+
+def _patient_form(bundle: ModelBundle) -> None:
+    spec, name = bundle.spec, bundle.spec.name
+    start = st.session_state[RECORD].get(name) or typical_record(name)
+    errors = st.session_state.get(FORM_ERRORS, {}).get(name, {})
+    with st.form(f"form.{name}"):
+        raw = {}
+        for f in spec.features:
+            key = f"form.{name}.{f.name}"
+            unit = f" ({f.unit})" if f.unit else ""
+            label = f"{f.label}{unit}" + ("" if f.required else " — optional")
+            value = start.get(f.name)
+            if f.is_numeric:
+                helptext = f"Allowed {f.limits[0]:g}–{f.limits[1]:g}{unit}; usual {f.plausible[0]:g}–{f.plausible[1]:g}."
+                raw[f.name] = st.number_input(label, value=None if value is None else float(value), step=1.0 if f.integer else 0.1,
+                                              key=key, help=helptext, placeholder="unknown")
+            else:
+                options = [0, 1] if f.type == "binary" else list(f.categories)
+                index = options.index(value) if value in options else None
+                raw[f.name] = st.selectbox(label, options, index=index, key=key, placeholder="unknown",
+                                           format_func=(lambda v: {0: "no", 1: "yes"}[v]) if f.type == "binary" else str)
+            if f.name in errors:
+                st.error(errors[f.name])
+        submitted = st.form_submit_button("Use this patient")
+    if submitted:
+        try:
+            patient = validate_patient(spec, raw)
+        except PatientValidationError as exc:
+            st.session_state.setdefault(FORM_ERRORS, {})[name] = {e.field: e.message for e in exc.errors}
+            _set_patient(name, None, "New patient (refused: see the form)")
+            st.rerun()
+        st.session_state.setdefault(FORM_ERRORS, {})[name] = {}
+        _set_patient(name, patient.to_record(), "New patient (form)")
+
+
+def _uploaded_row(bundle: ModelBundle) -> None:
+    name = bundle.spec.name
+    upload = st.file_uploader("CSV with one patient per row (columns named as in the template)", type=["csv"])
+    if upload is None:
+        return
+    try:
+        frame = pd.read_csv(io.BytesIO(upload.getvalue()), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        st.error(f"The CSV could not be read: {exc}")
+        return
+    if frame.empty:
+        st.error("The CSV has no rows.")
+        return
+    row = st.number_input("Row", min_value=1, max_value=len(frame), value=1, step=1, key="w.csv_row")
+    record = {k: v for k, v in frame.iloc[int(row) - 1].to_dict().items() if k in bundle.spec.feature_names}
+    try:
+        patient = validate_patient(bundle.spec, record)
+    except PatientValidationError as exc:
+        for e in exc.errors:
+            st.error(e.message)
+        _set_patient(name, None, f"CSV row {row} (refused)")
+        return
+    _set_patient(name, patient.to_record(), f"CSV row {row} of {upload.name}")
+
+
+def show_form_errors(name: str) -> bool:
+    """On the main page, repeat why the form's patient was refused; True if it was."""
+    errors = st.session_state.get(FORM_ERRORS, {}).get(name, {})
+    for message in errors.values():
+        st.error(message)
+    return bool(errors)

@@ -1,0 +1,61 @@
+"""Model card: what the model is for, what it was trained on, how well it did, and its limits."""
+
+import pandas as pd
+import streamlit as st
+
+from core import figures
+from pages._state import sidebar
+from pages._cached import card_for
+
+selection = sidebar()
+card = card_for(selection.bundle)
+st.title("Model card")
+st.caption(f"{card['title']} · bundle {card['bundle_id']} · sha256 {card['sha256'][:16]}…")
+
+st.subheader("Intended use")
+for line in card["intended_use"]:
+    st.write(f"- {line}")
+st.write("**Users:** " + "; ".join(card["intended_users"]))
+with st.expander("Out of scope"):
+    for line in card["out_of_scope"]:
+        st.write(f"- {line}")
+
+st.subheader("Data and design")
+prov, design = card["provenance"], card["study_design"]
+st.write(f"**Design:** {design['design']}")
+st.write(f"**Source:** {prov['source']}  \n**Citation:** {prov['citation']}  \n**Licence:** {prov['licence']}  \n"
+         f"**Data sha256:** `{prov['data_sha256']}`")
+if prov.get("exclusions"):
+    st.write("**Exclusions:** " + "; ".join(f"{e['reason']} (n={e['n']})" for e in prov["exclusions"]))
+st.write(f"**Patients:** {design['n_total']:,} ({design['n_train']:,} training, {design['n_test']:,} held-out test).")
+population = pd.DataFrame(card["training_population"])
+st.dataframe(population, hide_index=True)
+
+st.subheader("Performance on the held-out test split")
+perf = card["performance"]
+table = pd.DataFrame(perf["rows"]).set_index("name")
+st.dataframe(table.drop(columns="description").T.astype(float).round(3), width="stretch")
+st.caption(" · ".join(f"{name}: {desc}" for name, desc in table["description"].items()))
+st.write(perf["verdict"])
+for note in perf["notes"]:
+    st.caption(note)
+unit, quantity = ("mg/week", "weekly dose") if selection.bundle.spec.is_dose else ("%", "risk")
+left, right = st.columns(2)
+left.plotly_chart(figures.calibration_figure([c for c in card["calibration"] if c["n"]], unit=unit, quantity=quantity),
+                  key="mc.calibration")
+if card["decision_curve"]:
+    right.plotly_chart(figures.decision_curve_figure(card["decision_curve"]), key="mc.decision")
+coverage = card["interval_coverage"]
+if "by_group" in coverage:
+    right.plotly_chart(figures.coverage_figure(coverage), key="mc.coverage")
+else:
+    right.write(f"Ensemble intervals: observed event rate inside the average 95% interval in "
+                f"{coverage['bins_with_observed_rate_inside']} of {len(coverage['bins'])} bins of predicted risk.")
+    right.caption(coverage["note"])
+
+st.subheader("Known limitations")
+for item in card["limitations"]:
+    st.write(f"- {item['message']}")
+
+st.subheader("Version")
+st.json(card["version"], expanded=False)

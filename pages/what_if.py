@@ -1,0 +1,93 @@
+"""What if: change the patient's values and see predictions, intervals and explanations move."""
+
+import hashlib
+import json
+
+import streamlit as st
+
+from core import PatientValidationError, figures
+from core.whatif import counterfactual, ice_curve, slider_specs, what_if
+from pages._layout import units_of, warning_banners
+from pages._state import UNLOCKED, quietly, sidebar
+
+selection = sidebar()
+bundle, spec = selection.bundle, selection.bundle.spec
+st.title("What if")
+if selection.record is None:
+    st.info("Choose a patient in the sidebar.")
+    st.stop()
+
+record = selection.record
+patient_key = hashlib.sha1(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:10]
+unlocked = st.toggle("Unlock immutable features (genotype, race, sex, history) to see how the model depends on them",
+                     key=f"{UNLOCKED}.{spec.name}")
+st.caption("Sliders start at the patient's values and stay within each field's limits. Locked features cannot change "
+           "for this decision.")
+
+changes = {}
+columns = st.columns(3)
+for i, s in enumerate(slider_specs(bundle, record)):
+    key = f"wi.{spec.name}.{patient_key}.{s.feature}"
+    label = s.label + (f" ({s.unit})" if s.unit else "") + (" 🔒" if s.locked and not unlocked else "")
+    with columns[i % 3]:
+        if s.type == "numeric":
+            value = st.slider(label, min_value=float(s.min), max_value=float(s.max), value=float(s.start),
+                              step=float(s.step), disabled=s.locked and not unlocked, key=key, help=s.help)
+            value = int(round(value)) if s.integer else value
+        else:
+            labels = dict(zip(s.options, s.option_labels or map(str, s.options)))
+            value = st.selectbox(label, list(s.options), index=list(s.options).index(s.start),
+                                 format_func=lambda v, labels=labels: labels[v], disabled=s.locked and not unlocked,
+                                 key=key, help=s.help)
+    if s.missing and value == s.start:
+        continue
+    if value != s.value:
+        changes[s.feature] = value
+
+try:
+    result = quietly(what_if, bundle, record, changes)
+except PatientValidationError as exc:
+    for e in exc.errors:
+        st.error(e.message)
+    st.stop()
+
+res = result.to_dict()
+st.subheader("Predictions")
+st.write(res["summary"])
+for o in res["outside_training"]:
+    st.warning(o["message"])
+if spec.is_dose:
+    d = res["dose_delta"]
+    st.metric("Predicted weekly dose", f"{d['after']:.1f} mg/week", delta=f"{d['delta']:+.1f} mg/week vs baseline",
+              delta_color="off")
+else:
+    cols = st.columns(len(res["arm_deltas"]))
+    for col, d in zip(cols, res["arm_deltas"]):
+        col.metric(f"Risk with {d['arm']}", f"{100 * d['after']:.1f}%", delta=f"{100 * d['delta']:+.1f} points",
+                   delta_color="inverse" if spec.outcome.higher_is_worse else "normal")
+    if res["favoured_changed"]:
+        st.info(f"The model's favoured arm changes from {res['favoured_before']} to {res['favoured_after']}.")
+modified = res["modified"]
+warning_banners([w for w in modified["warnings"] if w["kind"] in ("insufficient_evidence", "out_of_distribution")])
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(figures.dose_figure(modified) if spec.is_dose else figures.arm_forest(modified), key="wi.pred")
+with right:
+    st.plotly_chart(figures.waterfall(modified["explanation"], units=units_of(spec)), key="wi.why")
+
+st.subheader("Smallest change that would alter the suggestion")
+target = None
+if spec.is_dose:
+    target = st.number_input("Move the predicted dose by (mg/week)", value=-5.0, step=1.0, key="wi.target")
+memo = st.session_state.setdefault("wi.counterfactuals", {})  # per session: patient data never goes in a shared cache
+memo_key = (spec.name, patient_key, target)
+if memo_key not in memo:
+    memo[memo_key] = counterfactual(bundle, record, dose_change_mg_per_week=target).to_dict()
+cf = memo[memo_key]
+(st.success if cf["found"] else st.info)(cf["message"])
+st.caption(cf["caveat"])
+
+st.subheader("One feature's effect for this patient")
+names = [f.name for f in spec.features]
+feature = st.selectbox("Feature", names, format_func=lambda n: spec.feature(n).label, key="wi.ice_feature")
+st.plotly_chart(figures.ice_figure(ice_curve(bundle, record, feature).to_dict()), key="wi.ice")

@@ -1,0 +1,107 @@
+"""Real-browser end-to-end test: Playwright drives Debian's Chromium against `streamlit run app.py`.
+
+Skipped, with the reason shown in pytest's summary, on a machine without /usr/bin/chromium
+(`.ci/run` installs it, so CI always runs this test).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "tests" / "_artifacts" / "screenshots"
+PAGES = [("", "Patient"), ("what_if", "What if"), ("subgroups", "Subgroups"), ("model_card", "Model card")]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(bundle_dirs):
+    root = bundle_dirs("actg175").parent  # the default cohort, trained once per test session
+    port = _free_port()
+    env = os.environ | {"EQUIPOISE_BUNDLE_DIR": str(root)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not answer its health endpoint within 60 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        yield pg
+        browser.close()
+
+
+def _settle(pg, title: str) -> None:
+    """Wait until the page's title is shown and the script run has finished."""
+    pg.locator("h1", has_text=title).first.wait_for(timeout=60_000)
+    pg.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(timeout=60_000)
+    pg.wait_for_timeout(800)  # let plotly finish drawing before a screenshot
+
+
+@pytest.mark.parametrize("path, title", PAGES)
+def test_every_page_renders_without_exception(page, server, path, title):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(f"{server}/{path}")
+    _settle(page, title)
+    page.screenshot(path=str(SHOTS / f"{path or 'patient'}.png"), full_page=True)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.locator("h1").first.inner_text().strip() == title
+
+
+def test_moving_a_what_if_slider_updates_the_prediction(page, server):
+    page.goto(f"{server}/what_if")
+    _settle(page, "What if")
+    before = page.locator("[data-testid='stMetricValue']").first.inner_text()
+    # weight is the ACTG 175 cohort's actionable feature: its slider is unlocked
+    slider = page.locator("[data-testid='stSlider']").filter(has_text="Weight").get_by_role("slider")
+    slider.focus()
+    for _ in range(15):
+        page.keyboard.press("ArrowRight")
+    changed = ("(before) => { const m = document.querySelector('[data-testid=stMetricValue]');"
+               " return m && m.innerText !== before; }")
+    page.wait_for_function(changed, arg=before, timeout=30_000)
+    _settle(page, "What if")
+    after = page.locator("[data-testid='stMetricValue']").first.inner_text()
+    page.screenshot(path=str(SHOTS / "what_if_moved.png"), full_page=True)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert after != before

@@ -1,0 +1,307 @@
+"""What if: sliders, changed predictions, counterfactuals and ICE curves, checked against predict_patient."""
+
+import itertools
+import json
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+from core import PatientValidationError
+from core.batch import bundle_cohort, held_out_records
+from core.report import predict_patient
+from core.template import patient_template
+from core.whatif import (
+    MSG_DOSE_TARGET_FOR_ARMS,
+    MSG_DOSE_TARGET_NEEDED,
+    MSG_NO_ACTIONABLE,
+    MSG_NOT_FOUND_ARMS,
+    MSG_PARAMETER,
+    counterfactual,
+    ice_curve,
+    slider_specs,
+    what_if,
+)
+
+COHORTS = ("actg175", "colon", "warfarin")
+
+
+def typical(bundle, **changes):
+    return patient_template(bundle.spec, bundle_cohort(bundle).frame)["patient"] | changes
+
+
+def report(bundle, record):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return predict_patient(bundle, record).to_dict()
+
+
+def quiet(func, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return func(*args, **kwargs)
+
+
+def probabilities(rep):
+    return {a["arm"]: a["probability"] for a in rep["arms"]}
+
+
+def plain_json(result):
+    return json.loads(json.dumps(result.to_dict(), allow_nan=False))
+
+
+# --- sliders ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cohort", COHORTS)
+def test_sliders_start_at_the_patients_values_and_stay_within_limits(bundles, cohort):
+    bundle = bundles(cohort)
+    record = typical(bundle)
+    sliders = slider_specs(bundle, record)
+    assert [s.feature for s in sliders] == bundle.spec.feature_names
+    for s in sliders:
+        f = bundle.spec.feature(s.feature)
+        assert s.value == record[s.feature] and s.start == s.value and not s.missing
+        if f.is_numeric:
+            assert f.limits[0] <= s.min <= s.start <= s.max <= f.limits[1]
+            assert (s.min, s.max) == (min(f.plausible[0], s.value), max(f.plausible[1], s.value))
+            assert s.step > 0 and (s.step == 1 if f.integer else True)
+            assert s.training_range is not None and s.training_range[0] <= s.training_range[1]
+        elif f.type == "binary":
+            assert list(s.options) == [0, 1] and s.start in s.options
+        else:
+            assert list(s.options) == list(f.categories) and s.start in s.options
+    plain_json(sliders[0])
+
+
+def test_a_value_outside_the_plausible_range_widens_the_slider_but_never_beyond_the_limits(bundles):
+    bundle = bundles("actg175")
+    weight = next(s for s in slider_specs(bundle, typical(bundle, weight_kg=290.0)) if s.feature == "weight_kg")
+    assert (weight.min, weight.max, weight.start) == (35.0, 290.0, 290.0)
+    assert weight.max <= weight.limits[1] == 300.0
+
+
+def test_immutable_features_are_locked_and_actionable_ones_are_not(bundles):
+    for cohort in ("actg175", "warfarin"):
+        bundle = bundles(cohort)
+        sliders = {s.feature: s for s in slider_specs(bundle, typical(bundle))}
+        for s in sliders.values():
+            assert s.locked == (not bundle.spec.feature(s.feature).actionable) == (not s.actionable)
+    actg = {s.feature: s for s in slider_specs(bundles("actg175"), typical(bundles("actg175")))}
+    assert actg["sex"].locked and actg["race"].locked and actg["hemophilia"].locked and not actg["weight_kg"].locked
+    warf = {s.feature: s for s in slider_specs(bundles("warfarin"), typical(bundles("warfarin")))}
+    assert warf["cyp2c9"].locked and warf["vkorc1_1639"].locked and not warf["amiodarone"].locked
+    assert warf["amiodarone"].option_labels == ("no", "yes")
+
+
+def test_a_missing_value_gives_a_missing_slider_that_still_has_a_start(bundles):
+    bundle = bundles("warfarin")
+    height = next(s for s in slider_specs(bundle, typical(bundle, height_cm=None)) if s.feature == "height_cm")
+    assert height.missing and height.value is None
+    assert height.min <= height.start <= height.max
+
+
+# --- what if ------------------------------------------------------------------------------------
+
+
+def test_changing_an_actionable_feature_reports_the_same_deltas_as_two_direct_predictions(bundles):
+    bundle = bundles("actg175")
+    record = typical(bundle)
+    result = quiet(what_if, bundle, record, {"weight_kg": 120.0})
+    before, after = report(bundle, record), report(bundle, record | {"weight_kg": 120.0})
+    moved = [(c.feature, c.old, c.new, c.actionable) for c in result.changes]
+    assert moved == [("weight_kg", record["weight_kg"], 120.0, True)]
+    p0, p1 = probabilities(before), probabilities(after)
+    assert p0 != p1
+    for d in result.arm_deltas:
+        assert d.before == pytest.approx(p0[d.arm], abs=1e-12)
+        assert d.after == pytest.approx(p1[d.arm], abs=1e-12)
+        assert d.delta == pytest.approx(p1[d.arm] - p0[d.arm], abs=1e-12)
+    assert result.favoured_before == before["comparison"]["favoured"]
+    assert result.favoured_after == after["comparison"]["favoured"]
+    assert result.favoured_changed == (result.favoured_before != result.favoured_after)
+    changes = {i.quantity: i for i in result.interval_changes}
+    assert set(changes) == set(bundle.spec.arms) | {"difference"}
+    assert list(changes["ZDV"].after) == after["arms"][0]["interval"]
+    assert "weight were 120 kg instead of 74 kg" in result.summary
+    out = plain_json(result)
+    assert out["modified"]["patient"]["weight_kg"] == 120.0 and out["baseline"]["patient"] == before["patient"]
+
+
+def test_a_dose_what_if_reports_the_dose_delta(bundles):
+    bundle = bundles("warfarin")
+    record = typical(bundle)
+    result = quiet(what_if, bundle, record, {"amiodarone": 1})
+    before, after = report(bundle, record)["dose"], report(bundle, record | {"amiodarone": 1})["dose"]
+    assert result.dose_delta.delta == pytest.approx(after["mg_per_week"] - before["mg_per_week"], abs=1e-9)
+    assert result.dose_delta.delta != 0 and not result.arm_deltas
+    assert [i.quantity for i in result.interval_changes] == ["dose"]
+    assert result.changes[0].text == "“Taking amiodarone” were yes instead of no"
+
+
+def test_no_change_is_reported_as_none(bundles):
+    bundle = bundles("colon")
+    record = typical(bundle)
+    result = quiet(what_if, bundle, record, {"age_years": record["age_years"]})
+    assert result.changes == () and all(d.delta == 0 for d in result.arm_deltas) and not result.favoured_changed
+    assert result.summary == "No feature was changed: these are the patient's own predictions."
+
+
+def test_values_outside_the_training_range_are_flagged(bundles):
+    bundle = bundles("actg175")
+    flagged = quiet(what_if, bundle, typical(bundle), {"weight_kg": 250.0}).outside_training
+    assert [(o.feature, o.value, o.unit) for o in flagged] == [("weight_kg", 250.0, "kg")]
+    lo, hi = flagged[0].training_range
+    assert lo < 250.0 and hi < 250.0
+    assert flagged[0].message.startswith("Weight = 250 kg lies outside the training range")
+    assert quiet(what_if, bundle, typical(bundle), {"weight_kg": 80.0}).outside_training == ()
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"weight_kg": 700}, "The 'weight_kg' field must be a number in the range [20, 300] kg. Got 700 instead."),
+    ({"sex": "other"}, "The 'sex' field must be one of 'female', 'male'. Got 'other' (text) instead."),
+    ({"weigth_kg": 70}, "Unknown field 'weigth_kg' for cohort 'actg175'."),
+    ({"age_years": None}, "The 'age_years' field is required"),
+])
+def test_invalid_what_if_values_raise_the_validation_error(bundles, changes, message):
+    bundle = bundles("actg175")
+    with pytest.raises(PatientValidationError, match=re.escape(message)):
+        quiet(what_if, bundle, typical(bundle), changes)
+
+
+# --- counterfactual -----------------------------------------------------------------------------
+
+
+def test_a_counterfactual_really_flips_the_favoured_arm_and_touches_only_actionable_features(bundles):
+    bundle = bundles("actg175")
+    for rec in held_out_records(bundle):
+        record = {k: v for k, v in rec.items() if k != "patient_id"}
+        result = quiet(counterfactual, bundle, record)
+        if result.found:
+            break
+    else:
+        pytest.fail("no held-out actg175 patient has a weight change that flips the favoured arm")
+    before, after = report(bundle, record), report(bundle, result.record)
+    assert result.favoured_before == before["comparison"]["favoured"]
+    assert after["comparison"]["favoured"] == result.favoured_after != before["comparison"]["favoured"]
+    changed = {k for k in record if result.record[k] != record[k]}
+    assert changed == {c.feature for c in result.changes} == {"weight_kg"}
+    assert all(bundle.spec.feature(k).actionable for k in changed)
+    assert re.fullmatch(rf"The model's favoured arm would change from {re.escape(result.favoured_before)} to "
+                        rf"{re.escape(result.favoured_after)} if weight were [0-9.]+ kg instead of [0-9.]+ kg\.",
+                        result.message)
+    # the grid value (whole kilograms) one kilogram closer to the patient's weight does not flip it
+    old, new = record["weight_kg"], result.record["weight_kg"]
+    closer = new - np.sign(new - old)
+    if np.sign(closer - old) == np.sign(new - old):
+        nearer = report(bundle, record | {"weight_kg": closer})
+        assert nearer["comparison"]["favoured"] == before["comparison"]["favoured"]
+    plain_json(result)
+
+
+def test_no_counterfactual_is_reported_clearly(bundles):
+    actg = bundles("actg175")
+    result = quiet(counterfactual, actg, typical(actg))  # weight never flips this patient's favoured arm
+    assert not result.found and result.changes == () and result.record is None
+    assert result.message == MSG_NOT_FOUND_ARMS.format(features="weight_kg")
+    assert result.message == ("No change to the actionable features (weight_kg) within their plausible ranges "
+                              "changes the favoured arm.")
+    assert result.n_candidates > 50
+
+    colon = bundles("colon")
+    result = quiet(counterfactual, colon, typical(colon))
+    assert not result.found and result.searched == () and result.n_candidates == 0
+    assert result.message == MSG_NO_ACTIONABLE.format(cohort="colon")
+    plain_json(result)
+
+
+@pytest.mark.parametrize("target", [5.0, -5.0])
+def test_a_dose_change_is_reached_and_verified_by_re_prediction(bundles, target):
+    bundle = bundles("warfarin")
+    record = typical(bundle)
+    result = quiet(counterfactual, bundle, record, dose_change_mg_per_week=target)
+    assert result.found and len(result.changes) == 1
+    assert all(bundle.spec.feature(c.feature).actionable for c in result.changes)
+    before, after = report(bundle, record)["dose"]["mg_per_week"], report(bundle, result.record)["dose"]["mg_per_week"]
+    assert result.dose_before == pytest.approx(before) and result.dose_after == pytest.approx(after)
+    assert (after - before >= target) if target > 0 else (after - before <= target)
+    assert result.message.startswith("The model's predicted dose would " + ("rise" if target > 0 else "fall"))
+
+
+def test_pairs_are_searched_only_when_no_single_change_suffices_matching_brute_force(bundles):
+    bundle = bundles("warfarin")
+    record = typical(bundle)  # every actionable medication is 0 for this patient
+    actionable = [f.name for f in bundle.spec.features if f.actionable]
+    base = report(bundle, record)["dose"]["mg_per_week"]
+    dose = lambda names: report(bundle, record | {n: 1 for n in names})["dose"]["mg_per_week"] - base  # noqa: E731
+    best_single = max(dose((n,)) for n in actionable)
+    best_pair = max(dose(p) for p in itertools.combinations(actionable, 2))
+    target = (best_single + best_pair) / 2
+    assert best_pair > best_single
+    single = quiet(counterfactual, bundle, record, dose_change_mg_per_week=target, max_features=1)
+    assert not single.found and single.message.endswith("(max_features=1).")
+    pair = quiet(counterfactual, bundle, record, dose_change_mg_per_week=target, max_features=2)
+    assert pair.found and len(pair.changes) == 2
+    assert dose(tuple(c.feature for c in pair.changes)) >= target
+
+
+@pytest.mark.parametrize("cohort, kwargs, message", [
+    ("actg175", {"dose_change_mg_per_week": 5}, MSG_DOSE_TARGET_FOR_ARMS.format(cohort="actg175", got=5)),
+    ("warfarin", {}, MSG_DOSE_TARGET_NEEDED.format(cohort="warfarin")),
+    ("warfarin", {"dose_change_mg_per_week": 0}, MSG_PARAMETER.format(
+        name="dose_change_mg_per_week", func="counterfactual",
+        expected="a finite, non-zero number (mg/week) or None", got=0)),
+    ("actg175", {"max_features": 3}, MSG_PARAMETER.format(name="max_features", func="counterfactual",
+                                                          expected="1 or 2", got=3)),
+])
+def test_bad_counterfactual_parameters_are_refused(bundles, cohort, kwargs, message):
+    bundle = bundles(cohort)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        counterfactual(bundle, typical(bundle), **kwargs)
+
+
+# --- ICE ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cohort, feature", [("actg175", "weight_kg"), ("actg175", "art_history"),
+                                             ("colon", "age_years"), ("colon", "obstruction")])
+def test_the_ice_curve_at_the_patients_value_equals_the_report(bundles, cohort, feature):
+    bundle = bundles(cohort)
+    record = typical(bundle)
+    curve = ice_curve(bundle, record, feature)
+    assert curve.grid[curve.current_index] == record[feature] == curve.current_value
+    assert curve.scale == f"probability of {bundle.spec.outcome.label}"
+    probs = probabilities(report(bundle, record))
+    for arm, values in curve.curves.items():
+        assert values[curve.current_index] == pytest.approx(probs[arm], abs=1e-9)
+        assert len(values) == len(curve.grid)
+    assert curve.favoured[curve.current_index] == report(bundle, record)["comparison"]["favoured"]
+    f = bundle.spec.feature(feature)
+    if f.is_numeric:
+        assert list(curve.grid) == sorted(curve.grid)
+        assert (curve.grid[0], curve.grid[-1]) == f.plausible
+    else:
+        assert list(curve.grid) == ([0, 1] if f.type == "binary" else list(f.categories))
+    plain_json(curve)
+
+
+def test_the_dose_ice_curve_matches_re_prediction_along_the_grid(bundles):
+    bundle = bundles("warfarin")
+    record = typical(bundle)
+    curve = ice_curve(bundle, record, "weight_kg", n_points=5)
+    assert curve.scale == "mg/week" and set(curve.curves) == {"dose"} and curve.favoured == ()
+    for value, dose in zip(curve.grid, curve.curves["dose"]):
+        assert dose == pytest.approx(report(bundle, record | {"weight_kg": value})["dose"]["mg_per_week"], abs=1e-9)
+    assert curve.grid[curve.current_index] == record["weight_kg"]
+
+
+@pytest.mark.parametrize("feature, kwargs, message", [
+    ("height_cm", {}, "Cohort 'actg175' has no feature 'height_cm'. Features: age_years, sex, race, weight_kg,"),
+    ("weight_kg", {"n_points": 1}, MSG_PARAMETER.format(name="n_points", func="ice_curve",
+                                                        expected="an int in the range [2, 1000]", got=1)),
+])
+def test_bad_ice_parameters_are_refused(bundles, feature, kwargs, message):
+    bundle = bundles("actg175")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ice_curve(bundle, typical(bundle), feature, **kwargs)

@@ -11,6 +11,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from ._json import jsonable
 from ._errors import EquipoiseError, InputFileError, PatientValidationError
 
 EXIT_BAD_INPUT = 2
@@ -212,7 +213,7 @@ def _predict_rows(bundle, records: list[dict], *, id_column: str) -> int:
             except PatientValidationError as exc:
                 refused += 1
                 out = error_report(bundle, exc, row=i, patient_id=pid)
-            print(json.dumps(_sanitize(out), allow_nan=False, ensure_ascii=False))
+            print(json.dumps(jsonable(out), allow_nan=False, ensure_ascii=False))
     sys.stdout.flush()
     if refused:
         print(f"error: {refused} of {len(records)} row(s) were refused; their reports list the errors.", file=sys.stderr)
@@ -257,17 +258,7 @@ def _read_csv(path: str) -> list[dict]:
 
 
 def _print_json(obj) -> None:
-    print(json.dumps(_sanitize(obj), indent=2, allow_nan=False, ensure_ascii=False))
-
-
-def _sanitize(obj):
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _sanitize(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_sanitize(v) for v in obj]
-    return obj
+    print(json.dumps(jsonable(obj), indent=2, allow_nan=False, ensure_ascii=False))
 
 
 if __name__ == "__main__":  # pragma: no cover

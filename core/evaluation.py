@@ -79,8 +79,12 @@ def _evaluate_arms(result: TrainingResult) -> Evaluation:
     beats = all(wins.values())
     benefit = [k for k in m if k.startswith("c_for_benefit")]
     better = sum(m[k] > b[k] for k in benefit)
+    worse_cal = [f"{k.replace('_', ' ')} {m[k]:.2f} vs {b[k]:.2f}" for k, ideal in
+                 (("calibration_slope", 1.0), ("calibration_intercept", 0.0)) if abs(m[k] - ideal) > abs(b[k] - ideal)]
     verdict = (_verdict(beats, wins, "logistic regression") + f" For treatment benefit (c-for-benefit) it is "
                f"higher than the baseline in {better} of {len(benefit)} arm comparisons.")
+    if worse_cal:
+        verdict += " Its calibration is further from ideal than the baseline's (" + "; ".join(worse_cal) + ")."
     notes = (f"{result.test_labels.n_censored_before_horizon} test patients censored before the horizon are weighted out by "
              "inverse-probability-of-censoring weights (IPCW), never counted as non-events; AUC, Brier and "
              "calibration are IPCW-weighted.",

@@ -26,11 +26,11 @@ import math
 import numbers
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
+from ._json import jsonable
 from ._errors import DataIntegrityError, SmallSubgroupWarning
 from .bundle import MANIFEST, ModelBundle
 from .cohorts import ARM, PATIENT_ID, Cohort, protected_attributes
@@ -159,7 +159,7 @@ class ModelCard:
 
     def to_dict(self) -> dict:
         """Plain JSON (non-finite numbers become ``None``): ``json.dumps(card.to_dict(), allow_nan=False)`` works."""
-        return _jsonable({
+        return jsonable({
             "cohort": self.cohort, "title": self.title, "bundle_id": self.bundle_id, "sha256": self.sha256,
             "intended_use": list(self.intended_use), "intended_users": list(self.intended_users),
             "out_of_scope": list(self.out_of_scope), "provenance": self.provenance,
@@ -808,15 +808,3 @@ def _strip_period(text: str) -> str:
     return text.rstrip().rstrip(".")
 
 
-def _jsonable(obj: Any):
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, np.ndarray)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, numbers.Integral):
-        return int(obj)
-    if isinstance(obj, numbers.Real):
-        return _finite(obj)
-    return obj

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ._json import jsonable
 from ._errors import PatientValidationError
 from .bundle import ModelBundle
 from .cohorts import ARM, patient_frame
@@ -73,7 +74,7 @@ class PatientReport:
         if self.difference_explanation is not None:
             out["difference_explanation"] = self.difference_explanation.to_dict()
         out["missing_inputs"] = [m.to_dict() for m in self.missing_inputs]
-        out["warnings"] = [{k: _plain(v) for k, v in w.items()} for w in self.warnings]
+        out["warnings"] = [jsonable(w) for w in self.warnings]
         out["disclaimer"] = self.disclaimer
         return out
 
@@ -202,9 +203,3 @@ def error_report(bundle: ModelBundle, error: PatientValidationError, *, row: int
     return out
 
 
-def _plain(v):
-    if isinstance(v, (np.floating,)):
-        return float(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    return v

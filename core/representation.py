@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from ._json import fmt_number
 from ._errors import OutOfDistributionWarning, SmallSubgroupWarning
 from .cohorts import protected_attributes
 from .novelty import KIND_RANGE, KIND_UNOBSERVED, NoveltyDetector
@@ -118,8 +119,8 @@ def _ood_warnings(spec: CohortSpec, row: pd.DataFrame, detector: NoveltyDetector
             name = flag.feature
             f = spec.feature(name)
             unit = f" {f.unit}" if f.unit else ""
-            message = MSG_OOD_FEATURE.format(label=f.label, value=_g(flag.value), unit=unit,
-                                             lo=_g(flag.train_min), hi=_g(flag.train_max))
+            message = MSG_OOD_FEATURE.format(label=f.label, value=fmt_number(flag.value), unit=unit,
+                                             lo=fmt_number(flag.train_min), hi=fmt_number(flag.train_max))
         out.append({"kind": "out_of_distribution", "scope": "feature", "feature": name, "value": flag.value,
                     "training_range": [flag.train_min, flag.train_max], "message": message})
     score = float(detector.score(x)[0])
@@ -131,10 +132,6 @@ def _ood_warnings(spec: CohortSpec, row: pd.DataFrame, detector: NoveltyDetector
     return out
 
 
-def _g(v) -> str:
-    if v is None:
-        return "?"
-    return str(int(v)) if float(v).is_integer() else f"{v:.4g}"
 
 
 def patient_groups(spec: CohortSpec, record: dict) -> list[tuple[str, str]]:

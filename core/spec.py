@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ._json import jsonable
 from ._errors import SpecError
 
 FEATURE_TYPES = ("numeric", "categorical", "binary", "genotype")
@@ -136,7 +137,7 @@ class CohortSpec:
         raise KeyError(f"Cohort {self.name!r} has no feature {name!r}.")
 
     def to_dict(self) -> dict:
-        return _clean(asdict(self))
+        return jsonable(asdict(self))
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -318,10 +319,3 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-def _clean(obj):
-    """Tuples to lists and infinities out, so the result is plain JSON."""
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj

@@ -34,6 +34,7 @@ from typing import Any, Mapping, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
+from ._json import jsonable
 from . import _bootstrap
 from . import metrics as _m
 from ._errors import InputFileError, SmallSubgroupWarning
@@ -344,7 +345,7 @@ class SubgroupAudit:
         return {"overall": {"n": self.n, "metrics": {k: v.to_dict(with_difference=False)
                                                      for k, v in self.overall.items()}},
                 "groups": [g.to_dict() for g in self.groups],
-                "settings": _jsonable(self.settings)}
+                "settings": jsonable(self.settings)}
 
     @classmethod
     def from_dict(cls, raw: Mapping) -> "SubgroupAudit":
@@ -360,20 +361,6 @@ class SubgroupAudit:
     def __repr__(self) -> str:
         return (f"SubgroupAudit(task={self.settings.get('task')!r}, n={self.n}, "
                 f"groups={len(self.groups)}, flagged={len(self.flagged())})")
-
-
-def _jsonable(obj):
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, numbers.Integral):
-        return int(obj)
-    if isinstance(obj, numbers.Real):
-        return _num(obj)
-    return obj
 
 
 # --- the audit -------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -224,23 +223,29 @@ def plausible_values(spec: CohortSpec, feature: str, reference: pd.DataFrame) ->
 
 def missing_ranges(spec: CohortSpec, model: BoostedModel, row: pd.DataFrame, missing: tuple[str, ...],
                    scenarios: dict[str, list]) -> list[MissingRange]:
-    """For each missing feature, the prediction with each plausible value filled in (one at a time)."""
+    """For each missing feature, the prediction with each plausible value filled in (one at a time).
+
+    All scenarios of all missing features are predicted in one batch.
+    """
     from .cohorts import patient_frame
 
-    out = []
-    base = row.iloc[0].to_dict()
-    for name in missing:
-        values = scenarios.get(name, [])
-        if not values:
-            continue
-        records = [{**_canonical(base), name: v} for v in values]
-        frame = patient_frame(spec, records)
-        if spec.is_dose:
-            preds = [float(p) for p in model.predict(frame)]
-        else:
-            preds = [{arm: float(p) for arm, p in zip(spec.arms, model.predict(frame.iloc[[i] * len(spec.arms)]
-                      .reset_index(drop=True).assign(**{ARM: spec.arms})))} for i in range(len(frame))]
-        out.append(MissingRange(name, spec.feature(name).label, values, preds))
+    base = _canonical(row.iloc[0].to_dict())
+    todo = [(name, scenarios[name]) for name in missing if scenarios.get(name)]
+    if not todo:
+        return []
+    frame = patient_frame(spec, [{**base, name: v} for name, values in todo for v in values])
+    if spec.is_dose:
+        flat = [float(p) for p in model.predict(frame)]
+    else:
+        k = len(spec.arms)
+        stacked = frame.iloc[np.repeat(np.arange(len(frame)), k)].reset_index(drop=True)
+        stacked[ARM] = spec.arms * len(frame)
+        risks = model.predict(stacked).reshape(len(frame), k)
+        flat = [{arm: float(p) for arm, p in zip(spec.arms, r)} for r in risks]
+    out, start = [], 0
+    for name, values in todo:
+        out.append(MissingRange(name, spec.feature(name).label, list(values), flat[start:start + len(values)]))
+        start += len(values)
     return out
 
 

@@ -30,6 +30,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from ._json import fmt_number, jsonable
 from .bundle import ModelBundle
 from .cohorts import patient_frame
 from .report import predict_patient
@@ -137,7 +138,7 @@ class SliderSpec:
     help: str = ""
 
     def to_dict(self) -> dict:
-        return _plain(self.__dict__)
+        return jsonable(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ class FeatureChange:
     text: str = ""
 
     def to_dict(self) -> dict:
-        return _plain(self.__dict__)
+        return jsonable(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,7 @@ class IntervalChange:
         return None if self.after is None else self.after[1] - self.after[0]
 
     def to_dict(self) -> dict:
-        return {"quantity": self.quantity, "before": _plain(self.before), "after": _plain(self.after),
+        return {"quantity": self.quantity, "before": jsonable(self.before), "after": jsonable(self.after),
                 "width_before": self.width_before, "width_after": self.width_after}
 
 
@@ -219,7 +220,7 @@ class OutsideTraining:
     message: str
 
     def to_dict(self) -> dict:
-        return _plain(self.__dict__)
+        return jsonable(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -288,7 +289,7 @@ class Counterfactual:
     caveat: str = CAVEAT
 
     def to_dict(self) -> dict:
-        out = {k: _plain(v) for k, v in self.__dict__.items() if k not in ("changes", "outside_training")}
+        out = {k: jsonable(v) for k, v in self.__dict__.items() if k not in ("changes", "outside_training")}
         out["changes"] = [c.to_dict() for c in self.changes]
         out["outside_training"] = [o.to_dict() for o in self.outside_training]
         return out
@@ -320,7 +321,7 @@ class ICECurve:
     training_range: tuple[float, float] | None = None
 
     def to_dict(self) -> dict:
-        return _plain(self.__dict__)
+        return jsonable(self.__dict__)
 
 
 # --- sliders ------------------------------------------------------------------------------------
@@ -347,10 +348,10 @@ def _slider(f: FeatureSpec, value, training_range) -> SliderSpec:
         start = value if value is not None else _snap((lo + hi) / 2, step, lo, hi)
         cast = int if f.integer else float
         unit = f" {f.unit}" if f.unit else ""
-        trained = (f"; training data {_g(training_range[0])}–{_g(training_range[1])}{unit}"
+        trained = (f"; training data {fmt_number(training_range[0])}–{fmt_number(training_range[1])}{unit}"
                    if training_range else "")
-        helptext = (f"Allowed {_g(f.limits[0])}–{_g(f.limits[1])}{unit}; plausible {_g(f.plausible[0])}–"
-                    f"{_g(f.plausible[1])}{unit}{trained}.{lock_note}")
+        helptext = (f"Allowed {fmt_number(f.limits[0])}–{fmt_number(f.limits[1])}{unit}; plausible {fmt_number(f.plausible[0])}–"
+                    f"{fmt_number(f.plausible[1])}{unit}{trained}.{lock_note}")
         return SliderSpec(**common, start=cast(start), min=cast(lo), max=cast(hi), step=cast(step),
                           limits=f.limits, plausible=f.plausible, training_range=training_range, help=helptext)
     options = (0, 1) if f.type == "binary" else tuple(f.categories)
@@ -663,7 +664,7 @@ def _outside_training(bundle: ModelBundle, new_values: dict) -> tuple[OutsideTra
             if rng is not None and rng[0] <= float(value) <= rng[1]:
                 continue
             lo, hi = (None, None) if rng is None else rng
-            message = MSG_OOD_FEATURE.format(label=f.label, value=_g(value), unit=unit, lo=_g(lo), hi=_g(hi))
+            message = MSG_OOD_FEATURE.format(label=f.label, value=fmt_number(value), unit=unit, lo=fmt_number(lo), hi=fmt_number(hi))
             out.append(OutsideTraining(name, f.label, value, rng, f.unit, message))
         else:
             rng = ranges.get(f"{name}={value}")
@@ -755,22 +756,3 @@ def _same(a, b) -> bool:
 
 def _pair(v) -> tuple[float, float] | None:
     return None if v is None else (float(v[0]), float(v[1]))
-
-
-def _g(v) -> str:
-    if v is None:
-        return "?"
-    return str(int(v)) if float(v).is_integer() else f"{float(v):.4g}"
-
-
-def _plain(obj):
-    """Tuples to lists and numpy scalars to Python numbers, so ``to_dict()`` is plain JSON."""
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    return obj

@@ -45,11 +45,15 @@ def _bundle(name: str) -> ModelBundle:
     return ensure_bundle(name)
 
 
+_READY: set[str] = set()  # cohorts whose bundle this server process has verified (no patient data)
+
+
 def get_bundle(name: str) -> ModelBundle:
-    if not bundle_is_ready(name):
+    if name not in _READY and not bundle_is_ready(name):
         with st.status(f"First start: training the {name} model (about a minute)…", expanded=True) as status:
             ensure_bundle(name, progress=status.write)
             status.update(label=f"{name} model trained and saved", state="complete", expanded=False)
+    _READY.add(name)
     return _bundle(name)
 
 

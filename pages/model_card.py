@@ -15,7 +15,7 @@ st.caption(f"{card['title']} · bundle {card['bundle_id']} · sha256 {card['sha2
 st.subheader("Intended use")
 for line in card["intended_use"]:
     st.write(f"- {line}")
-st.write("**Users:** " + "; ".join(card["intended_users"]))
+st.write("**Users:** " + " · ".join(u.rstrip(".") for u in card["intended_users"]))
 with st.expander("Out of scope"):
     for line in card["out_of_scope"]:
         st.write(f"- {line}")

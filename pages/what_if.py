@@ -31,9 +31,9 @@ for i, s in enumerate(slider_specs(bundle, record)):
     label = s.label + (f" ({s.unit})" if s.unit else "") + (" 🔒" if s.locked and not unlocked else "")
     with columns[i % 3]:
         if s.type == "numeric":
-            value = st.slider(label, min_value=float(s.min), max_value=float(s.max), value=float(s.start),
-                              step=float(s.step), disabled=s.locked and not unlocked, key=key, help=s.help)
-            value = int(round(value)) if s.integer else value
+            kind = int if s.integer else float
+            value = st.slider(label, min_value=kind(s.min), max_value=kind(s.max), value=kind(s.start),
+                              step=kind(s.step), disabled=s.locked and not unlocked, key=key, help=s.help)
         else:
             labels = dict(zip(s.options, s.option_labels or map(str, s.options)))
             value = st.selectbox(label, list(s.options), index=list(s.options).index(s.start),

@@ -91,13 +91,13 @@ def patient_frame(spec: CohortSpec, records: list[dict]) -> pd.DataFrame:
 
 
 def _typed(spec: CohortSpec, frame: pd.DataFrame) -> pd.DataFrame:
-    out = pd.DataFrame(index=frame.index)
+    columns = {}
     for f in spec.features:
         if f.type in ("numeric", "binary"):
-            out[f.name] = pd.to_numeric(frame[f.name], errors="coerce").astype(float)
+            columns[f.name] = pd.to_numeric(frame[f.name], errors="coerce").astype(float)
         else:
-            out[f.name] = pd.Categorical(frame[f.name], categories=list(f.categories))
-    return out
+            columns[f.name] = pd.Categorical(frame[f.name], categories=list(f.categories))
+    return pd.DataFrame(columns, index=frame.index)
 
 
 def cohort_from_frame(spec: CohortSpec, raw: pd.DataFrame, *, source: dict | None = None,

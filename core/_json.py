@@ -1,0 +1,33 @@
+"""One way to turn result objects into plain JSON: dicts, lists, Python numbers, None for NaN/inf."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+
+import numpy as np
+
+
+def jsonable(obj):
+    """Mappings to dicts (str keys), sequences and arrays to lists, numpy scalars to Python numbers,
+    NaN and infinities to None. Anything else is returned as it is."""
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, np.ndarray)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, numbers.Integral):
+        return int(obj)
+    if isinstance(obj, numbers.Real):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    return obj
+
+
+def fmt_number(v) -> str:
+    """A number as people write it: 12 rather than 12.0, else four significant digits; '?' for None."""
+    if v is None:
+        return "?"
+    return str(int(v)) if float(v).is_integer() else f"{float(v):.4g}"

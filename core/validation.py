@@ -153,7 +153,8 @@ def _as_number(raw: Any) -> float | None:
 
 def _show(raw: Any) -> str:
     if isinstance(raw, str):
-        return f"{raw!r} (text)"
+        number = _as_number(raw)
+        return raw.strip() if number is not None else f"{raw!r} (text)"  # "700" from a CSV reads as 700
     if isinstance(raw, bool):
         return f"{raw!r} (true/false)"
     if isinstance(raw, float) and raw.is_integer():

@@ -25,7 +25,7 @@ SOURCE = "eq.source"          # persistent: where the patient comes from
 TEST_ID = "eq.test_id"        # persistent: chosen held-out patient, per cohort (dict)
 RECORD = "eq.record"          # persistent: {cohort: validated record of the current patient}
 LABEL = "eq.label"            # persistent: {cohort: how the patient is named}
-FORM_ERRORS = "eq.form_errors"
+REFUSED = "eq.refused"       # {cohort: {field: message}} why the last form/CSV patient was refused
 WHATIF = "eq.whatif"          # what-if page: {cohort: {feature: value}}
 UNLOCKED = "eq.unlocked"      # what-if page: immutable features unlocked by the user
 
@@ -132,7 +132,7 @@ def _pick_test_patient(name: str) -> None:
 def _patient_form(bundle: ModelBundle) -> None:
     spec, name = bundle.spec, bundle.spec.name
     start = st.session_state[RECORD].get(name) or typical_record(name)
-    errors = st.session_state.get(FORM_ERRORS, {}).get(name, {})
+    errors = st.session_state.get(REFUSED, {}).get(name, {})
     with st.form(f"form.{name}"):
         raw = {}
         for f in spec.features:
@@ -156,10 +156,10 @@ def _patient_form(bundle: ModelBundle) -> None:
         try:
             patient = validate_patient(spec, raw)
         except PatientValidationError as exc:
-            st.session_state.setdefault(FORM_ERRORS, {})[name] = {e.field: e.message for e in exc.errors}
+            st.session_state.setdefault(REFUSED, {})[name] = {e.field: e.message for e in exc.errors}
             _set_patient(name, None, "New patient (refused: see the form)")
             st.rerun()
-        st.session_state.setdefault(FORM_ERRORS, {})[name] = {}
+        st.session_state.setdefault(REFUSED, {})[name] = {}
         _set_patient(name, patient.to_record(), "New patient (form)")
 
 
@@ -178,19 +178,22 @@ def _uploaded_row(bundle: ModelBundle) -> None:
         return
     row = st.number_input("Row", min_value=1, max_value=len(frame), value=1, step=1, key="w.csv_row")
     record = {k: v for k, v in frame.iloc[int(row) - 1].to_dict().items() if k in bundle.spec.feature_names}
+    refused = st.session_state.setdefault(REFUSED, {})
     try:
         patient = validate_patient(bundle.spec, record)
     except PatientValidationError as exc:
+        refused[name] = {e.field: e.message for e in exc.errors}
         for e in exc.errors:
             st.error(e.message)
         _set_patient(name, None, f"CSV row {row} (refused)")
         return
+    refused[name] = {}
     _set_patient(name, patient.to_record(), f"CSV row {row} of {upload.name}")
 
 
-def show_form_errors(name: str) -> bool:
-    """On the main page, repeat why the form's patient was refused; True if it was."""
-    errors = st.session_state.get(FORM_ERRORS, {}).get(name, {})
+def show_refusal(name: str) -> bool:
+    """On the main page, repeat why the form's or CSV row's patient was refused; True if it was."""
+    errors = st.session_state.get(REFUSED, {}).get(name, {})
     for message in errors.values():
         st.error(message)
     return bool(errors)

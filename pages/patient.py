@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import figures
 from pages._layout import units_of, warning_banners
-from pages._state import report_for, show_form_errors, sidebar
+from pages._state import report_for, show_refusal, sidebar
 
 selection = sidebar()
 bundle, spec = selection.bundle, selection.bundle.spec
@@ -12,7 +12,7 @@ st.title("Patient")
 st.caption(f"{selection.label} · {spec.title}")
 
 if selection.record is None:
-    if not show_form_errors(spec.name):
+    if not show_refusal(spec.name):
         st.info("Choose a patient in the sidebar.")
     st.stop()
 

@@ -105,3 +105,39 @@ def test_moving_a_what_if_slider_updates_the_prediction(page, server):
     page.screenshot(path=str(SHOTS / "what_if_moved.png"), full_page=True)
     assert page.locator("[data-testid='stException']").count() == 0
     assert after != before
+
+
+def test_a_patient_from_an_uploaded_csv_row(page, server, tmp_path):
+    import csv
+
+    from core.cohorts import load_spec
+    from core.template import patient_template
+
+    good = patient_template(load_spec("actg175"))["patient"]
+    path = tmp_path / "patients.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(good))
+        writer.writeheader()
+        writer.writerow(good)
+        writer.writerow(good | {"weight_kg": 700})
+    page.goto(server)
+    _settle(page, "Patient")
+    page.get_by_text("Row of an uploaded CSV").click()
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(path))
+    page.get_by_text("CSV row 1 of patients.csv").first.wait_for(timeout=30_000)
+    _settle(page, "Patient")
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.get_by_text("Among patients like this").count() >= 1
+    page.screenshot(path=str(SHOTS / "csv_row.png"), full_page=True)
+    # the second row is refused with the field's message, and nothing is predicted for it
+    row = page.locator("[data-testid='stNumberInput']").filter(has_text="Row").locator("input")
+    row.fill("2")
+    row.press("Enter")
+    try:
+        page.get_by_text("The 'weight_kg' field must be a number in the range [20, 300] kg. Got 700 instead.").first.wait_for(
+            timeout=30_000)
+    finally:
+        page.screenshot(path=str(SHOTS / "csv_row_refused.png"), full_page=True)
+    _settle(page, "Patient")
+    assert page.get_by_text("Among patients like this").count() == 0
+    assert page.locator("[data-testid='stException']").count() == 0

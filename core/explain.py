@@ -26,13 +26,6 @@ class Explanation:
     values: tuple
     shap: np.ndarray
 
-    def top(self, k: int = 10) -> "Explanation":
-        """The k largest contributions by magnitude (the rest summed into one row stays implicit)."""
-        order = np.argsort(-np.abs(self.shap))[:k]
-        return Explanation(self.title, self.scale, self.base_value, self.output,
-                           tuple(self.features[i] for i in order), tuple(self.labels[i] for i in order),
-                           tuple(self.values[i] for i in order), self.shap[order])
-
     def to_dict(self) -> dict:
         order = np.argsort(-np.abs(self.shap))
         return {
@@ -52,13 +45,6 @@ def row_values(spec: CohortSpec, row: pd.DataFrame, arm: str | None) -> tuple:
     first = row.iloc[0].to_dict()
     vals = [first[n] for n in spec.feature_names]
     return tuple(vals + ([arm] if arm is not None else []))
-
-
-def explain_arm(spec: CohortSpec, model: BoostedModel, row: pd.DataFrame, arm: str) -> Explanation:
-    base, contrib = model.contributions(row, arm)
-    names, labels = feature_labels(spec, model)
-    return Explanation(f"Risk under {arm}", "log-odds", float(base[0]), float(base[0] + contrib[0].sum()),
-                       names, labels, row_values(spec, row, arm), contrib[0])
 
 
 def explain_difference(spec: CohortSpec, model: BoostedModel, row: pd.DataFrame, arm: str, versus: str) -> Explanation:

@@ -50,7 +50,7 @@ _READY: set[str] = set()  # cohorts whose bundle this server process has verifie
 
 def get_bundle(name: str) -> ModelBundle:
     if name not in _READY and not bundle_is_ready(name):
-        with st.status(f"First start: training the {name} model (about a minute)…", expanded=True) as status:
+        with st.status(f"First start: training the {name} model (under a minute)…", expanded=True) as status:
             ensure_bundle(name, progress=status.write)
             status.update(label=f"{name} model trained and saved", state="complete", expanded=False)
     _READY.add(name)

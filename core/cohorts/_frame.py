@@ -44,9 +44,6 @@ class Cohort:
     def features(self) -> pd.DataFrame:
         return self.frame[self.spec.feature_names]
 
-    def protected_frame(self, frame: pd.DataFrame | None = None) -> pd.DataFrame:
-        return protected_attributes(self.spec, self.frame if frame is None else frame)
-
     def summary(self) -> dict:
         out = {
             "name": self.spec.name,

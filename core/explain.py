@@ -47,22 +47,19 @@ def row_values(spec: CohortSpec, row: pd.DataFrame, arm: str | None) -> tuple:
     return tuple(vals + ([arm] if arm is not None else []))
 
 
-def explain_difference(spec: CohortSpec, model: BoostedModel, row: pd.DataFrame, arm: str, versus: str) -> Explanation:
-    """Why ``arm`` differs from ``versus`` for this patient: contributions to log(odds_arm / odds_versus).
+def explain_difference(arm: Explanation, versus: Explanation) -> Explanation:
+    """Why one arm differs from another for this patient: contributions to log(odds_arm / odds_versus).
 
-    Both arms share the base value, so the difference's base value is 0 and the contributions are the
-    per-feature differences; the 'Treatment arm' row holds the part not modified by the patient's features.
+    Built from the two arms' explanations of the same patient: both share the base value, so the
+    difference's base value is 0 and each contribution is the per-feature difference; the 'Treatment arm'
+    row holds the part not modified by the patient's features.
     """
-    pair = pd.concat([row.iloc[:1]] * 2, ignore_index=True)
-    pair["arm"] = [arm, versus]
-    bases, contrib = model.contributions(pair)
-    names, labels = feature_labels(spec, model)
-    values = list(row_values(spec, row, arm))
-    values[-1] = f"{arm} vs {versus}"
-    diff = contrib[0] - contrib[1]
-    base = float(bases[0] - bases[1])
-    return Explanation(f"Difference {arm} − {versus}", "log odds ratio", base, base + float(diff.sum()),
-                       names, labels, tuple(values), diff)
+    a, b = arm.title.removeprefix("Risk under "), versus.title.removeprefix("Risk under ")
+    diff = arm.shap - versus.shap
+    base = arm.base_value - versus.base_value
+    values = arm.values[:-1] + (f"{a} vs {b}",)
+    return Explanation(f"Difference {a} − {b}", "log odds ratio", base, base + float(diff.sum()),
+                       arm.features, arm.labels, values, diff)
 
 
 def explain_dose(spec: CohortSpec, model: BoostedModel, row: pd.DataFrame) -> Explanation:

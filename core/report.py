@@ -145,7 +145,7 @@ def _arm_report(bundle: ModelBundle, row: pd.DataFrame, warnings: list, common: 
     estimates = tuple(ArmEstimate(a, float(prob[i]), a == ref, intervals.get(a)) for i, a in enumerate(arms))
     return PatientReport(**common, explanation=arm_expl[favoured], arms=estimates, comparison=comparison,
                          arm_explanations=arm_expl,
-                         difference_explanation=explain_difference(spec, model, row, favoured, versus),
+                         difference_explanation=explain_difference(arm_expl[favoured], arm_expl[versus]),
                          warnings=tuple(warnings))
 
 

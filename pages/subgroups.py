@@ -4,8 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from core import figures
-from core.modelcard import calibration_curve
 from core.representation import METRIC_NAMES, patient_groups
+from pages._cached import calibration_by
 from pages._state import sidebar
 
 selection = sidebar()
@@ -45,6 +45,6 @@ st.dataframe(pd.DataFrame(rows), hide_index=True)
 st.subheader("Calibration by group")
 single = [a for a in attributes if " x " not in a]
 by = st.selectbox("Group by", single, key="sg.calibration_by")
-curves = [c for c in calibration_curve(bundle, by=by) if c["n"]]
+curves = calibration_by(bundle, by)
 unit, quantity = ("mg/week", "weekly dose") if spec.is_dose else ("%", "risk")
 st.plotly_chart(figures.calibration_figure(curves, unit=unit, quantity=quantity), key="sg.calibration")

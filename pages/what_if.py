@@ -52,22 +52,28 @@ except PatientValidationError as exc:
     st.stop()
 
 res = result.to_dict()
+modified = res["modified"]
 st.subheader("Predictions")
 st.write(res["summary"])
+st.caption(res["caveat"])
 for o in res["outside_training"]:
     st.warning(o["message"])
 if spec.is_dose:
-    d = res["dose_delta"]
+    d, iv = res["dose_delta"], modified["dose"]["interval"]
     st.metric("Predicted weekly dose", f"{d['after']:.1f} mg/week", delta=f"{d['delta']:+.1f} mg/week vs baseline",
-              delta_color="off")
+              delta_color="off", help=f"{modified['dose']['coverage']:.0%} interval {iv[0]:.1f}–{iv[1]:.1f} mg/week"
+              if iv else "Insufficient evidence for an interval")
 else:
     cols = st.columns(len(res["arm_deltas"]))
+    intervals = {a["arm"]: a["interval"] for a in modified["arms"]}
     for col, d in zip(cols, res["arm_deltas"]):
+        lo, hi = intervals[d["arm"]] or (None, None)
         col.metric(f"Risk with {d['arm']}", f"{100 * d['after']:.1f}%", delta=f"{100 * d['delta']:+.1f} points",
                    delta_color="inverse" if spec.outcome.higher_is_worse else "normal")
+        if lo is not None:
+            col.caption(f"95% interval {100 * lo:.0f}–{100 * hi:.0f}%")
     if res["favoured_changed"]:
         st.info(f"The model's favoured arm changes from {res['favoured_before']} to {res['favoured_after']}.")
-modified = res["modified"]
 warning_banners([w for w in modified["warnings"] if w["kind"] in ("insufficient_evidence", "out_of_distribution")])
 left, right = st.columns(2)
 with left:

@@ -18,7 +18,8 @@ def test_cohorts_lists_all_three_with_design_and_source(capsys):
     rows = {r["name"]: r for r in json.loads(out)}
     assert code == 0 and set(rows) == {"actg175", "colon", "warfarin"}
     assert rows["actg175"]["n"] == 2139 and "Randomized" in rows["actg175"]["design"]
-    assert "lifelines" in rows["actg175"]["source"] and "NEJM" not in rows["colon"]["citation"]
+    assert "lifelines" in rows["actg175"]["source"] and "Moertel" in rows["colon"]["citation"]
+    assert rows["warfarin"]["exclusions"] and "arms" not in rows["warfarin"]
 
 
 def test_train_prints_model_beside_baselines(bundle_dirs, capsys):

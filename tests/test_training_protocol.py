@@ -8,7 +8,6 @@ from core.cohorts import load_cohort
 from core.model import ARM_FEATURE
 from core.training import labels_for, split_test, train
 
-SMALL_GRID = None  # the real grid: colon trains in a couple of seconds
 
 
 def _with_outcomes_changed(cohort, mask):

@@ -23,12 +23,12 @@ import warnings
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from core.batch import held_out_records  # noqa: E402
-from core.bundle import load_bundle  # noqa: E402
-from core.cohorts import load_cohort  # noqa: E402
-from core.pipeline import build_bundle  # noqa: E402
-from core.report import predict_patient  # noqa: E402
-from core.training import train  # noqa: E402
+from core.modeling.heldout import held_out_records  # noqa: E402
+from core.modeling.bundle import load_bundle  # noqa: E402
+from core.data.cohorts import load_cohort  # noqa: E402
+from core.modeling.pipeline import build_bundle  # noqa: E402
+from core.reporting.patient_report import predict_patient  # noqa: E402
+from core.modeling.training import train  # noqa: E402
 
 
 def bench_cohort(name: str, n_patients: int, workdir: str) -> dict:

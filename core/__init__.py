@@ -20,7 +20,7 @@ from ._errors import (  # noqa: E402
     SmallSubgroupWarning,
     SpecError,
 )
-from .spec import CohortSpec, FeatureSpec  # noqa: E402
+from .data.spec import CohortSpec, FeatureSpec  # noqa: E402
 
 __all__ = [
     "BaselineWinsWarning", "BundleIntegrityError", "CohortSpec", "DataIntegrityError", "EquipoiseError",

@@ -90,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_cohorts(args) -> int:
-    from .cohorts import list_cohorts, load_cohort
+    from .data.cohorts import list_cohorts, load_cohort
 
     summaries = [load_cohort(name).summary() for name in list_cohorts()]
     if args.json:
@@ -104,8 +104,8 @@ def cmd_cohorts(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .cohorts import cohort_from_csv, load_cohort
-    from .pipeline import build_bundle
+    from .data.cohorts import cohort_from_csv, load_cohort
+    from .modeling.pipeline import build_bundle
 
     if args.csv:
         if not args.spec:
@@ -126,9 +126,9 @@ def cmd_train(args) -> int:
 
 
 def cmd_template(args) -> int:
-    from .cohorts import BUNDLED, load_cohort
-    from .spec import CohortSpec
-    from .template import patient_template
+    from .data.cohorts import BUNDLED, load_cohort
+    from .data.spec import CohortSpec
+    from .data.template import patient_template
 
     if args.spec:
         _print_json(patient_template(CohortSpec.from_json(args.spec)))
@@ -141,21 +141,21 @@ def cmd_template(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from .bundle import load_bundle
+    from .modeling.bundle import load_bundle
 
     bundle = load_bundle(args.bundle)
     if args.patient:
         return _predict_one(bundle, _read_patient(args.patient))
     if args.csv:
         return _predict_rows(bundle, _read_csv(args.csv), id_column=bundle.spec.patient_id)
-    from .batch import held_out_records
+    from .modeling.heldout import held_out_records
 
     return _predict_rows(bundle, held_out_records(bundle), id_column="patient_id")
 
 
 def cmd_audit(args) -> int:
     if args.bundle:
-        from .bundle import load_bundle
+        from .modeling.bundle import load_bundle
 
         bundle = load_bundle(args.bundle)
         if "audit" not in bundle.extras:
@@ -163,7 +163,7 @@ def cmd_audit(args) -> int:
         _print_json({"cohort": bundle.spec.name, "model": {"bundle_id": bundle.bundle_id, "sha256": bundle.sha256},
                      "split": "test", **bundle.extras["audit"]})
         return 0
-    from .subgroups import audit_predictions_file
+    from .fairness.audit import audit_predictions_file
 
     missing = [f"--{n}" for n in ("label", "score", "attributes") if not getattr(args, n)]
     if missing:
@@ -183,7 +183,7 @@ def cmd_audit(args) -> int:
 
 
 def _predict_one(bundle, record: dict) -> int:
-    from .report import error_report, predict_patient
+    from .reporting.patient_report import error_report, predict_patient
 
     try:
         with warnings.catch_warnings():
@@ -198,7 +198,7 @@ def _predict_one(bundle, record: dict) -> int:
 
 
 def _predict_rows(bundle, records: list[dict], *, id_column: str) -> int:
-    from .report import error_report, predict_patient
+    from .reporting.patient_report import error_report, predict_patient
 
     ignore = tuple({id_column, bundle.spec.patient_id, bundle.spec.treatment.column, *_outcome_columns(bundle.spec)})
     refused = 0

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Callable
 
 from ._errors import BundleIntegrityError
-from .bundle import ModelBundle, load_bundle, verify_bundle
-from .cohorts import BUNDLED, load_cohort
+from .modeling.bundle import ModelBundle, load_bundle, verify_bundle
+from .data.cohorts import BUNDLED, load_cohort
 
 DEFAULT_COHORT = "actg175"
 
@@ -32,7 +32,7 @@ def bundle_is_ready(name: str) -> bool:
 
 def ensure_bundle(name: str, *, progress: Callable[[str], None] | None = None) -> ModelBundle:
     """Load the cohort's bundle, training and saving it first if it is missing or fails its manifest."""
-    from .pipeline import build_bundle
+    from .modeling.pipeline import build_bundle
 
     path = bundle_path(name)
     try:

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from core.bundle import ModelBundle
-from core.modelcard import calibration_curve, model_card
+from core.modeling.bundle import ModelBundle
+from core.reporting.model_card import calibration_curve, model_card
 
 _BY_HASH = {ModelBundle: lambda b: b.sha256}
 

@@ -11,13 +11,13 @@ import pandas as pd
 import streamlit as st
 
 from core import PatientValidationError
-from core.batch import bundle_cohort, held_out_records
-from core.bundle import ModelBundle
-from core.cohorts import BUNDLED
-from core.report import PatientReport, predict_patient
+from core.modeling.heldout import bundle_cohort, held_out_records
+from core.modeling.bundle import ModelBundle
+from core.data.cohorts import BUNDLED
+from core.reporting.patient_report import PatientReport, predict_patient
 from core.service import DEFAULT_COHORT, bundle_is_ready, ensure_bundle
-from core.template import patient_template
-from core.validation import validate_patient
+from core.data.template import patient_template
+from core.data.validation import validate_patient
 
 # --- session-state keys, in one place ----------------------------------------------------------
 COHORT = "eq.cohort"          # persistent: the chosen cohort

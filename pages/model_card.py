@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from core import figures
+from core.reporting import figures
 from pages._state import sidebar
 from pages._cached import card_for
 

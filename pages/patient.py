@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import figures
+from core.reporting import figures
 from pages._layout import units_of, warning_banners
 from pages._state import report_for, show_refusal, sidebar
 

@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from core import figures
-from core.representation import METRIC_NAMES, patient_groups
+from core.reporting import figures
+from core.fairness.patient_warnings import METRIC_NAMES, patient_groups
 from pages._cached import calibration_by
 from pages._state import sidebar
 

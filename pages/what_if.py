@@ -5,8 +5,9 @@ import json
 
 import streamlit as st
 
-from core import PatientValidationError, figures
-from core.whatif import counterfactual, ice_curve, slider_specs, what_if
+from core import PatientValidationError
+from core.reporting import figures
+from core.explain.whatif import counterfactual, ice_curve, slider_specs, what_if
 from pages._layout import units_of, warning_banners
 from pages._state import UNLOCKED, quietly, sidebar
 

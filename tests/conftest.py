@@ -39,7 +39,7 @@ def bundle_dirs(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def bundles(bundle_dirs):
-    from core.bundle import load_bundle
+    from core.modeling.bundle import load_bundle
 
     loaded = {}
 

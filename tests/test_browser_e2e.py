@@ -110,8 +110,8 @@ def test_moving_a_what_if_slider_updates_the_prediction(page, server):
 def test_a_patient_from_an_uploaded_csv_row(page, server, tmp_path):
     import csv
 
-    from core.cohorts import load_spec
-    from core.template import patient_template
+    from core.data.cohorts import load_spec
+    from core.data.template import patient_template
 
     good = patient_template(load_spec("actg175"))["patient"]
     path = tmp_path / "patients.csv"

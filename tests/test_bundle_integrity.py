@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from core import BundleIntegrityError
-from core.batch import bundle_cohort
-from core.bundle import load_bundle
+from core.modeling.heldout import bundle_cohort
+from core.modeling.bundle import load_bundle
 
 FORBIDDEN = (b"\x80\x04", b"joblib", b"pickle")
 

@@ -6,9 +6,9 @@ import shutil
 import pytest
 
 from core import DataIntegrityError, InputFileError, SpecError
-from core.cohorts import ARM, cohort_from_frame, load_cohort, load_spec
-from core.cohorts import _sources
-from core.cohorts._sources import SOURCES, sha256_file, unpickle_dataframe
+from core.data.cohorts import ARM, cohort_from_frame, load_cohort, load_spec
+from core.data.cohorts import _sources
+from core.data.cohorts._sources import SOURCES, sha256_file, unpickle_dataframe
 
 
 @pytest.mark.parametrize(
@@ -100,7 +100,7 @@ def test_missing_column_is_named():
     ],
 )
 def test_malformed_specs_are_refused(mutate, message):
-    from core.spec import CohortSpec
+    from core.data.spec import CohortSpec
 
     raw = load_spec("colon").to_dict()
     mutate(raw)

@@ -15,7 +15,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from core._errors import BundleIntegrityError, InsufficientEvidenceWarning
-from core.conformal import (
+from core.uncertainty.conformal import (
     MSG_BAD_PARAM,
     MSG_INSUFFICIENT_WARNING,
     MSG_NOT_CALIBRATED,
@@ -315,5 +315,5 @@ def test_input_errors(call, err_type, err_msg):
 
 
 def test_importing_does_not_import_streamlit():
-    code = "import sys, core.conformal, core.novelty; assert 'streamlit' not in sys.modules"
+    code = "import sys, core.uncertainty.conformal, core.fairness.novelty; assert 'streamlit' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])

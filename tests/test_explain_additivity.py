@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import shap
 
-from core.batch import held_out_records
-from core.explain import explain_dose
-from core.report import predict_patient
+from core.modeling.heldout import held_out_records
+from core.explain.explanation import explain_dose
+from core.reporting.patient_report import predict_patient
 
 
 def _reports(bundle, k=15):
@@ -50,7 +50,7 @@ def test_tree_contributions_match_the_shap_package(bundles):
     bundle = bundles("warfarin")
     model = bundle.model
     assert model.booster is not None
-    from core.batch import bundle_cohort
+    from core.modeling.heldout import bundle_cohort
 
     frame = bundle_cohort(bundle).frame.head(40)
     x = model.design.tree_matrix(frame)
@@ -65,7 +65,7 @@ def test_linear_part_contribution_is_coefficient_times_centred_value(bundles):
     model = bundle.model
     from copy import copy
 
-    from core.batch import bundle_cohort
+    from core.modeling.heldout import bundle_cohort
 
     linear = copy(model)
     linear.booster = None

@@ -17,7 +17,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from core import figures as F
+from core.reporting import figures as F
 
 PALETTE = {c.upper() for c in F.PALETTE}
 # modal verbs anywhere, or an imperative verb opening a sentence, a line or a label
@@ -560,8 +560,8 @@ def test_builders_name_what_they_need(builder, arg, err_msg):
 
 
 def _first_report(bundle):
-    from core.batch import held_out_records
-    from core.report import predict_patient
+    from core.modeling.heldout import held_out_records
+    from core.reporting.patient_report import predict_patient
 
     record = {k: v for k, v in held_out_records(bundle)[0].items() if k != "patient_id"}
     with warnings.catch_warnings():
@@ -570,7 +570,7 @@ def _first_report(bundle):
 
 
 def test_figures_from_a_real_arm_report_and_audit(bundles):
-    from core.cohorts import load_spec
+    from core.data.cohorts import load_spec
 
     bundle = bundles("actg175")
     report = _first_report(bundle)
@@ -611,8 +611,8 @@ def test_figures_from_a_real_dose_report(bundles):
 
 
 def test_figures_from_the_whatif_and_model_card_modules(bundles):
-    whatif = pytest.importorskip("core.whatif")
-    modelcard = pytest.importorskip("core.modelcard")
+    whatif = pytest.importorskip("core.explain.whatif")
+    modelcard = pytest.importorskip("core.reporting.model_card")
     bundle = bundles("actg175")
     record = _first_report(bundle)["patient"]
     curve = whatif.ice_curve(bundle, record, "cd4_cells_per_ul")

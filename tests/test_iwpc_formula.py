@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import pytest
 
-from core.iwpc import iwpc_dose, iwpc_doses
+from core.evaluation.baselines import iwpc_dose, iwpc_doses
 
 # Each expected value was computed by hand, term by term, e.g. case 1:
 # 5.6044 − 0.2614·6 + 0.0087·170 + 0.0128·80 − 0.8677 (VKORC1 A/G) = 5.6713; 5.6713² = 32.16364369

@@ -8,7 +8,7 @@ from scipy.optimize import brentq
 from sklearn import metrics as skm
 from sklearn.linear_model import LogisticRegression
 
-from core import metrics as em
+from core.evaluation import metrics as em
 
 
 def _binary(seed, *, n=500, ties=False, weights=None):

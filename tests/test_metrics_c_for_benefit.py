@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from core.metrics import c_for_benefit
+from core.evaluation.metrics import c_for_benefit
 
 
 def brute_force_c_for_benefit(benefit, treated, y, weight, seed):

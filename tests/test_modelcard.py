@@ -13,10 +13,10 @@ import pytest
 from sklearn.calibration import calibration_curve as sk_calibration_curve
 
 from core import DataIntegrityError, SmallSubgroupWarning
-from core import modelcard as mc
-from core.batch import bundle_cohort
-from core.cohorts import PATIENT_ID, protected_attributes
-from core.training import labels_for
+from core.reporting import model_card as mc
+from core.modeling.heldout import bundle_cohort
+from core.data.cohorts import PATIENT_ID, protected_attributes
+from core.modeling.training import labels_for
 
 COHORTS = ("actg175", "colon", "warfarin")
 ARM_COHORTS = ("actg175", "colon")

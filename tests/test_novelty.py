@@ -14,7 +14,7 @@ from sklearn.covariance import LedoitWolf
 from sklearn.exceptions import NotFittedError
 
 from core._errors import BundleIntegrityError, OutOfDistributionWarning
-from core.novelty import (
+from core.fairness.novelty import (
     KIND_RANGE,
     KIND_TAIL,
     KIND_UNOBSERVED,

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from core.cli import main
-from core.cohorts import load_cohort, load_spec
+from core.data.cohorts import load_cohort, load_spec
 
 
 @pytest.fixture(scope="module")

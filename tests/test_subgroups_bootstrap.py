@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import _bootstrap
-from core import metrics as em
-from core.subgroups import audit_subgroups
+from core.fairness import _bootstrap
+from core.evaluation import metrics as em
+from core.fairness.audit import audit_subgroups
 
 
 def cohort(n=4000, seed=0, *, noisy_group=None, shift_group=None):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.subgroups import MSG_BAD_DICT, GroupResult, MetricValue, SubgroupAudit, audit_subgroups
+from core.fairness.audit import MSG_BAD_DICT, GroupResult, MetricValue, SubgroupAudit, audit_subgroups
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import subgroups
+from core.fairness import audit as subgroups
 
 Y = np.array([0, 1] * 50)
 P = np.linspace(0.05, 0.95, 100)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from lifelines import KaplanMeierFitter
 
-from core.cohorts import load_cohort
-from core.survival import censoring_survival, horizon_outcome
+from core.data.cohorts import load_cohort
+from core.data.survival import censoring_survival, horizon_outcome
 
 
 def test_censoring_km_matches_lifelines():

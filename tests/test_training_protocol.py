@@ -4,9 +4,9 @@ import dataclasses
 
 import numpy as np
 
-from core.cohorts import load_cohort
-from core.model import ARM_FEATURE
-from core.training import labels_for, split_test, train
+from core.data.cohorts import load_cohort
+from core.modeling.boosted import ARM_FEATURE
+from core.modeling.training import labels_for, split_test, train
 
 
 
@@ -46,7 +46,7 @@ def test_model_is_blind_to_test_split_outcomes_but_not_to_training_outcomes():
 
 
 def train_on_split(cohort, test_mask):
-    import core.training as T
+    import core.modeling.training as T
 
     original = T.split_test
     T.split_test = lambda c, l: test_mask
@@ -60,7 +60,7 @@ def test_inputs_are_baseline_features_only():
     for name in ("actg175", "colon", "warfarin"):
         cohort = load_cohort(name)
         spec = cohort.spec
-        from core.model import Design
+        from core.modeling.boosted import Design
 
         design = Design.fit(spec, cohort.frame)
         inputs = set(design.columns) - {ARM_FEATURE}

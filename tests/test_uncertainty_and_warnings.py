@@ -7,12 +7,12 @@ import warnings
 import numpy as np
 import pytest
 
-from core.batch import bundle_cohort
-from core.conformal import MondrianConformalRegressor
-from core.report import predict_patient
-from core.template import patient_template
-from core.uncertainty import arm_uncertainty, fit_ensemble
-from core.training import labels_for
+from core.modeling.heldout import bundle_cohort
+from core.uncertainty.conformal import MondrianConformalRegressor
+from core.reporting.patient_report import predict_patient
+from core.data.template import patient_template
+from core.uncertainty.ensemble import arm_uncertainty, fit_ensemble
+from core.modeling.training import labels_for
 
 
 def report(bundle, **changes):
@@ -61,8 +61,8 @@ def test_too_spread_ensemble_gives_insufficient_evidence_not_a_confident_number(
     row_report = report(bundle)
     from dataclasses import replace
 
-    from core.cohorts import patient_frame
-    from core.validation import validate_patient
+    from core.data.cohorts import patient_frame
+    from core.data.validation import validate_patient
 
     patient = validate_patient(bundle.spec, row_report["patient"])
     row = patient_frame(bundle.spec, [patient.values])

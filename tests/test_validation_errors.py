@@ -3,9 +3,9 @@ import re
 import pytest
 
 from core import ImplausibleValueWarning, PatientValidationError
-from core.cohorts import load_spec
-from core.template import patient_template
-from core.validation import validate_patient
+from core.data.cohorts import load_spec
+from core.data.template import patient_template
+from core.data.validation import validate_patient
 
 ACTG = load_spec("actg175")
 WARFARIN = load_spec("warfarin")

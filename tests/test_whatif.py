@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from core import PatientValidationError
-from core.batch import bundle_cohort, held_out_records
-from core.report import predict_patient
-from core.template import patient_template
-from core.whatif import (
+from core.modeling.heldout import bundle_cohort, held_out_records
+from core.reporting.patient_report import predict_patient
+from core.data.template import patient_template
+from core.explain.whatif import (
     MSG_DOSE_TARGET_FOR_ARMS,
     MSG_DOSE_TARGET_NEEDED,
     MSG_NO_ACTIONABLE,

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression, Ridge
 
-from .spec import CohortSpec
+from ..data.spec import CohortSpec
 
 ARM_FEATURE = "treatment_arm"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._errors import DataIntegrityError
+from .._errors import DataIntegrityError
 from .bundle import ModelBundle
-from .cohorts import BUNDLED, PATIENT_ID, cohort_from_csv, load_cohort
+from ..data.cohorts import BUNDLED, PATIENT_ID, cohort_from_csv, load_cohort
 
 
 def bundle_cohort(bundle: ModelBundle):

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
-from . import __version__
-from .cohorts import ARM, PATIENT_ID, Cohort
-from .model import BoostedModel, BoostParams, Design, fit_boosted, fit_calibration, fit_linear, tune
-from .survival import horizon_outcome
+from .. import __version__
+from ..data.cohorts import ARM, PATIENT_ID, Cohort
+from .boosted import BoostedModel, BoostParams, Design, fit_boosted, fit_calibration, fit_linear, tune
+from ..data.survival import horizon_outcome
 
 N_FOLDS = 5
 

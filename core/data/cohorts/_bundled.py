@@ -16,7 +16,7 @@ BUNDLED = ("actg175", "colon", "warfarin")
 
 
 def load_spec(name: str) -> CohortSpec:
-    text = resources.files("core.cohorts").joinpath(f"{name}.json").read_text(encoding="utf-8")
+    text = resources.files("core.data.cohorts").joinpath(f"{name}.json").read_text(encoding="utf-8")
     return CohortSpec.from_dict(json.loads(text))
 
 

@@ -15,11 +15,11 @@ from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ._errors import BundleIntegrityError
-from .cohorts._sources import sha256_bytes, sha256_file
-from .evaluation import Evaluation
-from .model import BoostedModel
-from .spec import CohortSpec
+from .._errors import BundleIntegrityError
+from ..data.cohorts._sources import sha256_bytes, sha256_file
+from ..evaluation.comparison import Evaluation
+from .boosted import BoostedModel
+from ..data.spec import CohortSpec
 from .training import TrainingResult
 
 FORMAT = "equipoise-bundle/1"
@@ -48,7 +48,7 @@ class ModelBundle:
     @cached_property
     def ensemble(self):
         """The bootstrap ensemble (arm cohorts) or None."""
-        from .uncertainty import ArmEnsemble
+        from ..uncertainty.ensemble import ArmEnsemble
 
         doc = self.extras.get("uncertainty", {}).get("ensemble")
         return ArmEnsemble.from_files(doc, self.texts, self.model.design.to_dict()) if doc else None
@@ -56,21 +56,21 @@ class ModelBundle:
     @cached_property
     def conformal(self):
         """The Mondrian conformal regressor (dose cohort) or None."""
-        from .conformal import MondrianConformalRegressor
+        from ..uncertainty.conformal import MondrianConformalRegressor
 
         doc = self.extras.get("uncertainty", {}).get("conformal")
         return MondrianConformalRegressor.from_dict(doc) if doc else None
 
     @cached_property
     def audit(self):
-        from .subgroups import SubgroupAudit
+        from ..fairness.audit import SubgroupAudit
 
         doc = self.extras.get("audit")
         return SubgroupAudit.from_dict(doc) if doc else None
 
     @cached_property
     def novelty(self):
-        from .novelty import NoveltyDetector
+        from ..fairness.novelty import NoveltyDetector
 
         doc = self.extras.get("novelty")
         return NoveltyDetector.from_dict(doc) if doc else None

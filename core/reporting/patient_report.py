@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ._json import jsonable
-from ._errors import PatientValidationError
-from .bundle import ModelBundle
-from .cohorts import ARM, patient_frame
-from .explain import Explanation, explain_difference, explain_dose, feature_labels, row_values
-from .iwpc import FIXED_DOSE_MG_PER_WEEK, iwpc_doses
-from .representation import RepresentationPolicy, representation_warnings
-from .uncertainty import MissingRange, arm_uncertainty, dose_interval, missing_ranges
-from .validation import ValidatedPatient, validate_patient
+from .._json import jsonable
+from .._errors import PatientValidationError
+from ..modeling.bundle import ModelBundle
+from ..data.cohorts import ARM, patient_frame
+from ..explain.explanation import Explanation, explain_difference, explain_dose, feature_labels, row_values
+from ..evaluation.baselines import FIXED_DOSE_MG_PER_WEEK, iwpc_doses
+from ..fairness.patient_warnings import RepresentationPolicy, representation_warnings
+from ..uncertainty.ensemble import MissingRange, arm_uncertainty, dose_interval, missing_ranges
+from ..data.validation import ValidatedPatient, validate_patient
 
 DISCLAIMER = ("Decision support, not a decision: estimates from a model trained on {source}. "
               "They describe patients like this one in that population and are one input among many.")

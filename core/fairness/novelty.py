@@ -31,7 +31,7 @@ import numpy as np
 from sklearn.covariance import ledoit_wolf
 from sklearn.exceptions import NotFittedError
 
-from ._errors import BundleIntegrityError, OutOfDistributionWarning
+from .._errors import BundleIntegrityError, OutOfDistributionWarning
 
 __all__ = ["NoveltyDetector", "NoveltyAssessment", "FeatureFlag"]
 

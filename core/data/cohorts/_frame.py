@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .._errors import InputFileError
+from ..._errors import InputFileError
 from ..spec import CohortSpec, FeatureSpec
 from ..validation import coerce, is_missing
 

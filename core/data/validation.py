@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ._errors import FieldError, ImplausibleValueWarning, PatientValidationError
+from .._errors import FieldError, ImplausibleValueWarning, PatientValidationError
 from .spec import CohortSpec, FeatureSpec, _fmt
 
 _TRUE = {"1", "true", "yes", "y"}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._errors import InputFileError
+from ..._errors import InputFileError
 from ..spec import CohortSpec
 from ._bundled import BUNDLED, load_spec
 from ._cache import load_bundled_cached as _load_bundled

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .cohorts import ARM
+from ..data.cohorts import ARM
 from .conformal import MondrianConformalRegressor, coverage_report
-from .model import BoostedModel, fit_boosted
-from .spec import CohortSpec
+from ..modeling.boosted import BoostedModel, fit_boosted
+from ..data.spec import CohortSpec
 
 N_MEMBERS = 40
 LEVEL = 0.95
@@ -169,7 +169,7 @@ def arm_interval_check(ensemble: ArmEnsemble, model: BoostedModel, frame: pd.Dat
 
 def dose_groups(spec: CohortSpec, frame: pd.DataFrame) -> np.ndarray:
     """The Mondrian categories: race (the first protected attribute of the dose cohort)."""
-    from .cohorts import protected_attributes
+    from ..data.cohorts import protected_attributes
 
     return protected_attributes(spec, frame)[spec.protected[0].name].astype(str).to_numpy()
 
@@ -227,7 +227,7 @@ def missing_ranges(spec: CohortSpec, model: BoostedModel, row: pd.DataFrame, mis
 
     All scenarios of all missing features are predicted in one batch.
     """
-    from .cohorts import patient_frame
+    from ..data.cohorts import patient_frame
 
     base = _canonical(row.iloc[0].to_dict())
     todo = [(name, scenarios[name]) for name in missing if scenarios.get(name)]

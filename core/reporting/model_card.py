@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ._json import jsonable
-from ._errors import DataIntegrityError, SmallSubgroupWarning
-from .bundle import MANIFEST, ModelBundle
-from .cohorts import ARM, PATIENT_ID, Cohort, protected_attributes
-from .cohorts._sources import sha256_file
-from .spec import CohortSpec
-from .training import labels_for
+from .._json import jsonable
+from .._errors import DataIntegrityError, SmallSubgroupWarning
+from ..modeling.bundle import MANIFEST, ModelBundle
+from ..data.cohorts import ARM, PATIENT_ID, Cohort, protected_attributes
+from ..data.cohorts._sources import sha256_file
+from ..data.spec import CohortSpec
+from ..modeling.training import labels_for
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -190,7 +190,7 @@ class _Split:
 
 
 def _split(bundle: ModelBundle) -> _Split:
-    from .batch import bundle_cohort
+    from ..modeling.heldout import bundle_cohort
 
     cohort = bundle_cohort(bundle)
     ids = bundle.test_patient_ids
@@ -270,7 +270,7 @@ def _baseline_prediction(bundle: ModelBundle, frame: pd.DataFrame) -> np.ndarray
         return None if bundle.baseline is None else bundle.baseline.predict(frame)
     if not set(IWPC_COLUMNS) <= set(frame.columns):
         return None
-    from .iwpc import iwpc_doses
+    from ..evaluation.baselines import iwpc_doses
 
     return iwpc_doses(frame, impute=bundle.training.get("iwpc_impute") or {})
 

@@ -37,7 +37,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .metrics import _expit, _logit, _within
+from ..evaluation.metrics import _expit, _logit, _within
 
 EXACT_CALIBRATION_MAX_N = 10_000
 CHUNK_CELLS = 16_000_000  # resamples x patients held at once (~0.5 GiB of work arrays)
@@ -344,7 +344,7 @@ def _calibration_batch(counts, x, y, w, start) -> np.ndarray:
     weights = counts * w
     intercept, _, ok_i = _newton_rows(weights, x, y, (start[0], 1.0), slope=False)
     _, slope, ok_s = _newton_rows(weights, x, y, (start[1], start[2]), slope=True)
-    from .metrics import _fit_logistic
+    from ..evaluation.metrics import _fit_logistic
 
     for i in np.flatnonzero(~(ok_i & ok_s)):  # rare: near-separated resamples of a small group
         keep = weights[i] > 0

@@ -8,14 +8,14 @@ from typing import Callable
 
 import numpy as np
 
-from .benefit import benefit_by_group
+from ..evaluation.benefit import benefit_by_group
 from .bundle import save_bundle
-from .cohorts import Cohort, protected_attributes
-from .evaluation import Evaluation, evaluate
-from .representation import RepresentationPolicy, fit_novelty, novelty_matrix
-from .subgroups import audit_subgroups
+from ..data.cohorts import Cohort, protected_attributes
+from ..evaluation.comparison import Evaluation, evaluate
+from ..fairness.patient_warnings import RepresentationPolicy, fit_novelty, novelty_matrix
+from ..fairness.audit import audit_subgroups
 from .training import TrainingResult, train
-from .uncertainty import (arm_interval_check, dose_coverage, dose_interval, fit_dose_conformal, fit_ensemble,
+from ..uncertainty.ensemble import (arm_interval_check, dose_coverage, dose_interval, fit_dose_conformal, fit_ensemble,
                           plausible_values)
 
 N_BOOT_AUDIT = 200

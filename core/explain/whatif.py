@@ -30,13 +30,13 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from ._json import fmt_number, jsonable
-from .bundle import ModelBundle
-from .cohorts import patient_frame
-from .report import predict_patient
-from .representation import MSG_OOD_CATEGORY, MSG_OOD_FEATURE, novelty_matrix
-from .spec import CohortSpec, FeatureSpec
-from .validation import ValidatedPatient, validate_patient
+from .._json import fmt_number, jsonable
+from ..modeling.bundle import ModelBundle
+from ..data.cohorts import patient_frame
+from ..reporting.patient_report import predict_patient
+from ..fairness.patient_warnings import MSG_OOD_CATEGORY, MSG_OOD_FEATURE, novelty_matrix
+from ..data.spec import CohortSpec, FeatureSpec
+from ..data.validation import ValidatedPatient, validate_patient
 
 __all__ = [
     "SliderSpec", "slider_specs",

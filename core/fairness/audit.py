@@ -34,10 +34,10 @@ from typing import Any, Mapping, NamedTuple, Sequence
 import numpy as np
 import pandas as pd
 
-from ._json import jsonable
+from .._json import jsonable
 from . import _bootstrap
-from . import metrics as _m
-from ._errors import InputFileError, SmallSubgroupWarning
+from ..evaluation import metrics as _m
+from .._errors import InputFileError, SmallSubgroupWarning
 
 __all__ = [
     "audit_subgroups",

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from . import metrics as M
-from .model import BoostedModel
-from .spec import CohortSpec
+from ..modeling.boosted import BoostedModel
+from ..data.spec import CohortSpec
 
 MIN_PER_ARM = 25
 

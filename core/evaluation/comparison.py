@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import metrics as M
-from ._errors import BaselineWinsWarning
-from .iwpc import FIXED_DOSE_MG_PER_WEEK, iwpc_doses
-from .training import TrainingResult
+from .._errors import BaselineWinsWarning
+from .baselines import FIXED_DOSE_MG_PER_WEEK, iwpc_doses
+from ..modeling.training import TrainingResult
 
 # metric -> True when higher is better
 BINARY_METRICS = {"auc": True, "brier": False, "calibration_intercept": None, "calibration_slope": None}

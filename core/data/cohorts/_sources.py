@@ -13,7 +13,7 @@ import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._errors import DataIntegrityError
+from ..._errors import DataIntegrityError
 
 
 @dataclass(frozen=True)

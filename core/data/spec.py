@@ -12,8 +12,8 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ._json import jsonable
-from ._errors import SpecError
+from .._json import jsonable
+from .._errors import SpecError
 
 FEATURE_TYPES = ("numeric", "categorical", "binary", "genotype")
 FEATURE_ROLES = ("demographic", "genomic", "biomarker", "clinical", "history", "medication")

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .model import ARM_FEATURE, BoostedModel
-from .spec import CohortSpec
+from ..modeling.boosted import ARM_FEATURE, BoostedModel
+from ..data.spec import CohortSpec
 
 
 @dataclass(frozen=True)

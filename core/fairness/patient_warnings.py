@@ -12,12 +12,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from ._json import fmt_number
-from ._errors import OutOfDistributionWarning, SmallSubgroupWarning
-from .cohorts import protected_attributes
+from .._json import fmt_number
+from .._errors import OutOfDistributionWarning, SmallSubgroupWarning
+from ..data.cohorts import protected_attributes
 from .novelty import KIND_RANGE, KIND_UNOBSERVED, NoveltyDetector
-from .spec import CohortSpec
-from .subgroups import SubgroupAudit
+from ..data.spec import CohortSpec
+from .audit import SubgroupAudit
 
 MSG_UNDERREPRESENTED = ("This patient belongs to the group {attribute} = {group}, with {n} of {total} training "
                         "patients ({share:.1%}); estimates for this group rest on little data.")
@@ -136,7 +136,7 @@ def _ood_warnings(spec: CohortSpec, row: pd.DataFrame, detector: NoveltyDetector
 
 def patient_groups(spec: CohortSpec, record: dict) -> list[tuple[str, str]]:
     """The patient's (attribute, group) pairs, single attributes and pairwise intersections, as the audit names them."""
-    from .cohorts import patient_frame
+    from ..data.cohorts import patient_frame
 
     attrs = protected_attributes(spec, patient_frame(spec, [record])).iloc[0].to_dict()
     names = list(attrs)

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
-from ._errors import BundleIntegrityError, InsufficientEvidenceWarning
+from .._errors import BundleIntegrityError, InsufficientEvidenceWarning
 
 __all__ = [
     "DEFAULT_MIN_GROUP_SIZE",

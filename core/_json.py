@@ -24,10 +24,3 @@ def jsonable(obj):
         value = float(obj)
         return value if math.isfinite(value) else None
     return obj
-
-
-def fmt_number(v) -> str:
-    """A number as people write it: 12 rather than 12.0, else four significant digits; '?' for None."""
-    if v is None:
-        return "?"
-    return str(int(v)) if float(v).is_integer() else f"{float(v):.4g}"

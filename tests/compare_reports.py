@@ -1,7 +1,7 @@
 """Prove a refactor changed no behaviour: the same seed gives the same bundles and the same reports.
 
 For each bundled cohort this script trains a bundle with the code at a reference commit (``--ref``)
-and with the working tree, then compares
+and with the working tree (or ``--new COMMIT``), then compares
 
 * every bundle file byte for byte (the manifest's ``created_utc`` timestamp excepted), and
 * the bytes of ``equipoise predict --bundle B --split test`` run by both codes on the reference bundle,
@@ -51,23 +51,27 @@ def _bundle_files(path: Path) -> dict[str, str]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ref", required=True, help="the commit to compare the working tree with")
+    ap.add_argument("--new", help="compare this commit instead of the working tree")
     ap.add_argument("--cohorts", default=",".join(COHORTS))
     args = ap.parse_args()
     result: dict = {"ref": args.ref, "cohorts": {}}
     with tempfile.TemporaryDirectory(prefix="equipoise-compare-") as tmp:
         tmp = Path(tmp)
         ref_code = tmp / "ref"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(ref_code), args.ref],
-                       check=True, capture_output=True)
+        new_code = tmp / "new" if args.new else ROOT
+        for where, commit in ((ref_code, args.ref), (new_code, args.new)):
+            if where != ROOT:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(where), commit],
+                               check=True, capture_output=True)
         try:
             for name in args.cohorts.split(","):
                 ref_b, new_b = tmp / "bundles" / f"{name}-ref", tmp / "bundles" / f"{name}-new"
                 train_ref = _cli(ref_code, "train", "--cohort", name, "--out", str(ref_b))
-                train_new = _cli(ROOT, "train", "--cohort", name, "--out", str(new_b))
+                train_new = _cli(new_code, "train", "--cohort", name, "--out", str(new_b))
                 files_ref, files_new = _bundle_files(ref_b), _bundle_files(new_b)
                 pred = {code: _cli(d, "predict", "--bundle", str(ref_b), "--split", "test")
-                        for code, d in (("ref", ref_code), ("new", ROOT))}
-                audit = {code: _cli(d, "audit", "--bundle", str(ref_b)) for code, d in (("ref", ref_code), ("new", ROOT))}
+                        for code, d in (("ref", ref_code), ("new", new_code))}
+                audit = {code: _cli(d, "audit", "--bundle", str(ref_b)) for code, d in (("ref", ref_code), ("new", new_code))}
                 result["cohorts"][name] = {
                     "bundle_files": len(files_ref),
                     "bundle_files_differing": sorted(k for k in files_ref.keys() | files_new.keys()
@@ -79,7 +83,8 @@ def main() -> int:
                     "audit_identical": audit["ref"] == audit["new"],
                 }
         finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(ref_code)], check=False)
+            for where in {ref_code, new_code} - {ROOT}:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(where)], check=False)
     same = all(not c["bundle_files_differing"] and c["train_output_identical"] and c["predict_identical"]
                and c["audit_identical"] for c in result["cohorts"].values())
     result["identical"] = same

@@ -12,6 +12,7 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .._format import exact_number
 from .._json import jsonable
 from .._errors import SpecError
 
@@ -52,7 +53,7 @@ class FeatureSpec:
             lo, hi = self.limits
             unit = f" {self.unit}" if self.unit else ""
             kind = "an integer" if self.integer else "a number"
-            return f"{kind} in the range [{_fmt(lo)}, {_fmt(hi)}]{unit}"
+            return f"{kind} in the range [{exact_number(lo)}, {exact_number(hi)}]{unit}"
         return "one of " + ", ".join(repr(c) for c in self.categories)
 
 
@@ -313,9 +314,3 @@ def _protected(raw: dict, feature_names: list[str]) -> ProtectedAttribute:
     if bins and len(labels) != len(bins) - 1:
         raise SpecError(f"Protected attribute {raw['name']!r} needs one label per band ({len(bins) - 1}).")
     return ProtectedAttribute(name=str(raw["name"]), source=str(raw["source"]), bins=bins, labels=labels)
-
-
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
-
-

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .._errors import FieldError, ImplausibleValueWarning, PatientValidationError
-from .spec import CohortSpec, FeatureSpec, _fmt
+from .._format import exact_number
+from .spec import CohortSpec, FeatureSpec
 
 _TRUE = {"1", "true", "yes", "y"}
 _FALSE = {"0", "false", "no", "n"}
@@ -129,7 +130,7 @@ def _implausible(feature: FeatureSpec, value: float) -> dict | None:
     if lo <= value <= hi:
         return None
     unit = f" {feature.unit}" if feature.unit else ""
-    msg = MSG_IMPLAUSIBLE.format(field=feature.name, value=_fmt(value), unit=unit, lo=_fmt(lo), hi=_fmt(hi))
+    msg = MSG_IMPLAUSIBLE.format(field=feature.name, value=exact_number(value), unit=unit, lo=exact_number(lo), hi=exact_number(hi))
     return {"kind": "implausible_value", "field": feature.name, "value": value, "plausible": [lo, hi], "message": msg}
 
 
@@ -158,5 +159,5 @@ def _show(raw: Any) -> str:
     if isinstance(raw, bool):
         return f"{raw!r} (true/false)"
     if isinstance(raw, float) and raw.is_integer():
-        return _fmt(raw)
+        return exact_number(raw)
     return repr(raw) if not isinstance(raw, (int, float)) else f"{raw:g}"

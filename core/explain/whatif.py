@@ -30,7 +30,8 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .._json import fmt_number, jsonable
+from .._format import short_number as fmt_number
+from .._json import jsonable
 from ..modeling.bundle import ModelBundle
 from ..data.cohorts import patient_frame
 from ..reporting.patient_report import predict_patient

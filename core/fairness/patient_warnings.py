@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from .._json import fmt_number
+from .._format import short_number as fmt_number
 from .._errors import OutOfDistributionWarning, SmallSubgroupWarning
 from ..data.cohorts import protected_attributes
 from .novelty import KIND_RANGE, KIND_UNOBSERVED, NoveltyDetector

@@ -1,16 +1,71 @@
-"""Where the dashboard finds its model bundles, and training them on first start."""
+"""The one entry point that the pages, the CLI and (later) the audit log go through.
+
+Every function here that produces something a person will see hands its result to the registered
+observers before returning it (:func:`observe`), so recording what was shown — the audit log, access
+checks — has exactly one place to live. Callers lay results out; they never reach into deep modules.
+
+>>> from core import service
+>>> bundle = service.ensure_bundle("actg175")            # trained and saved on first use
+>>> report = service.predict(bundle, service.held_out_patients(bundle)[0])
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
-from ._errors import BundleIntegrityError
-from .modeling.bundle import ModelBundle, load_bundle, verify_bundle
+from ._errors import BundleIntegrityError, PatientValidationError
 from .data.cohorts import BUNDLED, load_cohort
+from .modeling.bundle import ModelBundle, load_bundle, verify_bundle
 
 DEFAULT_COHORT = "actg175"
+
+# kinds of result handed to observers
+PATIENT_REPORT = "patient_report"
+REFUSED_RECORD = "refused_record"
+WHAT_IF = "what_if"
+COUNTERFACTUAL = "counterfactual"
+EFFECT_CURVE = "effect_curve"
+MODEL_CARD = "model_card"
+SUBGROUP_AUDIT = "subgroup_audit"
+CALIBRATION = "calibration_curve"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One result about to be shown: what kind, from which bundle, and the result object itself."""
+
+    kind: str
+    bundle_id: str
+    bundle_sha256: str
+    result: Any
+    patient_id: str | None = None
+
+
+_OBSERVERS: list[Callable[[Shown], None]] = []
+
+
+def observe(callback: Callable[[Shown], None]) -> Callable[[], None]:
+    """Call ``callback(shown)`` for every result this module returns; returns a function that stops it.
+
+    An observer that raises stops the result from being returned: nothing is shown that could not be
+    recorded.
+    """
+    _OBSERVERS.append(callback)
+    return lambda: _OBSERVERS.remove(callback) if callback in _OBSERVERS else None
+
+
+def _shown(kind: str, bundle: ModelBundle, result, *, patient_id: str | None = None):
+    event = Shown(kind, bundle.bundle_id, bundle.sha256, result, patient_id)
+    for callback in list(_OBSERVERS):
+        callback(event)
+    return result
+
+
+# --- bundles ---------------------------------------------------------------------------------------
 
 
 def bundle_root() -> Path:
@@ -30,15 +85,148 @@ def bundle_is_ready(name: str) -> bool:
     return True
 
 
+def open_bundle(path: str | Path) -> ModelBundle:
+    """Load a bundle after checking its manifest; raises BundleIntegrityError naming what is wrong."""
+    return load_bundle(path)
+
+
 def ensure_bundle(name: str, *, progress: Callable[[str], None] | None = None) -> ModelBundle:
     """Load the cohort's bundle, training and saving it first if it is missing or fails its manifest."""
-    from .modeling.pipeline import build_bundle
-
     path = bundle_path(name)
     try:
         return load_bundle(path)
     except BundleIntegrityError:
         if name not in BUNDLED:
             raise
-    build_bundle(load_cohort(name), path, progress=progress)
+    train_bundle(load_cohort(name), path, progress=progress)
     return load_bundle(path)
+
+
+def train_bundle(cohort, out: str | Path, *, progress: Callable[[str], None] | None = None):
+    """Train, evaluate and assess ``cohort`` and write the sealed bundle; returns (path, Evaluation)."""
+    from .modeling.pipeline import build_bundle
+
+    return build_bundle(cohort, out, progress=progress)
+
+
+# --- patients --------------------------------------------------------------------------------------
+
+
+def held_out_patients(bundle: ModelBundle) -> list[dict]:
+    """The bundle's held-out test patients as input records (with ``patient_id``), in split order."""
+    from .modeling.heldout import held_out_records
+
+    return held_out_records(bundle)
+
+
+def typical_patient(bundle: ModelBundle) -> dict:
+    """The template record of the bundle's cohort (its most typical training values)."""
+    from .data.template import patient_template
+    from .modeling.heldout import bundle_cohort
+
+    return patient_template(bundle.spec, bundle_cohort(bundle).frame)["patient"]
+
+
+def validate(bundle: ModelBundle, record: Mapping[str, Any]):
+    """Validate a record against the bundle's spec; raises PatientValidationError naming every bad field."""
+    from .data.validation import validate_patient
+
+    return validate_patient(bundle.spec, record)
+
+
+# --- one patient -----------------------------------------------------------------------------------
+
+
+def predict(bundle: ModelBundle, record: Mapping[str, Any], *, patient_id: str | None = None,
+            ignore: tuple[str, ...] = ()):
+    """The full report for one patient (every arm or the dose, intervals, explanations, warnings)."""
+    from .reporting.patient_report import predict_patient
+
+    report = predict_patient(bundle, dict(record), patient_id=patient_id, ignore=ignore)
+    return _shown(PATIENT_REPORT, bundle, report, patient_id=patient_id)
+
+
+def refusal(bundle: ModelBundle, error: PatientValidationError, *, row: int | None = None,
+            patient_id: str | None = None) -> dict:
+    """The report for a refused record: its errors, so nothing is dropped silently."""
+    from .reporting.patient_report import error_report
+
+    return _shown(REFUSED_RECORD, bundle, error_report(bundle, error, row=row, patient_id=patient_id),
+                  patient_id=patient_id)
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """One record of many: its 1-based row, and either its report or its refusal."""
+
+    row: int
+    patient_id: str | None
+    report: Any = None
+    refused: dict | None = None
+
+    def to_dict(self) -> dict:
+        if self.report is None:
+            return self.refused
+        return {**self.report.to_dict(), "row": self.row}
+
+
+def predict_records(bundle: ModelBundle, records: Iterable[Mapping[str, Any]], *, id_column: str,
+                    ignore: tuple[str, ...] = ()) -> Iterator[RecordResult]:
+    """Report on each record in turn; a refused record yields its errors instead (never dropped)."""
+    for i, record in enumerate(records, start=1):
+        pid = record.get(id_column)
+        pid = None if pid is None or (isinstance(pid, float) and pid != pid) else str(pid)
+        try:
+            yield RecordResult(i, pid, report=predict(bundle, record, patient_id=pid, ignore=ignore))
+        except PatientValidationError as exc:
+            yield RecordResult(i, pid, refused=refusal(bundle, exc, row=i, patient_id=pid))
+
+
+def slider_specs(bundle: ModelBundle, record: Mapping[str, Any]):
+    """The what-if inputs for this patient (which features a clinician can change, and their ranges)."""
+    from .explain import slider_specs as _slider_specs
+
+    return _slider_specs(bundle, record)
+
+
+def what_if(bundle: ModelBundle, record: Mapping[str, Any], changes: Mapping[str, Any]):
+    """The patient's predictions with ``changes`` applied, beside the original ones."""
+    from .explain import what_if as _what_if
+
+    return _shown(WHAT_IF, bundle, _what_if(bundle, record, changes))
+
+
+def counterfactual(bundle: ModelBundle, record: Mapping[str, Any], **options):
+    """The smallest change to actionable features that alters the comparison (or the dose), if any."""
+    from .explain import counterfactual as _counterfactual
+
+    return _shown(COUNTERFACTUAL, bundle, _counterfactual(bundle, record, **options))
+
+
+def effect_curve(bundle: ModelBundle, record: Mapping[str, Any], feature: str, **options):
+    """How the prediction moves as one feature varies, the others held at the patient's values (ICE)."""
+    from .explain import ice_curve
+
+    return _shown(EFFECT_CURVE, bundle, ice_curve(bundle, record, feature, **options))
+
+
+# --- the population ---------------------------------------------------------------------------------
+
+
+def model_card(bundle: ModelBundle):
+    """What the model is for, how it was checked, and its limitations."""
+    from .reporting import model_card as _model_card
+
+    return _shown(MODEL_CARD, bundle, _model_card(bundle))
+
+
+def calibration_curve(bundle: ModelBundle, *, by: str | None = None, n_bins: int = 10) -> list[dict]:
+    """Held-out calibration curves, overall or per group of a protected attribute."""
+    from .evaluation import calibration_curve as _calibration_curve
+
+    return _shown(CALIBRATION, bundle, _calibration_curve(bundle, by=by, n_bins=n_bins))
+
+
+def subgroup_audit(bundle: ModelBundle):
+    """The held-out subgroup audit stored in the bundle (None for a bundle trained without one)."""
+    return _shown(SUBGROUP_AUDIT, bundle, bundle.audit)

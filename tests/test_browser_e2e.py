@@ -1,6 +1,7 @@
 """Real-browser end-to-end test: Playwright drives Debian's Chromium against `streamlit run app.py`.
 
-Skipped, with the reason shown in pytest's summary, on a machine without /usr/bin/chromium
+Skipped, with the reason shown in pytest's summary, on a machine without /usr/bin/chromium or without
+the playwright package
 (`.ci/run` installs it, so CI always runs this test).
 """
 
@@ -23,9 +24,18 @@ PAGES = [("", "Patient"), ("what_if", "What if"), ("subgroups", "Subgroups"), ("
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
+def _has_playwright() -> bool:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)"),
+    pytest.mark.skipif(not _has_playwright(), reason="the playwright package is not installed (pip install playwright)"),
 ]
 
 

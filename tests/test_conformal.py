@@ -15,8 +15,8 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from core._errors import BundleIntegrityError, InsufficientEvidenceWarning
+from core._params import MSG_PARAMETER
 from core.uncertainty.conformal import (
-    MSG_BAD_PARAM,
     MSG_INSUFFICIENT_WARNING,
     MSG_NOT_CALIBRATED,
     REASON_INFINITE,
@@ -291,7 +291,7 @@ def test_using_it_before_calibrate_says_so():
 ])
 def test_parameters_are_checked_at_calibrate(params, name, allowed):
     cr = MondrianConformalRegressor(**params)  # __init__ only stores
-    message = MSG_BAD_PARAM.format(name=name, cls="MondrianConformalRegressor", allowed=allowed, got=params[name])
+    message = MSG_PARAMETER.format(name=name, owner="MondrianConformalRegressor", expected=allowed, got=params[name])
     with pytest.raises(ValueError, match=re.escape(message)):
         cr.calibrate([1.0, 2.0], [1.0, 2.0])
 

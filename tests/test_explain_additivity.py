@@ -63,12 +63,11 @@ def test_linear_part_contribution_is_coefficient_times_centred_value(bundles):
     # With trees removed, a numeric feature's contribution is beta * (z - mean z), by hand.
     bundle = bundles("warfarin")
     model = bundle.model
-    from copy import copy
+    from dataclasses import replace
 
     from core.modeling.heldout import bundle_cohort
 
-    linear = copy(model)
-    linear.booster = None
+    linear = replace(model, booster=None)  # models are immutable
     frame = bundle_cohort(bundle).frame.head(5)
     expl = explain_dose(bundle.spec, linear, frame.iloc[[0]])
     z, groups = model.design.linear_matrix(frame.iloc[[0]])

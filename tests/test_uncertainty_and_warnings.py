@@ -11,7 +11,7 @@ from core.modeling.heldout import bundle_cohort
 from core.uncertainty.conformal import MondrianConformalRegressor
 from core.reporting.patient_report import predict_patient
 from core.data.template import patient_template
-from core.uncertainty.ensemble import arm_uncertainty, fit_ensemble
+from core.uncertainty import arm_uncertainty, fit_ensemble
 from core.modeling.training import labels_for
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import metrics as M
 from .._errors import BaselineWinsWarning
 from .baselines import FIXED_DOSE_MG_PER_WEEK, iwpc_doses
-from ..modeling.training import TrainingResult
+
+if TYPE_CHECKING:  # annotations only: modeling imports evaluation, not the other way round
+    from ..modeling.training import TrainingResult
 
 # metric -> True when higher is better
 BINARY_METRICS = {"auc": True, "brier": False, "calibration_intercept": None, "calibration_slope": None}

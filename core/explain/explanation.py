@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..modeling.boosted import ARM_FEATURE, BoostedModel
+from ..modeling.boosted import BoostedModel
+from ..modeling.design import ARM_FEATURE
 from ..data.spec import CohortSpec
 
 

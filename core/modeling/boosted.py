@@ -17,105 +17,14 @@ Nothing here is pickled: the linear part, design and calibration are JSON; trees
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression, Ridge
 
-from ..data.spec import CohortSpec
-
-ARM_FEATURE = "treatment_arm"
-
-
-# --- encoding -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Design:
-    """How a typed feature frame becomes model matrices. Fitted on the training split only."""
-
-    features: list[dict]
-    arms: list[str] = field(default_factory=list)
-    reference: str | None = None
-
-    @classmethod
-    def fit(cls, spec: CohortSpec, frame: pd.DataFrame) -> "Design":
-        features = []
-        for f in spec.features:
-            col = frame[f.name]
-            info = {"name": f.name, "type": f.type, "categories": list(f.categories)}
-            if f.type in ("numeric", "binary"):
-                x = col.astype(float)
-                info["mean"] = float(np.nanmean(x))
-                sd = float(np.nanstd(x))
-                info["sd"] = sd if sd > 0 else 1.0
-            info["missing_column"] = bool(col.isna().any() or not f.required)
-            features.append(info)
-        return cls(features=features, arms=spec.arms, reference=spec.treatment.reference)
-
-    # names of the "tree" columns = the units explanations are reported in
-    @property
-    def columns(self) -> list[str]:
-        return [f["name"] for f in self.features] + ([ARM_FEATURE] if self.arms else [])
-
-    @property
-    def categorical_indices(self) -> list[int]:
-        idx = [i for i, f in enumerate(self.features) if f["type"] in ("categorical", "genotype")]
-        return idx + ([len(self.features)] if self.arms else [])
-
-    def tree_matrix(self, frame: pd.DataFrame, arm: str | None = None) -> np.ndarray:
-        cols = []
-        for f in self.features:
-            col = frame[f["name"]]
-            if f["type"] in ("numeric", "binary"):
-                cols.append(col.astype(float).to_numpy())
-            else:
-                codes = pd.Categorical(col, categories=f["categories"]).codes.astype(float)
-                cols.append(np.where(codes < 0, np.nan, codes))
-        if self.arms:
-            cols.append(self._arm_codes(frame, arm))
-        return np.column_stack(cols)
-
-    def linear_matrix(self, frame: pd.DataFrame, arm: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Design matrix for the linear part and, per column, the index of its source column."""
-        blocks, groups = [], []
-        for gi, f in enumerate(self.features):
-            col = frame[f["name"]]
-            if f["type"] in ("numeric", "binary"):
-                x = col.astype(float).to_numpy()
-                missing = np.isnan(x)
-                blocks.append(np.where(missing, 0.0, (x - f["mean"]) / f["sd"]))
-                groups.append(gi)
-            else:
-                codes = pd.Categorical(col, categories=f["categories"]).codes
-                missing = codes < 0
-                for k in range(1, len(f["categories"])):
-                    blocks.append((codes == k).astype(float))
-                    groups.append(gi)
-            if f["missing_column"]:
-                blocks.append(missing.astype(float))
-                groups.append(gi)
-        if self.arms:
-            codes = self._arm_codes(frame, arm)
-            for k in range(len(self.arms)):
-                if self.arms[k] != self.reference:
-                    blocks.append((codes == k).astype(float))
-                    groups.append(len(self.features))
-        return np.column_stack(blocks), np.asarray(groups)
-
-    def _arm_codes(self, frame: pd.DataFrame, arm: str | None) -> np.ndarray:
-        if arm is not None:
-            return np.full(len(frame), float(self.arms.index(arm)))
-        return pd.Categorical(frame["arm"], categories=self.arms).codes.astype(float)
-
-    def to_dict(self) -> dict:
-        return {"features": self.features, "arms": self.arms, "reference": self.reference}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Design":
-        return cls(features=d["features"], arms=d["arms"], reference=d["reference"])
+from .design import Design
 
 
 # --- the model ------------------------------------------------------------------------------------
@@ -143,9 +52,12 @@ class BoostParams:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class BoostedModel:
-    """Linear offset + LightGBM trees (+ logistic recalibration for a binary outcome)."""
+    """Linear offset + LightGBM trees (+ logistic recalibration for a binary outcome).
+
+    Immutable: fitting functions return a new model (``dataclasses.replace``), never mutate one.
+    """
 
     design: Design
     task: str
@@ -225,61 +137,16 @@ def fit_linear(design: Design, frame: pd.DataFrame, y: np.ndarray, w: np.ndarray
 def fit_boosted(design: Design, frame: pd.DataFrame, y: np.ndarray, w: np.ndarray, *, task: str,
                 params: BoostParams, seed: int) -> BoostedModel:
     """Linear part, then ``params.n_trees`` LightGBM trees boosted from its output (no calibration)."""
-    model = fit_linear(design, frame, y, w, task=task, penalty=params.linear_penalty)
-    model.params = params
+    model = replace(fit_linear(design, frame, y, w, task=task, penalty=params.linear_penalty), params=params)
     if params.n_trees > 0:
         offset = model.raw(frame)
         data = lgb.Dataset(design.tree_matrix(frame), label=y, weight=w, init_score=offset,
                            categorical_feature=design.categorical_indices, free_raw_data=False)
-        model.booster = lgb.train(params.lgb_params(seed), data, num_boost_round=params.n_trees)
+        model = replace(model, booster=lgb.train(params.lgb_params(seed), data, num_boost_round=params.n_trees))
     return model
-
-
-def tune(design: Design, frame: pd.DataFrame, y: np.ndarray, w: np.ndarray, *, task: str, folds: np.ndarray,
-         grid: list[BoostParams], max_trees: int, seed: int) -> tuple[BoostParams, np.ndarray, list[dict]]:
-    """Choose hyper-parameters and the number of trees by cross-validation on the training split.
-
-    For each candidate and fold the linear part is refitted on the fold's training rows, trees are
-    boosted from it, and the weighted validation loss is recorded after every tree (0 trees = linear
-    only). Returns the best params (with ``n_trees`` set), the out-of-fold raw predictions of that
-    choice (for calibration), and the CV table.
-    """
-    table, best = [], None
-    for params in grid:
-        curves, oof = [], {}
-        for k in np.unique(folds):
-            tr, va = folds != k, folds == k
-            lin = fit_linear(design, frame[tr], y[tr], w[tr], task=task, penalty=params.linear_penalty)
-            off_tr, off_va = lin.raw(frame[tr]), lin.raw(frame[va])
-            dtrain = lgb.Dataset(design.tree_matrix(frame[tr]), label=y[tr], weight=w[tr], init_score=off_tr,
-                                 categorical_feature=design.categorical_indices)
-            booster = lgb.train(params.lgb_params(seed), dtrain, num_boost_round=max_trees)
-            x_va = design.tree_matrix(frame[va])
-            staged = np.stack([off_va] + [off_va + booster.predict(x_va, raw_score=True, num_iteration=i)
-                                          for i in range(1, max_trees + 1, 10)])
-            curves.append([_loss(task, y[va], s, w[va]) * w[va].sum() for s in staged])
-            oof[k] = (va, staged)
-        curve = np.sum(curves, axis=0) / w.sum()
-        i_best = int(np.argmin(curve))
-        n_trees = 0 if i_best == 0 else 1 + 10 * (i_best - 1)
-        chosen = BoostParams(**{**params.__dict__, "n_trees": n_trees})
-        table.append({**chosen.__dict__, "cv_loss": float(curve[i_best]), "cv_loss_linear_only": float(curve[0])})
-        if best is None or curve[i_best] < best[0]:
-            oof_raw = np.empty(len(y))
-            for va, staged in oof.values():
-                oof_raw[va] = staged[i_best]
-            best = (float(curve[i_best]), chosen, oof_raw)
-    return best[1], best[2], table
 
 
 def fit_calibration(raw: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
     """Logistic recalibration a + b·raw, fitted on out-of-fold predictions (never on the test split)."""
     lm = LogisticRegression(C=1e6, max_iter=1000).fit(raw.reshape(-1, 1), y, sample_weight=w)
     return float(lm.intercept_[0]), float(lm.coef_[0, 0])
-
-
-def _loss(task: str, y: np.ndarray, raw: np.ndarray, w: np.ndarray) -> float:
-    if task == "binary":
-        p = np.clip(1.0 / (1.0 + np.exp(-raw)), 1e-12, 1 - 1e-12)
-        return float(np.average(-(y * np.log(p) + (1 - y) * np.log(1 - p)), weights=w))
-    return float(np.average(np.abs(y - raw), weights=w))

@@ -15,7 +15,7 @@ from ..evaluation.comparison import Evaluation, evaluate
 from ..fairness.patient_warnings import RepresentationPolicy, fit_novelty, novelty_matrix
 from ..fairness.audit import audit_subgroups
 from .training import TrainingResult, train
-from ..uncertainty.ensemble import (arm_interval_check, dose_coverage, dose_interval, fit_dose_conformal, fit_ensemble,
+from ..uncertainty import (arm_interval_check, dose_coverage, dose_interval, fit_dose_conformal, fit_ensemble,
                           plausible_values)
 
 N_BOOT_AUDIT = 200

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -19,7 +19,9 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from .. import __version__
 from ..data.cohorts import ARM, PATIENT_ID, Cohort
-from .boosted import BoostedModel, BoostParams, Design, fit_boosted, fit_calibration, fit_linear, tune
+from .boosted import BoostedModel, BoostParams, fit_boosted, fit_calibration, fit_linear
+from .design import Design
+from .tuning import tune
 from ..data.survival import horizon_outcome
 
 N_FOLDS = 5
@@ -125,7 +127,7 @@ def train(cohort: Cohort, *, progress: Callable[[str], None] | None = None, grid
     say(f"chose {params.n_trees} trees (num_leaves={params.num_leaves}, linear penalty={params.linear_penalty})")
     model = fit_boosted(design, frame, y, w, task=task, params=params, seed=spec.seed)
     if task == "binary":
-        model.calibration = fit_calibration(oof_raw, y, w)
+        model = replace(model, calibration=fit_calibration(oof_raw, y, w))
     baseline = None if spec.is_dose else fit_linear(design, frame, y, w, task="binary", penalty=1.0)
     impute = {}
     if spec.is_dose and {"height_cm", "weight_kg"} <= set(spec.feature_names):

@@ -18,7 +18,7 @@ from ..data.cohorts import ARM, patient_frame
 from ..explain.explanation import Explanation, explain_difference, explain_dose, feature_labels, row_values
 from ..evaluation.baselines import FIXED_DOSE_MG_PER_WEEK, iwpc_doses
 from ..fairness.patient_warnings import RepresentationPolicy, representation_warnings
-from ..uncertainty.ensemble import MissingRange, arm_uncertainty, dose_interval, missing_ranges
+from ..uncertainty import MissingRange, arm_uncertainty, dose_interval, missing_ranges
 from ..data.validation import ValidatedPatient, validate_patient
 
 DISCLAIMER = ("Decision support, not a decision: estimates from a model trained on {source}. "

@@ -20,15 +20,18 @@ Pure numpy; fitted state is plain JSON (``to_dict`` / ``from_dict``), never pick
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
 from .._errors import BundleIntegrityError, InsufficientEvidenceWarning
+from .._format import finite_or_none as _json_float
+from .._params import Constraint, check_attributes, is_bool, is_int, is_real
+from .coverage import (MSG_BAD_LABEL, MSG_BAD_VECTOR, MSG_LENGTH, STATUS_INSUFFICIENT, STATUS_OK,  # noqa: F401
+                       CoverageReport, GroupCoverage, IntervalResult, _codes, _label, _labels, _same_length, _vector,
+                       coverage_report)
 
 __all__ = [
     "DEFAULT_MIN_GROUP_SIZE",
@@ -44,21 +47,16 @@ __all__ = [
 ]
 
 DEFAULT_MIN_GROUP_SIZE = 30
-STATUS_OK = "ok"
-STATUS_INSUFFICIENT = "insufficient_evidence"
 _FORMAT = "MondrianConformalRegressor"
 _FORMAT_VERSION = 1
 _EPS = 1e-9  # absorbs float error in (n + 1) * coverage, e.g. 20 * 0.9 = 18.000000000000004
 
 # --- messages (tests assert them) ---------------------------------------------------------------
 
-MSG_BAD_PARAM = "The {name!r} parameter of {cls} must be {allowed}. Got {got!r} instead."
 MSG_NOT_CALIBRATED = (
     "This {cls} instance is not calibrated yet. Call 'calibrate' with held-out calibration "
     "outcomes and predictions before using this method."
 )
-MSG_BAD_VECTOR = "{what} must be a 1-D array of finite numbers. {problem}"
-MSG_LENGTH = "{what} must have one entry per row ({n}). Got {got} entries instead."
 MSG_BAD_DIFFICULTY = "'difficulty' must be finite and > 0 for every row (it divides the residual). {problem}"
 MSG_DIFFICULTY_REQUIRED = "{cls} was created with normalized=True: 'difficulty' is required by '{method}'."
 MSG_DIFFICULTY_UNUSED = (
@@ -71,10 +69,6 @@ MSG_GROUPS_REQUIRED = (
 MSG_GROUPS_UNUSED = (
     "This {cls} was calibrated without groups: pass groups=None to 'predict_interval', or calibrate "
     "again with groups."
-)
-MSG_BAD_LABEL = (
-    "Group labels must be str or int (plain JSON). Got {got!r} ({type}) instead; "
-    "convert them first, e.g. groups.astype(str)."
 )
 MSG_EMPTY = "'calibrate' needs at least one calibration row. Got 0."
 REASON_UNSEEN = "group {group!r} was not seen in the calibration set (n=0)"
@@ -93,30 +87,15 @@ MSG_BAD_BUNDLE = "Cannot read a {fmt} from this JSON: {problem}"
 _ALL = "all"  # the name of the single pooled group when calibrated without groups
 
 
-# --- parameter constraints (declared once, checked in one place) -------------------------------
+# --- parameter constraints (declared once, checked by core._params) ------------------------------
 
 
-def _is_real(v: Any) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and math.isfinite(float(v))
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
-
-
-_PARAMETER_CONSTRAINTS: dict[str, tuple[str, Any]] = {
-    "coverage": ("a float in the range (0, 1)", lambda v: _is_real(v) and 0.0 < float(v) < 1.0),
-    "min_group_size": ("None or an int in the range [1, inf)", lambda v: v is None or (_is_int(v) and v >= 1)),
-    "normalized": ("a bool", lambda v: isinstance(v, (bool, np.bool_))),
-    "lower_bound": ("None or a finite float", lambda v: v is None or _is_real(v)),
+_CONSTRAINTS: dict[str, Constraint] = {
+    "coverage": Constraint("a float in the range (0, 1)", lambda v: is_real(v) and 0.0 < float(v) < 1.0),
+    "min_group_size": Constraint("None or an int in the range [1, inf)", lambda v: v is None or (is_int(v) and v >= 1)),
+    "normalized": Constraint("a bool", is_bool),
+    "lower_bound": Constraint("None or a finite float", lambda v: v is None or is_real(v)),
 }
-
-
-def _validate_params(obj: Any, constraints: dict[str, tuple[str, Any]]) -> None:
-    for name, (allowed, ok) in constraints.items():
-        value = getattr(obj, name)
-        if not ok(value):
-            raise ValueError(MSG_BAD_PARAM.format(name=name, cls=type(obj).__name__, allowed=allowed, got=value))
 
 
 # --- the finite-sample rule -----------------------------------------------------------------
@@ -143,117 +122,6 @@ def _conformal_quantile(scores: np.ndarray, coverage: float) -> float:
     if k > len(scores):
         return math.inf
     return float(np.partition(scores, k - 1)[k - 1])
-
-
-# --- value objects ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class IntervalResult:
-    """Per-row conformal intervals and whether each row has one.
-
-    ``low``/``high`` are NaN where ``status == 'insufficient_evidence'`` (see ``reason``).
-    ``fallback_low``/``fallback_high`` are the pooled (marginal) interval for every row: a
-    reference, *not* calibrated for the row's group. ``group`` is None when calibrated without groups.
-    """
-
-    y_pred: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
-    status: np.ndarray
-    reason: np.ndarray
-    fallback_low: np.ndarray
-    fallback_high: np.ndarray
-    coverage: float
-    group: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.y_pred)
-
-    @property
-    def ok(self) -> np.ndarray:
-        """Boolean mask of rows with a calibrated interval."""
-        return self.status == STATUS_OK
-
-    @property
-    def n_insufficient(self) -> int:
-        return int(np.sum(~self.ok))
-
-    @property
-    def width(self) -> np.ndarray:
-        return self.high - self.low
-
-    def to_records(self) -> list[dict]:
-        """One plain-JSON dict per row (NaN bounds become None)."""
-        rows = []
-        for i in range(len(self)):
-            rows.append({
-                "y_pred": _json_float(self.y_pred[i]),
-                "low": _json_float(self.low[i]),
-                "high": _json_float(self.high[i]),
-                "coverage": self.coverage,
-                "status": str(self.status[i]),
-                "reason": str(self.reason[i]),
-                "group": None if self.group is None else self.group[i],
-                "fallback_low": _json_float(self.fallback_low[i]),
-                "fallback_high": _json_float(self.fallback_high[i]),
-                "fallback_note": "pooled interval over all calibration rows; not calibrated for this group",
-            })
-        return rows
-
-
-@dataclass(frozen=True)
-class GroupCoverage:
-    """Empirical coverage of one group: ``coverage`` over ``n`` rows with an interval."""
-
-    coverage: float
-    n: int
-    n_without_interval: int = 0
-
-
-@dataclass(frozen=True)
-class CoverageReport:
-    """Empirical coverage, overall and per group.
-
-    Rows without an interval (NaN bound) are not counted in ``coverage``/``n``; they are counted in
-    ``n_without_interval``. ``coverage`` is NaN when no row has an interval.
-    """
-
-    overall: GroupCoverage
-    by_group: dict[Any, GroupCoverage] = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        def one(g: GroupCoverage) -> dict:
-            return {"coverage": _json_float(g.coverage), "n": g.n, "n_without_interval": g.n_without_interval}
-
-        return {
-            "overall": one(self.overall),
-            "by_group": [{"group": k, **one(v)} for k, v in self.by_group.items()],
-        }
-
-
-def coverage_report(y_true, low, high, *, groups=None) -> CoverageReport:
-    """Share of rows with ``low <= y_true <= high``, overall and per group, with their n."""
-    y = _vector(y_true, "y_true")
-    lo = _vector(low, "low", allow_nan=True, allow_inf=True)
-    hi = _vector(high, "high", allow_nan=True, allow_inf=True)
-    _same_length(len(y), lo, "low")
-    _same_length(len(y), hi, "high")
-    has = ~(np.isnan(lo) | np.isnan(hi))
-    covered = has & (lo <= y) & (y <= hi)
-
-    def summarise(mask: np.ndarray) -> GroupCoverage:
-        n = int(np.sum(has & mask))
-        cov = float(np.sum(covered & mask) / n) if n else math.nan
-        return GroupCoverage(coverage=cov, n=n, n_without_interval=int(np.sum(~has & mask)))
-
-    overall = summarise(np.ones(len(y), dtype=bool))
-    by_group: dict[Any, GroupCoverage] = {}
-    if groups is not None:
-        uniques, codes = _codes(_labels(groups, len(y)))
-        for j, g in enumerate(uniques):
-            by_group[g] = summarise(codes == j)
-    return CoverageReport(overall=overall, by_group=by_group)
 
 
 # --- the estimator -----------------------------------------------------------------------------
@@ -301,7 +169,7 @@ class MondrianConformalRegressor:
 
     def calibrate(self, y_true, y_pred, *, groups=None, difficulty=None) -> "MondrianConformalRegressor":
         """Compute the conformal quantile of each group from a held-out calibration set."""
-        _validate_params(self, _PARAMETER_CONSTRAINTS)
+        check_attributes(self, _CONSTRAINTS)
         y = _vector(y_true, "y_true")
         yhat = _vector(y_pred, "y_pred")
         _same_length(len(y), yhat, "y_pred")
@@ -408,7 +276,7 @@ class MondrianConformalRegressor:
                 raise ValueError(f"expected format {_FORMAT!r} version {_FORMAT_VERSION}, "
                                  f"got {d.get('format')!r} version {d.get('version')!r}")
             obj = cls(**d["params"])
-            _validate_params(obj, _PARAMETER_CONSTRAINTS)
+            check_attributes(obj, _CONSTRAINTS)
             fitted = d["fitted"]
             if fitted is not None:
                 obj.mondrian_ = bool(fitted["mondrian"])
@@ -464,60 +332,7 @@ class MondrianConformalRegressor:
         return np.where(np.isnan(a), np.nan, np.maximum(a, float(self.lower_bound)))
 
 
-# --- input helpers -----------------------------------------------------------------------------
-
-
-def _vector(x, what: str, *, allow_nan: bool = False, allow_inf: bool = False) -> np.ndarray:
-    try:
-        a = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as exc:
-        problem = f"It could not be read as numbers: {exc}."
-        raise ValueError(MSG_BAD_VECTOR.format(what=repr(what), problem=problem)) from exc
-    a = np.atleast_1d(a)
-    if a.ndim != 1:
-        raise ValueError(MSG_BAD_VECTOR.format(what=repr(what), problem=f"Got shape {a.shape} instead."))
-    bad = (np.isnan(a) if not allow_nan else np.zeros(len(a), bool)) | (np.isinf(a) if not allow_inf else False)
-    if np.any(bad):
-        i = int(np.argmax(bad))
-        raise ValueError(MSG_BAD_VECTOR.format(what=repr(what), problem=f"Got {float(a[i])!r} at row {i} instead."))
-    return a
-
-
-def _same_length(n: int, a, what: str) -> None:
-    if len(a) != n:
-        raise ValueError(MSG_LENGTH.format(what=repr(what), n=n, got=len(a)))
-
-
-def _label(v):
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, (str, int)):  # bool is an int
-        return v
-    raise ValueError(MSG_BAD_LABEL.format(got=v, type=type(v).__name__))
-
-
-def _labels(groups, n: int) -> list:
-    if hasattr(groups, "to_numpy"):
-        groups = groups.to_numpy(dtype=object)
-    arr = np.asarray(groups, dtype=object)
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.ndim != 1:
-        raise ValueError(MSG_BAD_VECTOR.format(what="'groups'", problem=f"Got shape {arr.shape} instead."))
-    _same_length(n, arr, "groups")
-    return [_label(v) for v in arr]
-
-
-def _codes(labels: list) -> tuple[list, np.ndarray]:
-    """Sorted distinct labels and each row's index into them."""
-    uniques = sorted(set(labels), key=lambda g: (type(g).__name__, g))
-    position = {g: j for j, g in enumerate(uniques)}
-    return uniques, np.fromiter((position[g] for g in labels), dtype=np.intp, count=len(labels))
-
-
-def _json_float(x) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None
+# --- helpers ---------------------------------------------------------------------------------
 
 
 def _from_json_float(x) -> float:

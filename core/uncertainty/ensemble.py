@@ -1,32 +1,24 @@
-"""How sure: intervals on every number, and an explicit "insufficient evidence" state.
+"""Arm cohorts: a bootstrap ensemble of the model gives intervals on each arm's risk and on the difference.
 
-* Arm cohorts — a **bootstrap ensemble**: the model is refitted, with the hyper-parameters chosen
-  by cross-validation, on bootstrap resamples of the training split. Percentiles across members give
-  an interval for each arm's risk and for the difference between the favoured and the compared arm;
-  the share of members in which the favoured arm stays favoured says how stable the ranking is. These
-  are confidence intervals for the patient's estimated risk, not for whether the event will happen.
-* Dose cohort — **Mondrian split-conformal prediction intervals** (default 90%), calibrated on the
-  training split's out-of-fold residuals (cross-conformal), per race group, and scaled by the predicted
-  dose (errors grow with the dose). A group whose calibration set is too small gets no interval.
-* Missing inputs — the range of predictions over each missing feature's plausible values.
+The model is refitted, with the hyper-parameters chosen by cross-validation, on bootstrap resamples of
+the training split. Percentiles across members give an interval for each arm's risk and for the
+difference between the favoured and the compared arm; the share of members in which the favoured arm
+stays favoured says how stable the ranking is. These are confidence intervals for the patient's
+estimated risk, not for whether the event will happen.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from ..data.cohorts import ARM
-from .conformal import MondrianConformalRegressor, coverage_report
 from ..modeling.boosted import BoostedModel, fit_boosted
-from ..data.spec import CohortSpec
 
 N_MEMBERS = 40
 LEVEL = 0.95
-DOSE_COVERAGE = 0.90
-DOSE_MIN_DIFFICULTY = 5.0  # mg/week: floor of the scale used to normalise conformal scores
 MAX_ARM_WIDTH = 0.40       # an arm's 95% interval wider than 40 percentage points: insufficient evidence
 MAX_DIFFERENCE_WIDTH = 0.50
 
@@ -34,9 +26,6 @@ MSG_WIDE_ARM = ("The 95% interval for the risk under {arm} spans {width:.0%} (fr
                 "wider than the {limit:.0%} the model can support: there is insufficient evidence for a number.")
 MSG_WIDE_DIFF = ("The 95% interval for the difference between {a} and {b} spans {width:.0%}: insufficient evidence "
                  "to compare them for this patient.")
-
-
-# --- arm cohorts: bootstrap ensemble ------------------------------------------------------------
 
 
 @dataclass
@@ -96,7 +85,7 @@ def fit_ensemble(model: BoostedModel, frame: pd.DataFrame, y: np.ndarray, w: np.
                               for s in np.unique(strata)])
         member = fit_boosted(model.design, frame.iloc[idx].reset_index(drop=True), y[idx], w[idx], task=model.task,
                              params=model.params, seed=int(rng.integers(1 << 31)))
-        member.calibration = model.calibration
+        member = replace(member, calibration=model.calibration)
         members.append(member)
     return ArmEnsemble(members=members, seed=seed)
 
@@ -162,92 +151,3 @@ def arm_interval_check(ensemble: ArmEnsemble, model: BoostedModel, frame: pd.Dat
             "note": "The intervals are confidence intervals for a patient's estimated risk; an individual "
                     "binary outcome cannot be 'covered'. The check compares observed event rates in bins of "
                     "predicted risk with the bins' average interval."}
-
-
-# --- dose cohort: Mondrian conformal ------------------------------------------------------------
-
-
-def dose_groups(spec: CohortSpec, frame: pd.DataFrame) -> np.ndarray:
-    """The Mondrian categories: race (the first protected attribute of the dose cohort)."""
-    from ..data.cohorts import protected_attributes
-
-    return protected_attributes(spec, frame)[spec.protected[0].name].astype(str).to_numpy()
-
-
-def fit_dose_conformal(spec: CohortSpec, frame: pd.DataFrame, y: np.ndarray, oof: np.ndarray, *,
-                       coverage: float = DOSE_COVERAGE) -> MondrianConformalRegressor:
-    cp = MondrianConformalRegressor(coverage=coverage, normalized=True, lower_bound=0.0)
-    return cp.calibrate(y, oof, groups=dose_groups(spec, frame), difficulty=np.maximum(oof, DOSE_MIN_DIFFICULTY))
-
-
-def dose_interval(cp: MondrianConformalRegressor, spec: CohortSpec, frame: pd.DataFrame, pred: np.ndarray):
-    return cp.predict_interval(pred, groups=dose_groups(spec, frame), difficulty=np.maximum(pred, DOSE_MIN_DIFFICULTY))
-
-
-def dose_coverage(cp: MondrianConformalRegressor, spec: CohortSpec, frame: pd.DataFrame, pred: np.ndarray,
-                  y: np.ndarray) -> dict:
-    res = dose_interval(cp, spec, frame, pred)
-    report = coverage_report(y, res.low, res.high, groups=dose_groups(spec, frame)).to_dict()
-    return {"kind": "Mondrian conformal (cross-conformal, out-of-fold residuals)", "nominal": cp.coverage,
-            "groups_by": spec.protected[0].name, "mean_width_mg_per_week": float(np.nanmean(res.high - res.low)),
-            **report}
-
-
-# --- missing inputs ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MissingRange:
-    """Predictions over a missing feature's plausible values (other inputs as given)."""
-
-    feature: str
-    label: str
-    values: list = field(default_factory=list)
-    predictions: list = field(default_factory=list)  # per value: {arm: risk} or dose
-
-    def to_dict(self) -> dict:
-        return {"feature": self.feature, "label": self.label,
-                "scenarios": [{"value": v, "prediction": p} for v, p in zip(self.values, self.predictions)]}
-
-
-def plausible_values(spec: CohortSpec, feature: str, reference: pd.DataFrame) -> list:
-    f = spec.feature(feature)
-    if f.is_numeric:
-        q = reference[feature].dropna().quantile([0.05, 0.5, 0.95]).to_numpy()
-        q = np.clip(q, *f.plausible)
-        return sorted({int(round(v)) if f.integer else float(round(v, 1)) for v in q})
-    if f.type == "binary":
-        return [0, 1]
-    return list(f.categories)
-
-
-def missing_ranges(spec: CohortSpec, model: BoostedModel, row: pd.DataFrame, missing: tuple[str, ...],
-                   scenarios: dict[str, list]) -> list[MissingRange]:
-    """For each missing feature, the prediction with each plausible value filled in (one at a time).
-
-    All scenarios of all missing features are predicted in one batch.
-    """
-    from ..data.cohorts import patient_frame
-
-    base = _canonical(row.iloc[0].to_dict())
-    todo = [(name, scenarios[name]) for name in missing if scenarios.get(name)]
-    if not todo:
-        return []
-    frame = patient_frame(spec, [{**base, name: v} for name, values in todo for v in values])
-    if spec.is_dose:
-        flat = [float(p) for p in model.predict(frame)]
-    else:
-        k = len(spec.arms)
-        stacked = frame.iloc[np.repeat(np.arange(len(frame)), k)].reset_index(drop=True)
-        stacked[ARM] = spec.arms * len(frame)
-        risks = model.predict(stacked).reshape(len(frame), k)
-        flat = [{arm: float(p) for arm, p in zip(spec.arms, r)} for r in risks]
-    out, start = [], 0
-    for name, values in todo:
-        out.append(MissingRange(name, spec.feature(name).label, list(values), flat[start:start + len(values)]))
-        start += len(values)
-    return out
-
-
-def _canonical(record: dict) -> dict:
-    return {k: (None if (isinstance(v, float) and np.isnan(v)) else v) for k, v in record.items()}

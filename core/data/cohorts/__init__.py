@@ -1,6 +1,6 @@
 """Cohorts: declarative specs and verified, offline data.
 
->>> from core.cohorts import load_cohort
+>>> from core.data import load_cohort
 >>> cohort = load_cohort("actg175")     # sha256-checked file from the installed lifelines package
 >>> cohort.spec.arms
 ['ZDV', 'ZDV+ddI', 'ZDV+ddC', 'ddI']

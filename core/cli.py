@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import warnings
 from pathlib import Path
 
+from . import service
 from ._json import jsonable
 from ._errors import EquipoiseError, InputFileError, PatientValidationError
 
@@ -90,9 +90,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_cohorts(args) -> int:
-    from .data.cohorts import list_cohorts, load_cohort
-
-    summaries = [load_cohort(name).summary() for name in list_cohorts()]
+    summaries = service.cohort_summaries()
     if args.json:
         _print_json(summaries)
         return 0
@@ -104,18 +102,15 @@ def cmd_cohorts(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .data.cohorts import cohort_from_csv, load_cohort
-    from .modeling.pipeline import build_bundle
-
     if args.csv:
         if not args.spec:
             raise InputFileError("`equipoise train --csv FILE` also needs `--spec SPEC.json` (see README).")
-        cohort = cohort_from_csv(args.csv, args.spec)
+        cohort = service.cohort_from_csv(args.csv, args.spec)
     else:
-        cohort = load_cohort(args.cohort)
+        cohort = service.load_cohort(args.cohort)
     out = Path(args.out or Path("bundles") / cohort.spec.name)
     progress = lambda msg: print(f"[equipoise] {msg}", file=sys.stderr, flush=True)  # noqa: E731
-    path, evaluation = build_bundle(cohort, out, progress=progress)
+    path, evaluation = service.train_bundle(cohort, out, progress=progress)
     progress(f"bundle written to {path}")
     print(f"Held-out test split of {cohort.spec.name}: n={evaluation.n_test} (never used for fitting, tuning or calibration)\n")
     print(evaluation.table())
@@ -126,45 +121,33 @@ def cmd_train(args) -> int:
 
 
 def cmd_template(args) -> int:
-    from .data.cohorts import BUNDLED, load_cohort
-    from .data.spec import CohortSpec
-    from .data.template import patient_template
-
     if args.spec:
-        _print_json(patient_template(CohortSpec.from_json(args.spec)))
+        _print_json(service.template(spec=args.spec))
         return 0
-    if args.cohort not in BUNDLED:
-        raise InputFileError(f"Unknown cohort {args.cohort!r}. Bundled cohorts: {', '.join(BUNDLED)}.")
-    cohort = load_cohort(args.cohort)
-    _print_json(patient_template(cohort.spec, cohort.frame))
+    if args.cohort not in service.BUNDLED:
+        raise InputFileError(f"Unknown cohort {args.cohort!r}. Bundled cohorts: {', '.join(service.BUNDLED)}.")
+    _print_json(service.template(cohort=args.cohort))
     return 0
 
 
 def cmd_predict(args) -> int:
-    from .modeling.bundle import load_bundle
-
-    bundle = load_bundle(args.bundle)
+    bundle = service.open_bundle(args.bundle)
     if args.patient:
         return _predict_one(bundle, _read_patient(args.patient))
     if args.csv:
         return _predict_rows(bundle, _read_csv(args.csv), id_column=bundle.spec.patient_id)
-    from .modeling.heldout import held_out_records
-
-    return _predict_rows(bundle, held_out_records(bundle), id_column="patient_id")
+    return _predict_rows(bundle, service.held_out_patients(bundle), id_column="patient_id")
 
 
 def cmd_audit(args) -> int:
     if args.bundle:
-        from .modeling.bundle import load_bundle
-
-        bundle = load_bundle(args.bundle)
-        if "audit" not in bundle.extras:
+        bundle = service.open_bundle(args.bundle)
+        audit = service.subgroup_audit(bundle)
+        if audit is None:
             raise InputFileError(f"Bundle {args.bundle!r} holds no subgroup audit; train it again with this version.")
         _print_json({"cohort": bundle.spec.name, "model": {"bundle_id": bundle.bundle_id, "sha256": bundle.sha256},
-                     "split": "test", **bundle.extras["audit"]})
+                     "split": "test", **audit.to_dict()})
         return 0
-    from .fairness.audit import audit_predictions_file
-
     missing = [f"--{n}" for n in ("label", "score", "attributes") if not getattr(args, n)]
     if missing:
         raise InputFileError(f"`equipoise audit --predictions FILE` also needs {', '.join(missing)}.")
@@ -173,7 +156,7 @@ def cmd_audit(args) -> int:
     attributes = [c.strip() for c in args.attributes.split(",") if c.strip()]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # small groups are marked insufficient_data in the JSON
-        audit = audit_predictions_file(args.predictions, label=args.label, score=args.score, attributes=attributes,
+        audit = service.audit_predictions_file(args.predictions, label=args.label, score=args.score, attributes=attributes,
                                        task=args.task, n_boot=args.n_boot, seed=args.seed)
     _print_json(audit.to_dict())
     return 0
@@ -183,14 +166,12 @@ def cmd_audit(args) -> int:
 
 
 def _predict_one(bundle, record: dict) -> int:
-    from .reporting.patient_report import error_report, predict_patient
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # warnings are data in the report
-            report = predict_patient(bundle, record)
+            report = service.predict(bundle, record)
     except PatientValidationError as exc:
-        _print_json(error_report(bundle, exc))
+        _print_json(service.refusal(bundle, exc))
         print(f"error: the patient was refused:\n{exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     _print_json(report.to_dict())
@@ -198,22 +179,13 @@ def _predict_one(bundle, record: dict) -> int:
 
 
 def _predict_rows(bundle, records: list[dict], *, id_column: str) -> int:
-    from .reporting.patient_report import error_report, predict_patient
-
     ignore = tuple({id_column, bundle.spec.patient_id, bundle.spec.treatment.column, *_outcome_columns(bundle.spec)})
     refused = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for i, record in enumerate(records, start=1):
-            pid = record.get(id_column)
-            pid = None if pid is None or (isinstance(pid, float) and math.isnan(pid)) else str(pid)
-            try:
-                out = predict_patient(bundle, record, patient_id=pid, ignore=ignore).to_dict()
-                out["row"] = i
-            except PatientValidationError as exc:
-                refused += 1
-                out = error_report(bundle, exc, row=i, patient_id=pid)
-            print(json.dumps(jsonable(out), allow_nan=False, ensure_ascii=False))
+        for result in service.predict_records(bundle, records, id_column=id_column, ignore=ignore):
+            refused += result.refused is not None
+            print(json.dumps(jsonable(result.to_dict()), allow_nan=False, ensure_ascii=False))
     sys.stdout.flush()
     if refused:
         print(f"error: {refused} of {len(records)} row(s) were refused; their reports list the errors.", file=sys.stderr)

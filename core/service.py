@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import BundleIntegrityError, PatientValidationError
-from .data.cohorts import BUNDLED, load_cohort
+from .data.cohorts import BUNDLED, load_cohort  # noqa: F401  (BUNDLED: the bundled cohorts' names)
+from .fairness.groups import is_intersection  # noqa: F401  (for pages: is an audited attribute an intersection?)
+from .fairness.patient_warnings import METRIC_NAMES  # noqa: F401  (plain names of audit metrics, for pages)
 from .modeling.bundle import ModelBundle, load_bundle, verify_bundle
 
 DEFAULT_COHORT = "actg175"
@@ -107,6 +109,34 @@ def train_bundle(cohort, out: str | Path, *, progress: Callable[[str], None] | N
     from .modeling.pipeline import build_bundle
 
     return build_bundle(cohort, out, progress=progress)
+
+
+# --- cohorts ---------------------------------------------------------------------------------------
+
+
+def cohort_summaries() -> list[dict]:
+    """Name, title, design, size and source of every bundled cohort."""
+    from .data.cohorts import list_cohorts
+
+    return [load_cohort(name).summary() for name in list_cohorts()]
+
+
+def cohort_from_csv(csv: str | Path, spec):
+    """A user's own cohort: a CSV with one row per patient and a spec (JSON path or CohortSpec)."""
+    from .data.cohorts import cohort_from_csv as _cohort_from_csv
+
+    return _cohort_from_csv(csv, spec)
+
+
+def template(*, cohort: str | None = None, spec: str | Path | None = None) -> dict:
+    """An example patient for a bundled cohort (its most typical values) or for a spec file (limits only)."""
+    from .data.spec import CohortSpec
+    from .data.template import patient_template
+
+    if spec is not None:
+        return patient_template(CohortSpec.from_json(spec))
+    data = load_cohort(cohort)
+    return patient_template(data.spec, data.frame)
 
 
 # --- patients --------------------------------------------------------------------------------------
@@ -225,6 +255,20 @@ def calibration_curve(bundle: ModelBundle, *, by: str | None = None, n_bins: int
     from .evaluation import calibration_curve as _calibration_curve
 
     return _shown(CALIBRATION, bundle, _calibration_curve(bundle, by=by, n_bins=n_bins))
+
+
+def audit_predictions_file(path: str | Path, **options):
+    """The subgroup audit of any model's predictions in a CSV or Parquet file."""
+    from .fairness import audit_predictions_file as _audit_predictions_file
+
+    return _audit_predictions_file(path, **options)
+
+
+def patient_groups(bundle: ModelBundle, record: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The patient's (attribute, group) pairs as the subgroup audit names them (intersections included)."""
+    from .fairness import patient_groups as _patient_groups
+
+    return _patient_groups(bundle.spec, dict(record))
 
 
 def subgroup_audit(bundle: ModelBundle):

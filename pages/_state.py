@@ -10,24 +10,10 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from core import PatientValidationError
-from core.modeling.heldout import bundle_cohort, held_out_records
-from core.modeling.bundle import ModelBundle
-from core.data.cohorts import BUNDLED
-from core.reporting.patient_report import PatientReport, predict_patient
-from core.service import DEFAULT_COHORT, bundle_is_ready, ensure_bundle
-from core.data.template import patient_template
-from core.data.validation import validate_patient
+from core import ModelBundle, PatientReport, PatientValidationError, service
 
-# --- session-state keys, in one place ----------------------------------------------------------
-COHORT = "eq.cohort"          # persistent: the chosen cohort
-SOURCE = "eq.source"          # persistent: where the patient comes from
-TEST_ID = "eq.test_id"        # persistent: chosen held-out patient, per cohort (dict)
-RECORD = "eq.record"          # persistent: {cohort: validated record of the current patient}
-LABEL = "eq.label"            # persistent: {cohort: how the patient is named}
-REFUSED = "eq.refused"       # {cohort: {field: message}} why the last form/CSV patient was refused
-WHATIF = "eq.whatif"          # what-if page: {cohort: {feature: value}}
-UNLOCKED = "eq.unlocked"      # what-if page: immutable features unlocked by the user
+from pages._keys import COHORT, LABEL, RECORD, REFUSED, SOURCE, TEST_ID, WHATIF
+from pages import _keys as K
 
 SOURCES = ("Held-out test patient", "New patient (form)", "Row of an uploaded CSV")
 
@@ -42,16 +28,16 @@ class Selection:
 # --- cached, read-only, shared by all sessions --------------------------------------------------
 @st.cache_resource(show_spinner=False)
 def _bundle(name: str) -> ModelBundle:
-    return ensure_bundle(name)
+    return service.ensure_bundle(name)
 
 
 _READY: set[str] = set()  # cohorts whose bundle this server process has verified (no patient data)
 
 
 def get_bundle(name: str) -> ModelBundle:
-    if name not in _READY and not bundle_is_ready(name):
+    if name not in _READY and not service.bundle_is_ready(name):
         with st.status(f"First start: training the {name} model (under a minute)…", expanded=True) as status:
-            ensure_bundle(name, progress=status.write)
+            service.ensure_bundle(name, progress=status.write)
             status.update(label=f"{name} model trained and saved", state="complete", expanded=False)
     _READY.add(name)
     return _bundle(name)
@@ -60,17 +46,17 @@ def get_bundle(name: str) -> ModelBundle:
 @st.cache_resource(show_spinner=False)
 def test_records(name: str) -> dict[str, dict]:
     bundle = _bundle(name)
-    return {r["patient_id"]: {k: v for k, v in r.items() if k != "patient_id"} for r in held_out_records(bundle)}
+    return {r["patient_id"]: {k: v for k, v in r.items() if k != "patient_id"} for r in service.held_out_patients(bundle)}
 
 
 @st.cache_resource(show_spinner=False)
 def typical_record(name: str) -> dict:
     bundle = _bundle(name)
-    return patient_template(bundle.spec, bundle_cohort(bundle).frame)["patient"]
+    return service.typical_patient(bundle)
 
 
 def report_for(bundle: ModelBundle, record: dict) -> PatientReport:
-    return quietly(predict_patient, bundle, record)
+    return quietly(service.predict, bundle, record)
 
 
 def quietly(fn, *args, **kwargs):
@@ -87,18 +73,18 @@ def _persist(widget_key: str, state_key: str):
 
 def sidebar() -> Selection:
     ss = st.session_state
-    ss.setdefault(COHORT, DEFAULT_COHORT)
+    ss.setdefault(COHORT, service.DEFAULT_COHORT)
     ss.setdefault(SOURCE, SOURCES[0])
     for key in (TEST_ID, RECORD, LABEL, WHATIF):
         ss.setdefault(key, {})
     with st.sidebar:
         st.header("Patient")
-        ss["w.cohort"] = ss[COHORT]
-        st.selectbox("Cohort and model", BUNDLED, key="w.cohort", on_change=_persist, args=("w.cohort", COHORT))
+        ss[K.W_COHORT] = ss[COHORT]
+        st.selectbox("Cohort and model", service.BUNDLED, key=K.W_COHORT, on_change=_persist, args=(K.W_COHORT, COHORT))
         bundle = get_bundle(ss[COHORT])
         st.caption(bundle.spec.title)
-        ss["w.source"] = ss[SOURCE]
-        st.radio("Patient from", SOURCES, key="w.source", on_change=_persist, args=("w.source", SOURCE))
+        ss[K.W_SOURCE] = ss[SOURCE]
+        st.radio("Patient from", SOURCES, key=K.W_SOURCE, on_change=_persist, args=(K.W_SOURCE, SOURCE))
         name = ss[COHORT]
         if ss[SOURCE] == SOURCES[0]:
             _pick_test_patient(name)
@@ -122,9 +108,9 @@ def _pick_test_patient(name: str) -> None:
     ids = list(records)
     chosen = st.session_state[TEST_ID].get(name)
     chosen = chosen if chosen in records else ids[0]
-    st.session_state[TEST_ID][name] = st.session_state["w.test_id"] = chosen
-    st.selectbox(f"Held-out patient ({len(ids)} in the test split)", ids, key="w.test_id",
-                 on_change=lambda: st.session_state[TEST_ID].__setitem__(name, st.session_state["w.test_id"]))
+    st.session_state[TEST_ID][name] = st.session_state[K.W_TEST_ID] = chosen
+    st.selectbox(f"Held-out patient ({len(ids)} in the test split)", ids, key=K.W_TEST_ID,
+                 on_change=lambda: st.session_state[TEST_ID].__setitem__(name, st.session_state[K.W_TEST_ID]))
     if st.session_state[LABEL].get(name) != f"Test patient {chosen}":
         _set_patient(name, records[chosen], f"Test patient {chosen}")
 
@@ -133,10 +119,10 @@ def _patient_form(bundle: ModelBundle) -> None:
     spec, name = bundle.spec, bundle.spec.name
     start = st.session_state[RECORD].get(name) or typical_record(name)
     errors = st.session_state.get(REFUSED, {}).get(name, {})
-    with st.form(f"form.{name}"):
+    with st.form(K.form(name)):
         raw = {}
         for f in spec.features:
-            key = f"form.{name}.{f.name}"
+            key = K.form_field(name, f.name)
             unit = f" ({f.unit})" if f.unit else ""
             label = f"{f.label}{unit}" + ("" if f.required else " — optional")
             value = start.get(f.name)
@@ -154,7 +140,7 @@ def _patient_form(bundle: ModelBundle) -> None:
         submitted = st.form_submit_button("Use this patient")
     if submitted:
         try:
-            patient = validate_patient(spec, raw)
+            patient = service.validate(bundle, raw)
         except PatientValidationError as exc:
             st.session_state.setdefault(REFUSED, {})[name] = {e.field: e.message for e in exc.errors}
             _set_patient(name, None, "New patient (refused: see the form)")
@@ -176,11 +162,11 @@ def _uploaded_row(bundle: ModelBundle) -> None:
     if frame.empty:
         st.error("The CSV has no rows.")
         return
-    row = st.number_input("Row", min_value=1, max_value=len(frame), value=1, step=1, key="w.csv_row")
+    row = st.number_input("Row", min_value=1, max_value=len(frame), value=1, step=1, key=K.W_CSV_ROW)
     record = {k: v for k, v in frame.iloc[int(row) - 1].to_dict().items() if k in bundle.spec.feature_names}
     refused = st.session_state.setdefault(REFUSED, {})
     try:
-        patient = validate_patient(bundle.spec, record)
+        patient = service.validate(bundle, record)
     except PatientValidationError as exc:
         refused[name] = {e.field: e.message for e in exc.errors}
         for e in exc.errors:

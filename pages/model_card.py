@@ -6,6 +6,7 @@ import streamlit as st
 from core.reporting import figures
 from pages._state import sidebar
 from pages._cached import card_for
+from pages import _keys as K
 
 selection = sidebar()
 card = card_for(selection.bundle)
@@ -42,12 +43,12 @@ for note in perf["notes"]:
 unit, quantity = ("mg/week", "weekly dose") if selection.bundle.spec.is_dose else ("%", "risk")
 left, right = st.columns(2)
 left.plotly_chart(figures.calibration_figure([c for c in card["calibration"] if c["n"]], unit=unit, quantity=quantity),
-                  key="mc.calibration")
+                  key=K.MC_CALIBRATION)
 if card["decision_curve"]:
-    right.plotly_chart(figures.decision_curve_figure(card["decision_curve"]), key="mc.decision")
+    right.plotly_chart(figures.decision_curve_figure(card["decision_curve"]), key=K.MC_DECISION)
 coverage = card["interval_coverage"]
 if "by_group" in coverage:
-    right.plotly_chart(figures.coverage_figure(coverage), key="mc.coverage")
+    right.plotly_chart(figures.coverage_figure(coverage), key=K.MC_COVERAGE)
 else:
     right.write(f"Ensemble intervals: observed event rate inside the average 95% interval in "
                 f"{coverage['bins_with_observed_rate_inside']} of {len(coverage['bins'])} bins of predicted risk.")

@@ -5,11 +5,11 @@ import json
 
 import streamlit as st
 
-from core import PatientValidationError
+from core import PatientValidationError, service
 from core.reporting import figures
-from core.explain.whatif import counterfactual, ice_curve, slider_specs, what_if
 from pages._layout import units_of, warning_banners
-from pages._state import UNLOCKED, quietly, sidebar
+from pages._state import quietly, sidebar
+from pages import _keys as K
 
 selection = sidebar()
 bundle, spec = selection.bundle, selection.bundle.spec
@@ -21,14 +21,14 @@ if selection.record is None:
 record = selection.record
 patient_key = hashlib.sha1(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:10]
 unlocked = st.toggle("Unlock immutable features (genotype, race, sex, history) to see how the model depends on them",
-                     key=f"{UNLOCKED}.{spec.name}")
+                     key=K.unlock(spec.name))
 st.caption("Sliders start at the patient's values and stay within each field's limits. Locked features cannot change "
            "for this decision.")
 
 changes = {}
 columns = st.columns(3)
-for i, s in enumerate(slider_specs(bundle, record)):
-    key = f"wi.{spec.name}.{patient_key}.{s.feature}"
+for i, s in enumerate(service.slider_specs(bundle, record)):
+    key = K.slider(spec.name, patient_key, s.feature)
     label = s.label + (f" ({s.unit})" if s.unit else "") + (" 🔒" if s.locked and not unlocked else "")
     with columns[i % 3]:
         if s.type == "numeric":
@@ -46,7 +46,7 @@ for i, s in enumerate(slider_specs(bundle, record)):
         changes[s.feature] = value
 
 try:
-    result = quietly(what_if, bundle, record, changes)
+    result = quietly(service.what_if, bundle, record, changes)
 except PatientValidationError as exc:
     for e in exc.errors:
         st.error(e.message)
@@ -78,23 +78,23 @@ else:
 warning_banners([w for w in modified["warnings"] if w["kind"] in ("insufficient_evidence", "out_of_distribution")])
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(figures.dose_figure(modified) if spec.is_dose else figures.arm_forest(modified), key="wi.pred")
+    st.plotly_chart(figures.dose_figure(modified) if spec.is_dose else figures.arm_forest(modified), key=K.WI_PREDICTION)
 with right:
-    st.plotly_chart(figures.waterfall(modified["explanation"], units=units_of(spec)), key="wi.why")
+    st.plotly_chart(figures.waterfall(modified["explanation"], units=units_of(spec)), key=K.WI_WHY)
 
 st.subheader("Smallest change that would alter the suggestion")
 target = None
 if spec.is_dose:
-    target = st.number_input("Move the predicted dose by (mg/week)", value=-5.0, step=1.0, key="wi.target")
-memo = st.session_state.setdefault("wi.counterfactuals", {})  # per session: patient data never goes in a shared cache
+    target = st.number_input("Move the predicted dose by (mg/week)", value=-5.0, step=1.0, key=K.WI_TARGET)
+memo = st.session_state.setdefault(K.COUNTERFACTUALS, {})  # per session: patient data never goes in a shared cache
 memo_key = (spec.name, patient_key, target)
 if memo_key not in memo:
-    memo[memo_key] = counterfactual(bundle, record, dose_change_mg_per_week=target).to_dict()
+    memo[memo_key] = service.counterfactual(bundle, record, dose_change_mg_per_week=target).to_dict()
 cf = memo[memo_key]
 (st.success if cf["found"] else st.info)(cf["message"])
 st.caption(cf["caveat"])
 
 st.subheader("One feature's effect for this patient")
 names = [f.name for f in spec.features]
-feature = st.selectbox("Feature", names, format_func=lambda n: spec.feature(n).label, key="wi.ice_feature")
-st.plotly_chart(figures.ice_figure(ice_curve(bundle, record, feature).to_dict()), key="wi.ice")
+feature = st.selectbox("Feature", names, format_func=lambda n: spec.feature(n).label, key=K.WI_ICE_FEATURE)
+st.plotly_chart(figures.ice_figure(service.effect_curve(bundle, record, feature).to_dict()), key=K.WI_ICE)

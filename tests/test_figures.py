@@ -605,14 +605,15 @@ def test_figures_from_a_real_dose_report(bundles):
     (trace,) = F.waterfall(report["explanation"], units={}).data
     assert trace.x[0] + math.fsum(trace.x[1:-1]) == pytest.approx(report["explanation"]["output"], abs=1e-9)
     F.subgroup_forest(bundle.audit, "mae").to_json()
-    coverage = bundle.extras["uncertainty"]["test_coverage"]
+    coverage = bundle.uncertainty.test_coverage
     fig = F.coverage_figure(coverage)
     assert _trace(fig, "All patients").x == pytest.approx([100 * coverage["overall"]["coverage"]])
 
 
 def test_figures_from_the_whatif_and_model_card_modules(bundles):
     whatif = pytest.importorskip("core.explain.whatif")
-    modelcard = pytest.importorskip("core.reporting.model_card")
+    calibration = pytest.importorskip("core.evaluation.calibration")
+    decision_curves = pytest.importorskip("core.evaluation.decision_curve")
     bundle = bundles("actg175")
     record = _first_report(bundle)["patient"]
     curve = whatif.ice_curve(bundle, record, "cd4_cells_per_ul")
@@ -623,8 +624,8 @@ def test_figures_from_the_whatif_and_model_card_modules(bundles):
     F.ice_figure(whatif.ice_curve(bundle, record, "art_history")).to_json()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        curves = modelcard.calibration_curve(bundle) + modelcard.calibration_curve(bundle, by="age_band")
-        decision = modelcard.decision_curve(bundle)
+        curves = calibration.calibration_curve(bundle) + calibration.calibration_curve(bundle, by="age_band")
+        decision = decision_curves.decision_curve(bundle)
     fig = F.calibration_figure(curves)
     assert fig.data[0].x == pytest.approx([100 * v for v in curves[0]["predicted"]])
     fig = F.decision_curve_figure(decision)

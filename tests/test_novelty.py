@@ -10,6 +10,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+
+from core._params import MSG_PARAMETER
 from sklearn.covariance import LedoitWolf
 from sklearn.exceptions import NotFittedError
 
@@ -18,7 +20,6 @@ from core.fairness.novelty import (
     KIND_RANGE,
     KIND_TAIL,
     KIND_UNOBSERVED,
-    MSG_BAD_PARAM,
     MSG_FEW_CALIB_ROWS,
     MSG_NOT_FITTED,
     FeatureFlag,
@@ -234,7 +235,7 @@ def test_using_it_before_fit_says_so():
 @pytest.mark.parametrize("value", [0.0, 0.6, "1%", float("nan"), True])
 def test_target_rate_is_checked_at_fit(value):
     detector = NoveltyDetector(target_rate=value)
-    message = MSG_BAD_PARAM.format(name="target_rate", cls="NoveltyDetector", allowed="a float in the range (0, 0.5]",
+    message = MSG_PARAMETER.format(name="target_rate", owner="NoveltyDetector", expected="a float in the range (0, 0.5]",
                                    got=value)
     with pytest.raises(ValueError, match=re.escape(message)):
         detector.fit(np.zeros((10, 2)), np.zeros((10, 2)))

@@ -9,7 +9,7 @@ import pytest
 
 from core.fairness import _bootstrap
 from core.evaluation import metrics as em
-from core.fairness.audit import audit_subgroups
+from core.fairness import audit_subgroups
 
 
 def cohort(n=4000, seed=0, *, noisy_group=None, shift_group=None):

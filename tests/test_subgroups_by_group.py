@@ -9,7 +9,7 @@ from fairlearn.metrics import MetricFrame
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, mean_absolute_error, roc_auc_score
 
-from core.fairness.audit import BINARY_METRICS, REGRESSION_METRICS, audit_subgroups
+from core.fairness import BINARY_METRICS, REGRESSION_METRICS, audit_subgroups
 
 
 def cohort(n=3000, seed=0):

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from core._errors import InputFileError
-from core.fairness.audit import audit_predictions_file, audit_subgroups
+from core.fairness import audit_predictions_file, audit_subgroups
 
 
 def predictions(n=300, seed=0):

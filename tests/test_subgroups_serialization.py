@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.fairness.audit import MSG_BAD_DICT, GroupResult, MetricValue, SubgroupAudit, audit_subgroups
+from core._errors import BundleIntegrityError
+from core.fairness import GroupResult, MetricValue, SubgroupAudit, audit_subgroups
+from core.fairness.audit import MSG_BAD_DICT
 
 
 @pytest.fixture(scope="module")
@@ -88,5 +90,32 @@ def test_metric_value_dicts():
 
 @pytest.mark.parametrize("raw", [{}, {"overall": {"n": 3}}, {"overall": {"n": 3, "metrics": {}}, "groups": [{}]}])
 def test_from_dict_refuses_malformed_input(raw):
-    with pytest.raises(ValueError, match=re.escape(MSG_BAD_DICT.split("{")[0])):
+    with pytest.raises(BundleIntegrityError, match=re.escape(MSG_BAD_DICT.split("{")[0])):
         SubgroupAudit.from_dict(raw)
+
+
+def test_group_accessor(audit):
+    entry = audit.group("race x sex", "Black x female")
+    assert isinstance(entry, GroupResult) and entry.n > 0
+    with pytest.raises(KeyError, match="no group 'Martian' of 'race'"):
+        audit.group("race", "Martian")
+
+
+def test_an_added_metric_is_owned_by_the_audit_and_survives_json(audit):
+    note = "active arms pooled vs the reference arm"
+    overall = MetricValue(0.55, 0.5, 0.6, flagged=False, compared=False, note=note)
+    by_group = {("race", "White"): MetricValue(0.52, 0.45, 0.6, flagged=False, compared=False, note=note)}
+    extended = audit.with_metric("c_for_benefit", overall=overall, by_group=by_group)
+    assert "c_for_benefit" not in audit.overall  # a new audit; the original is unchanged
+    assert extended.overall["c_for_benefit"] == overall
+    assert extended.group("race", "White").metrics["c_for_benefit"] == by_group[("race", "White")]
+    assert extended.group("race", "Black").metrics["c_for_benefit"] == MetricValue.insufficient("not computed")
+    raw = extended.to_dict()
+    shape = {"value": 0.55, "ci_low": 0.5, "ci_high": 0.6, "flagged": False, "note": note}
+    assert raw["overall"]["metrics"]["c_for_benefit"] == shape
+    white = next(g for g in raw["groups"] if (g["attribute"], g["group"]) == ("race", "White"))
+    assert white["metrics"]["c_for_benefit"] == {**shape, "value": 0.52, "ci_low": 0.45}
+    back = SubgroupAudit.from_dict(json.loads(json.dumps(raw)))
+    assert back == extended and back.to_dict() == raw
+    with pytest.raises(ValueError, match="already reports a metric 'c_for_benefit'"):
+        extended.with_metric("c_for_benefit", overall=overall, by_group={})

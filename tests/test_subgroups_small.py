@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from core._errors import SmallSubgroupWarning
-from core.fairness.audit import audit_subgroups
+from core.fairness import audit_subgroups
 
 
 def cohort_with_tiny_group(n=1000, tiny=12, seed=0):

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core._params import MSG_PARAMETER
 from core.fairness import audit as subgroups
 
 Y = np.array([0, 1] * 50)
@@ -14,7 +15,7 @@ G = pd.DataFrame({"sex": ["female", "male"] * 50})
 
 
 def _message(name, expected, got):
-    return re.escape(subgroups.MSG_PARAMETER.format(name=name, func="audit_subgroups",
+    return re.escape(MSG_PARAMETER.format(name=name, owner="audit_subgroups",
                                                     expected=expected, got=got))
 
 

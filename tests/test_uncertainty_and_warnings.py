@@ -88,7 +88,7 @@ def test_dose_interval_and_nominal_coverage_in_report(bundles):
 
 
 def test_dose_conformal_coverage_holds_on_the_test_split_overall_and_per_race(bundles):
-    cov = bundles("warfarin").extras["uncertainty"]["test_coverage"]
+    cov = bundles("warfarin").uncertainty.test_coverage
     n = cov["overall"]["n"]
     assert abs(cov["overall"]["coverage"] - 0.9) < 3 * math.sqrt(0.09 / n)
     for g in cov["by_group"]:
@@ -133,7 +133,7 @@ def test_value_outside_training_range_is_out_of_distribution(bundles):
 
 def test_about_one_percent_of_held_out_patients_are_flagged_novel(bundles):
     for name in ("actg175", "warfarin"):
-        rep = bundles(name).extras["representation"]
+        rep = bundles(name).representation.to_dict()
         assert 0.0 <= rep["test_share_flagged_novel"] <= 0.03, (name, rep)
 
 

@@ -18,6 +18,9 @@ import numpy as np
 import pandas as pd
 
 FIXED_DOSE_MG_PER_WEEK = 35.0
+# the formula's inputs: the columns iwpc_doses reads from a warfarin feature frame
+IWPC_COLUMNS = ("age_decade", "height_cm", "weight_kg", "vkorc1_1639", "cyp2c9", "race", "enzyme_inducer",
+                "amiodarone")
 
 INTERCEPT = 5.6044
 AGE_DECADES = -0.2614

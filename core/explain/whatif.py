@@ -34,7 +34,6 @@ from .._format import short_number as fmt_number
 from .._json import jsonable
 from ..modeling.bundle import ModelBundle
 from ..data.cohorts import patient_frame
-from ..reporting.patient_report import predict_patient
 from ..fairness.patient_warnings import MSG_OOD_CATEGORY, MSG_OOD_FEATURE, novelty_matrix
 from ..data.spec import CohortSpec, FeatureSpec
 from ..data.validation import ValidatedPatient, validate_patient
@@ -371,6 +370,8 @@ def what_if(bundle: ModelBundle, record: Mapping[str, Any], changes: Mapping[str
     whether it is one that can change. An invalid value raises ``PatientValidationError``.
     """
     spec = bundle.spec
+    from ..reporting.patient_report import predict_patient  # reporting builds on explain: import at use
+
     before_report = predict_patient(bundle, dict(record))
     after_report = predict_patient(bundle, {**dict(record), **dict(changes)})
     old, new = before_report.patient.values, after_report.patient.values

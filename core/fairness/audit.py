@@ -19,29 +19,32 @@ Statistical choices, in one place:
   fewer than 50 patients, or for AUC and calibration fewer than 10 events or 10 non-events;
   regression: fewer than 30 patients). With ``sample_weight``, only patients with a positive
   weight (a known outcome) count towards these sizes. A ``SmallSubgroupWarning`` lists such groups.
+
+This module checks the inputs and runs the three phases (point estimates, bootstrap, assembly); the
+metrics and their arithmetic are in ``_estimates``, the bootstrap engine in ``_bootstrap``, the result
+objects in ``_result`` and the naming of groups and intersections in ``groups``.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-import numbers
 import warnings
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Mapping, NamedTuple, Sequence
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-from .._json import jsonable
-from . import _bootstrap
+from .._errors import SmallSubgroupWarning
+from .._params import Constraint, check_parameters, is_int, is_real
 from ..evaluation import metrics as _m
-from .._errors import InputFileError, SmallSubgroupWarning
+from . import _bootstrap
+from ._estimates import (BINARY_METRICS, MSG_NOT_ESTIMABLE, REGRESSION_METRICS, WITHIN_TOLERANCE,  # noqa: F401
+                         WORSE_DIRECTION, insufficient, metric_value, min_sizes, point_estimates, size_reason)
+from ._result import MSG_BAD_DICT, FlaggedMetric, GroupResult, MetricValue, SubgroupAudit  # noqa: F401
+from .groups import Partition, partitions
 
 __all__ = [
     "audit_subgroups",
-    "audit_predictions_file",
     "SubgroupAudit",
     "GroupResult",
     "MetricValue",
@@ -51,31 +54,10 @@ __all__ = [
     "WORSE_DIRECTION",
 ]
 
-BINARY_METRICS = ("auc", "brier", "calibration_intercept", "calibration_slope", "outcome_rate",
-                  "mean_predicted")
-REGRESSION_METRICS = ("mae", "mean_error", "within_20", "mean_outcome")
-EVENT_METRICS = ("auc", "calibration_intercept", "calibration_slope")  # need events and non-events
-WORSE_DIRECTION = {
-    "auc": "lower",
-    "brier": "higher",
-    "calibration_intercept": "farther_from_0",
-    "calibration_slope": "farther_from_1",
-    "outcome_rate": None,
-    "mean_predicted": None,
-    "coverage": "lower",
-    "mae": "higher",
-    "mean_error": "farther_from_0",
-    "within_20": "lower",
-    "mean_outcome": None,
-}
-DEFAULT_MIN_SIZES = {"binary": {"n": 50, "events": 10}, "regression": {"n": 30}}
-INTERSECTION_SEPARATOR = " x "
-WITHIN_TOLERANCE = 0.2
 FORMAT_VERSION = 1
 
 # --- messages ----------------------------------------------------------------------------------
 
-MSG_PARAMETER = "The {name!r} parameter of {func} must be {expected}. Got {got!r} instead."
 MSG_GROUPS_TYPE = (
     "groups must be a pandas DataFrame with one column per protected attribute. Got {got} instead."
 )
@@ -92,285 +74,29 @@ MSG_SMALL = (
     "{count} subgroup(s) are too small for some metrics, which are reported as insufficient data "
     "rather than as numbers: {details}."
 )
-MSG_NOT_ESTIMABLE = "not estimable on these patients"
-MSG_BAD_DICT = "Not a subgroup audit dict (as written by SubgroupAudit.to_dict()): {problem}."
 
-MSG_FILE_NOT_FOUND = "The predictions file {path} does not exist."
-MSG_FILE_TYPE = "The predictions file {path} must be a .csv or .parquet file. Got {suffix!r} instead."
-MSG_FILE_UNREADABLE = "The predictions file {path} could not be read as {kind}: {error}"
-MSG_FILE_EMPTY = "The predictions file {path} has no rows: there is nothing to audit."
-MSG_FILE_COLUMN = (
-    "The predictions file {path} has no column {column!r} (the {role}). Available columns: {available}."
-)
-MSG_FILE_MISSING_VALUES = (
-    "The {column!r} column (the {role}) of {path} has {count} missing value(s), first in data row "
-    "{row}: fill or remove them; the audit never drops patients silently."
-)
-MSG_FILE_NOT_NUMERIC = (
-    "The {column!r} column (the {role}) of {path} must be numeric. Got {value!r} in data row {row} instead."
-)
-MSG_FILE_NOT_BINARY = (
-    "The {column!r} column (the label) of {path} must hold only 0 and 1 for task='binary'. "
-    "Got {values} instead."
-)
-MSG_FILE_NOT_PROBABILITY = (
-    "The {column!r} column (the score) of {path} must hold probabilities in [0, 1] for "
-    "task='binary'. Got {value!r} in data row {row} instead."
-)
-MSG_FILE_NEGATIVE_WEIGHT = (
-    "The {column!r} column (the weight) of {path} must be >= 0. Got {value!r} in data row {row} instead."
-)
-
-
-# --- declared parameter constraints -----------------------------------------------------------
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
-
-
-def _is_real(v) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+# --- declared parameter constraints (checked by core._params) ----------------------------------
 
 
 def _valid_min_size(v) -> bool:
-    if v is None or (_is_int(v) and v >= 1):
+    if v is None or (is_int(v) and v >= 1):
         return True
     return (isinstance(v, Mapping) and len(v) > 0 and set(v) <= {"n", "events"}
-            and all(_is_int(x) and x >= 1 for x in v.values()))
+            and all(is_int(x) and x >= 1 for x in v.values()))
 
 
-_PARAMETER_CONSTRAINTS = {
-    "task": (lambda v: v in ("binary", "regression"), "one of 'binary', 'regression'"),
-    "n_boot": (lambda v: _is_int(v) and 0 <= v <= 100_000, "an int in the range [0, 100000]"),
-    "seed": (lambda v: _is_int(v) and v >= 0, "an int >= 0"),
-    "confidence": (lambda v: _is_real(v) and 0 < v < 1, "a float in the open interval (0, 1)"),
-    "intersections": (lambda v: isinstance(v, bool), "True or False"),
-    "min_group_size": (
-        _valid_min_size,
-        "None, an int >= 1 (patients) or a dict with keys 'n' and/or 'events' (ints >= 1)",
-    ),
+_CONSTRAINTS = {
+    "task": Constraint("one of 'binary', 'regression'", lambda v: v in ("binary", "regression")),
+    "n_boot": Constraint("an int in the range [0, 100000]", lambda v: is_int(v) and 0 <= v <= 100_000),
+    "seed": Constraint("an int >= 0", lambda v: is_int(v) and v >= 0),
+    "confidence": Constraint("a float in the open interval (0, 1)", lambda v: is_real(v) and 0 < v < 1),
+    "intersections": Constraint("True or False", lambda v: isinstance(v, bool)),
+    "min_group_size": Constraint("None, an int >= 1 (patients) or a dict with keys 'n' and/or 'events' (ints >= 1)",
+                                 _valid_min_size),
 }
 
 
-def _check_parameters(func: str, **values) -> None:
-    for name, value in values.items():
-        valid, expected = _PARAMETER_CONSTRAINTS[name]
-        if not valid(value):
-            raise ValueError(MSG_PARAMETER.format(name=name, func=func, expected=expected, got=value))
-
-
-# --- result objects --------------------------------------------------------------------------
-
-
-def _num(x) -> float | None:
-    """A plain float for JSON, ``None`` for missing or non-finite."""
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-@dataclass(frozen=True)
-class MetricValue:
-    """One metric for one group: a value with its bootstrap interval, or insufficient data.
-
-    For groups (not the overall sample), ``difference`` is group minus overall with its bootstrap
-    interval, and ``flagged`` says whether the group is significantly worse (see module docstring).
-    """
-
-    value: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    insufficient_data: bool = False
-    reason: str | None = None
-    difference: float | None = None
-    difference_ci_low: float | None = None
-    difference_ci_high: float | None = None
-    flagged: bool = False
-
-    @classmethod
-    def insufficient(cls, reason: str) -> "MetricValue":
-        return cls(insufficient_data=True, reason=reason)
-
-    def to_dict(self, *, with_difference: bool = True) -> dict:
-        if self.insufficient_data:
-            return {"insufficient_data": True, "reason": self.reason}
-        out = {"value": self.value, "ci_low": self.ci_low, "ci_high": self.ci_high}
-        if with_difference:
-            out.update(flagged=self.flagged, difference=self.difference,
-                       difference_ci_low=self.difference_ci_low,
-                       difference_ci_high=self.difference_ci_high)
-        return out
-
-    @classmethod
-    def from_dict(cls, raw: Mapping) -> "MetricValue":
-        if raw.get("insufficient_data"):
-            return cls.insufficient(str(raw.get("reason", "")))
-        return cls(value=_num(raw.get("value")), ci_low=_num(raw.get("ci_low")),
-                   ci_high=_num(raw.get("ci_high")), difference=_num(raw.get("difference")),
-                   difference_ci_low=_num(raw.get("difference_ci_low")),
-                   difference_ci_high=_num(raw.get("difference_ci_high")),
-                   flagged=bool(raw.get("flagged", False)))
-
-
-@dataclass(frozen=True)
-class GroupResult:
-    """One group of one attribute (or intersection), e.g. attribute 'race x sex', group 'Black x female'."""
-
-    attribute: str
-    group: str
-    n: int
-    share: float
-    metrics: dict[str, MetricValue]
-    train_n: int | None = None
-    train_share: float | None = None
-
-    def to_dict(self) -> dict:
-        return {"attribute": self.attribute, "group": self.group, "n": self.n, "share": self.share,
-                "train_n": self.train_n, "train_share": self.train_share,
-                "metrics": {k: v.to_dict() for k, v in self.metrics.items()}}
-
-    @classmethod
-    def from_dict(cls, raw: Mapping) -> "GroupResult":
-        return cls(attribute=str(raw["attribute"]), group=str(raw["group"]), n=int(raw["n"]),
-                   share=float(raw["share"]),
-                   metrics={k: MetricValue.from_dict(v) for k, v in raw["metrics"].items()},
-                   train_n=None if raw.get("train_n") is None else int(raw["train_n"]),
-                   train_share=_num(raw.get("train_share")))
-
-
-class FlaggedMetric(NamedTuple):
-    attribute: str
-    group: str
-    metric: str
-
-
-_BY_GROUP_COLUMNS = ["attribute", "group", "n", "share", "train_n", "train_share", "metric", "value",
-                     "ci_low", "ci_high", "insufficient", "reason", "difference", "difference_ci_low",
-                     "difference_ci_high", "flagged"]
-
-
-@dataclass(frozen=True)
-class SubgroupAudit:
-    """The result of :func:`audit_subgroups`: query it, or store it with :meth:`to_dict`.
-
-    Attributes
-    ----------
-    n : int
-        Patients audited.
-    overall : dict[str, MetricValue]
-        Each metric on the whole sample.
-    groups : tuple[GroupResult, ...]
-        Every group of every attribute, then of every pairwise intersection.
-    settings : dict
-        How the audit was run (task, n_boot, seed, confidence, min_sizes, attributes, ...).
-    """
-
-    n: int
-    overall: dict[str, MetricValue]
-    groups: tuple[GroupResult, ...]
-    settings: dict = field(default_factory=dict)
-
-    @property
-    def metrics(self) -> tuple[str, ...]:
-        return tuple(self.overall)
-
-    @property
-    def attributes(self) -> tuple[str, ...]:
-        """Audited attributes, then their intersections ('race x sex'), in report order."""
-        return tuple(dict.fromkeys(g.attribute for g in self.groups))
-
-    @property
-    def by_group(self) -> pd.DataFrame:
-        """Tidy table: one row per (attribute, group, metric)."""
-        rows = []
-        for g in self.groups:
-            for name, mv in g.metrics.items():
-                rows.append([g.attribute, g.group, g.n, g.share, g.train_n, g.train_share, name,
-                             mv.value, mv.ci_low, mv.ci_high, mv.insufficient_data, mv.reason,
-                             mv.difference, mv.difference_ci_low, mv.difference_ci_high, mv.flagged])
-        frame = pd.DataFrame(rows, columns=_BY_GROUP_COLUMNS)
-        for col in ("value", "ci_low", "ci_high", "difference", "difference_ci_low",
-                    "difference_ci_high", "share", "train_share"):
-            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
-        return frame
-
-    def difference(self, metric: str | None = None) -> pd.DataFrame:
-        """Group minus overall, with bootstrap interval and flag, for every reportable metric."""
-        cols = ["attribute", "group", "metric", "difference", "difference_ci_low",
-                "difference_ci_high", "flagged"]
-        frame = self.by_group
-        frame = frame[~frame["insufficient"]]
-        if metric is not None:
-            frame = frame[frame["metric"] == metric]
-        return frame[cols].reset_index(drop=True)
-
-    def flagged(self) -> list[FlaggedMetric]:
-        """The (attribute, group, metric) entries where the group is significantly worse."""
-        return [FlaggedMetric(g.attribute, g.group, name)
-                for g in self.groups for name, mv in g.metrics.items() if mv.flagged]
-
-    def groups_of(self, patient_attrs: Mapping[str, Any]) -> list[GroupResult]:
-        """The entries for one patient's own groups and their intersections.
-
-        ``{"race": "Black", "sex": "female"}`` gives race=Black, sex=female and
-        race x sex=Black x female. Attributes the audit does not cover are ignored; a group with no
-        audited patients comes back with n=0 and every metric insufficient.
-        """
-        values = {str(k): str(v) for k, v in patient_attrs.items() if v is not None}
-        index = {(g.attribute, g.group): g for g in self.groups}
-        singles = self.settings.get("attributes") or [a for a in self.attributes
-                                                      if INTERSECTION_SEPARATOR not in a]
-        combos = [(a,) for a in singles]
-        if self.settings.get("intersections", True):
-            combos += list(itertools.combinations(singles, 2))
-        out = []
-        for parts in combos:
-            if not all(p in values for p in parts):
-                continue
-            attribute = INTERSECTION_SEPARATOR.join(parts)
-            name = INTERSECTION_SEPARATOR.join(values[p] for p in parts)
-            out.append(index.get((attribute, name)) or self._empty_group(attribute, name))
-        return out
-
-    def _empty_group(self, attribute: str, group: str) -> GroupResult:
-        reason = f"n=0 < {self.settings.get('min_sizes', {}).get('n', 1)}"
-        return GroupResult(attribute, group, 0, 0.0,
-                           {name: MetricValue.insufficient(reason) for name in self.metrics},
-                           train_n=None, train_share=None)
-
-    def to_dict(self) -> dict:
-        """Pure-JSON representation (``json.dumps`` works as is; ``from_dict`` reverses it)."""
-        return {"overall": {"n": self.n, "metrics": {k: v.to_dict(with_difference=False)
-                                                     for k, v in self.overall.items()}},
-                "groups": [g.to_dict() for g in self.groups],
-                "settings": jsonable(self.settings)}
-
-    @classmethod
-    def from_dict(cls, raw: Mapping) -> "SubgroupAudit":
-        try:
-            return cls(n=int(raw["overall"]["n"]),
-                       overall={k: MetricValue.from_dict(v)
-                                for k, v in raw["overall"]["metrics"].items()},
-                       groups=tuple(GroupResult.from_dict(g) for g in raw["groups"]),
-                       settings=dict(raw.get("settings", {})))
-        except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            raise ValueError(MSG_BAD_DICT.format(problem=f"{type(exc).__name__}: {exc}")) from None
-
-    def __repr__(self) -> str:
-        return (f"SubgroupAudit(task={self.settings.get('task')!r}, n={self.n}, "
-                f"groups={len(self.groups)}, flagged={len(self.flagged())})")
-
-
 # --- the audit -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Partition:
-    attribute: str
-    labels: tuple[str, ...]
-    codes: np.ndarray
 
 
 def audit_subgroups(
@@ -429,19 +155,19 @@ def audit_subgroups(
     SmallSubgroupWarning
         Once, listing every group with a metric reported as insufficient data.
     """
-    _check_parameters("audit_subgroups", task=task, n_boot=n_boot, seed=seed, confidence=confidence,
+    check_parameters("audit_subgroups", _CONSTRAINTS, task=task, n_boot=n_boot, seed=seed, confidence=confidence,
                       intersections=intersections, min_group_size=min_group_size)
     y, pred, w, weighted = _check_outcomes(y_true, y_pred, task, sample_weight)
     n = y.size
     covered = _check_interval(interval, y)
-    partitions = _partitions(_check_groups(groups, n, "groups"), intersections)
+    parts = partitions(_check_groups(groups, n, "groups"), intersections)
     train = _train_counts(train_groups, groups, intersections)
-    min_sizes = _min_sizes(task, min_group_size)
+    minimum = min_sizes(task, min_group_size)
     metric_names = (BINARY_METRICS if task == "binary" else REGRESSION_METRICS) + (
         ("coverage",) if covered is not None else ())
 
     # phase 1: sizes and point estimates of every group (global index 0 is the whole sample)
-    all_parts = [_Partition("overall", ("overall",), np.zeros(n, dtype=np.intp))] + partitions
+    all_parts = [Partition("overall", ("overall",), np.zeros(n, dtype=np.intp))] + parts
     cells = [(p, g) for p in all_parts for g in range(len(p.labels))]
     usable = w > 0
     point, reasons, starts = [], [], np.full((len(cells), 3), np.nan)
@@ -450,8 +176,8 @@ def audit_subgroups(
         sizes = {"n": int(np.count_nonzero(member & usable)),
                  "events": int(np.count_nonzero(member & usable & (y == 1))),
                  "non-events": int(np.count_nonzero(member & usable & (y == 0)))}
-        why = _insufficient(task, sizes, min_sizes, metric_names)
-        values = _point_estimates(task, y[member], pred[member], w[member],
+        why = insufficient(task, sizes, minimum, metric_names)
+        values = point_estimates(task, y[member], pred[member], w[member],
                                   None if covered is None else covered[member], why)
         if "calibration_slope" in values:
             starts[i] = values.pop("_calibration_fit")
@@ -483,14 +209,14 @@ def audit_subgroups(
 
     # phase 3: assemble
     alpha = (1 - confidence) / 2
-    overall = {name: _metric_value(name, 0, point, reasons, replicates, alpha, compare=False)
+    overall = {name: metric_value(name, 0, point, reasons, replicates, alpha, compare=False)
                for name in metric_names}
     results, small = [], []
     for i, (part, g) in enumerate(cells):
         if i == 0:
             continue
         label = part.labels[g]
-        mvs = {name: _metric_value(name, i, point, reasons, replicates, alpha, compare=True)
+        mvs = {name: metric_value(name, i, point, reasons, replicates, alpha, compare=True)
                for name in metric_names}
         n_g = int(np.count_nonzero(part.codes == g))
         train_n = train_share = None
@@ -498,10 +224,10 @@ def audit_subgroups(
             train_n = int(train[1].get((part.attribute, label), 0))
             train_share = train_n / train[0] if train[0] else None
         results.append(GroupResult(part.attribute, label, n_g, n_g / n, mvs, train_n, train_share))
-        first = _size_reason(reasons[i])
+        first = size_reason(reasons[i])
         if first:
             small.append(f"{part.attribute}={label} ({first})")
-    first = _size_reason(reasons[0])
+    first = size_reason(reasons[0])
     if first:
         small.insert(0, f"overall ({first})")
     if small:
@@ -514,7 +240,7 @@ def audit_subgroups(
         "n_boot": n_boot,
         "seed": seed,
         "confidence": float(confidence),
-        "min_sizes": min_sizes,
+        "min_sizes": minimum,
         "intersections": intersections,
         "attributes": [str(c) for c in groups.columns],
         "weighted": weighted,
@@ -571,113 +297,6 @@ def _check_groups(groups, n: int, name: str) -> pd.DataFrame:
     return groups
 
 
-def _as_labels(series: pd.Series) -> np.ndarray:
-    return series.astype(str).to_numpy(dtype=object)
-
-
-def _partitions(groups: pd.DataFrame, intersections: bool) -> list[_Partition]:
-    singles = []
-    for column in groups.columns:
-        codes, labels = pd.factorize(_as_labels(groups[column]), sort=True)
-        singles.append(_Partition(str(column), tuple(str(v) for v in labels), codes.astype(np.intp)))
-    pairs = []
-    if intersections:
-        for a, b in itertools.combinations(singles, 2):
-            codes, uniques = pd.factorize(a.codes * len(b.labels) + b.codes, sort=True)
-            labels = tuple(f"{a.labels[u // len(b.labels)]}{INTERSECTION_SEPARATOR}"
-                           f"{b.labels[u % len(b.labels)]}" for u in uniques)
-            pairs.append(_Partition(f"{a.attribute}{INTERSECTION_SEPARATOR}{b.attribute}", labels,
-                                    codes.astype(np.intp)))
-    return singles + pairs
-
-
-def _min_sizes(task: str, min_group_size) -> dict:
-    sizes = dict(DEFAULT_MIN_SIZES[task])
-    if _is_int(min_group_size):
-        sizes["n"] = int(min_group_size)
-    elif isinstance(min_group_size, Mapping):
-        sizes.update({k: int(v) for k, v in min_group_size.items()
-                      if task == "binary" or k == "n"})
-    return sizes
-
-
-def _insufficient(task, sizes, min_sizes, metric_names) -> dict[str, str | None]:
-    """The reason each metric cannot be reported for a group, or None when it can."""
-    why = dict.fromkeys(metric_names)
-    if sizes["n"] < min_sizes["n"]:
-        return dict.fromkeys(metric_names, f"n={sizes['n']} < {min_sizes['n']}")
-    if task == "binary":
-        for kind in ("events", "non-events"):
-            if sizes[kind] < min_sizes["events"]:
-                for name in EVENT_METRICS:
-                    why[name] = why[name] or f"{kind}={sizes[kind]} < {min_sizes['events']}"
-    return why
-
-
-def _size_reason(why: dict) -> str | None:
-    """The first too-few-patients/events reason of a group (what SmallSubgroupWarning lists)."""
-    return next((r for r in why.values() if r and r != MSG_NOT_ESTIMABLE), None)
-
-
-def _point_estimates(task, y, p, w, covered, why) -> dict[str, float]:
-    if all(r is not None for r in why.values()):
-        return {}
-    mean = lambda v: _m._weighted_mean(v, w)  # noqa: E731
-    out = {}
-    if task == "binary":
-        out["outcome_rate"], out["mean_predicted"] = mean(y), mean(p)
-        out["brier"] = mean((p - y) ** 2)
-        if why["auc"] is None:
-            out["auc"] = _m.roc_auc(y, p, sample_weight=w)
-            fit = _m._calibration_fit(y, p, w)
-            out["calibration_intercept"], out["calibration_slope"] = fit[0], fit[2]
-            out["_calibration_fit"] = fit
-    else:
-        out["mae"], out["mean_error"] = mean(np.abs(p - y)), mean(p - y)
-        out["within_20"] = mean(_m._within(y, p, WITHIN_TOLERANCE))
-        out["mean_outcome"] = mean(y)
-    if covered is not None:
-        out["coverage"] = mean(covered)
-    return out
-
-
-def _percentiles(samples: np.ndarray, alpha: float) -> tuple[float | None, float | None]:
-    samples = samples[np.isfinite(samples)]
-    if samples.size == 0:
-        return None, None
-    lo, hi = np.percentile(samples, [100 * alpha, 100 * (1 - alpha)])
-    return _num(lo), _num(hi)
-
-
-def _metric_value(name, i, point, reasons, replicates, alpha, *, compare) -> MetricValue:
-    if reasons[i][name] is not None:
-        return MetricValue.insufficient(reasons[i][name])
-    value = point[i][name]
-    ci = (None, None) if replicates is None else _percentiles(replicates[name][:, i], alpha)
-    if not compare or reasons[0][name] is not None:
-        return MetricValue(_num(value), *ci)
-    difference = value - point[0][name]
-    diff_ci, flagged = (None, None), False
-    if replicates is not None:
-        group, whole = replicates[name][:, i], replicates[name][:, 0]
-        diff_ci = _percentiles(group - whole, alpha)
-        flagged = _is_worse(WORSE_DIRECTION[name], group, whole, diff_ci, alpha)
-    return MetricValue(_num(value), *ci, difference=_num(difference), difference_ci_low=diff_ci[0],
-                       difference_ci_high=diff_ci[1], flagged=flagged)
-
-
-def _is_worse(direction, group, whole, diff_ci, alpha) -> bool:
-    if direction is None or diff_ci[0] is None:
-        return False
-    if direction == "lower":
-        return diff_ci[1] < 0
-    if direction == "higher":
-        return diff_ci[0] > 0
-    target = 1.0 if direction == "farther_from_1" else 0.0
-    excess_low, _ = _percentiles(np.abs(group - target) - np.abs(whole - target), alpha)
-    return excess_low is not None and excess_low > 0
-
-
 def _train_counts(train_groups, groups, intersections):
     if train_groups is None:
         return None
@@ -687,128 +306,7 @@ def _train_counts(train_groups, groups, intersections):
         raise ValueError(MSG_TRAIN_COLUMNS.format(expected=list(groups.columns), got=got))
     _check_groups(train_groups, None, "train_groups")
     counts: dict[tuple[str, str], int] = {}
-    for part in _partitions(train_groups, intersections):
+    for part in partitions(train_groups, intersections):
         for code, size in enumerate(np.bincount(part.codes, minlength=len(part.labels))):
             counts[(part.attribute, part.labels[code])] = int(size)
     return len(train_groups), counts
-
-
-# --- from a file -------------------------------------------------------------------------------
-
-
-def audit_predictions_file(
-    path,
-    *,
-    label: str,
-    score: str,
-    attributes: Sequence[str],
-    task: str = "binary",
-    n_boot: int = 200,
-    seed: int = 0,
-    interval: tuple[str, str] | None = None,
-    weight: str | None = None,
-    min_group_size=None,
-    intersections: bool = True,
-    confidence: float = 0.95,
-) -> SubgroupAudit:
-    """Audit a CSV or Parquet file of test-set predictions (one row per patient).
-
-    ``label``, ``score`` and ``attributes`` name columns; ``interval`` optionally names the
-    (low, high) columns of prediction intervals and ``weight`` a sample-weight column. Every problem
-    with the file raises :class:`InputFileError` saying what is wrong and where; rows with missing
-    values are refused, never silently dropped.
-    """
-    _check_parameters("audit_predictions_file", task=task)
-    path = Path(path)
-    attributes = [attributes] if isinstance(attributes, str) else list(attributes)
-    roles = {label: "label", score: "score"}
-    roles.update({a: "attribute" for a in attributes})
-    if interval is not None:
-        roles.update({interval[0]: "interval low", interval[1]: "interval high"})
-    if weight is not None:
-        roles[weight] = "weight"
-
-    frame = _read_table(path, attributes)
-    for column, role in roles.items():
-        if column not in frame.columns:
-            raise InputFileError(MSG_FILE_COLUMN.format(path=path, column=column, role=role,
-                                                        available=", ".join(map(str, frame.columns))))
-    if len(frame) == 0:
-        raise InputFileError(MSG_FILE_EMPTY.format(path=path))
-    for column, role in roles.items():
-        missing = np.flatnonzero(frame[column].isna().to_numpy())
-        if missing.size:
-            raise InputFileError(MSG_FILE_MISSING_VALUES.format(
-                column=column, role=role, path=path, count=missing.size, row=int(missing[0]) + 1))
-
-    y = _file_labels(frame[label], label, path, task)
-    pred = _file_numeric(frame[score], score, "score", path)
-    if task == "binary":
-        bad = np.flatnonzero((pred < 0) | (pred > 1))
-        if bad.size:
-            raise InputFileError(MSG_FILE_NOT_PROBABILITY.format(
-                column=score, path=path, value=pred[bad[0]].item(), row=int(bad[0]) + 1))
-    bounds = None
-    if interval is not None:
-        bounds = np.column_stack([_file_numeric(frame[c], c, roles[c], path) for c in interval])
-    w = None
-    if weight is not None:
-        w = _file_numeric(frame[weight], weight, "weight", path)
-        bad = np.flatnonzero(w < 0)
-        if bad.size:
-            raise InputFileError(MSG_FILE_NEGATIVE_WEIGHT.format(
-                column=weight, path=path, value=w[bad[0]].item(), row=int(bad[0]) + 1))
-    groups = pd.DataFrame({a: _as_labels(frame[a]) for a in attributes})
-    return audit_subgroups(y, pred, groups, task=task, sample_weight=w, interval=bounds,
-                           n_boot=n_boot, seed=seed, min_group_size=min_group_size,
-                           intersections=intersections, confidence=confidence)
-
-
-def _read_table(path: Path, attributes: list[str]) -> pd.DataFrame:
-    if not path.exists():
-        raise InputFileError(MSG_FILE_NOT_FOUND.format(path=path))
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet", ".pq"):
-        raise InputFileError(MSG_FILE_TYPE.format(path=path, suffix=path.suffix))
-    kind = "CSV" if suffix == ".csv" else "Parquet"
-    try:
-        if kind == "CSV":
-            header = pd.read_csv(path, nrows=0).columns
-            return pd.read_csv(path, dtype={a: str for a in attributes if a in header})
-        return pd.read_parquet(path)
-    except Exception as exc:  # pandas/pyarrow raise many types for a bad file
-        raise InputFileError(MSG_FILE_UNREADABLE.format(path=path, kind=kind,
-                                                        error=f"{type(exc).__name__}: {exc}")) from exc
-
-
-def _file_numeric(series: pd.Series, column: str, role: str, path: Path) -> np.ndarray:
-    values = pd.to_numeric(series, errors="coerce")
-    bad = np.flatnonzero(values.isna().to_numpy())
-    if bad.size:
-        raise InputFileError(MSG_FILE_NOT_NUMERIC.format(column=column, role=role, path=path,
-                                                         value=_plain(series.iloc[bad[0]]),
-                                                         row=int(bad[0]) + 1))
-    values = values.to_numpy(dtype=np.float64)
-    infinite = np.flatnonzero(~np.isfinite(values))
-    if infinite.size:
-        raise InputFileError(MSG_FILE_NOT_NUMERIC.format(column=column, role=role, path=path,
-                                                         value=_plain(series.iloc[infinite[0]]),
-                                                         row=int(infinite[0]) + 1))
-    return values
-
-
-def _plain(value):
-    """A numpy scalar as the Python value it holds, for messages (``2``, not ``np.int64(2)``)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _file_labels(series: pd.Series, column: str, path: Path, task: str) -> np.ndarray:
-    if task != "binary":
-        return _file_numeric(series, column, "label", path)
-    values = pd.to_numeric(series.astype(object) if series.dtype == bool else series, errors="coerce")
-    ok = values.isin([0, 1]).to_numpy()
-    if not ok.all():
-        bad = pd.unique(series[~ok])[:5]
-        raise InputFileError(MSG_FILE_NOT_BINARY.format(column=column, path=path,
-                                                        values=", ".join(repr(_plain(v)) for v in bad)))
-    return values.to_numpy(dtype=np.float64)

@@ -16,37 +16,37 @@ encoded; NaN for missing):
 :meth:`NoveltyDetector.assess` checks one patient, returns a :class:`NoveltyAssessment` and emits an
 :class:`OutOfDistributionWarning` when the patient is novel or outside a training range.
 
-Pure numpy + scikit-learn's ``ledoit_wolf``; fitted state is plain JSON (``to_dict``/``from_dict``).
+For a cohort, :func:`novelty_matrix` is that design matrix (one 0/1 column per category) and
+:func:`fit_novelty` fits the detector on the training split. The value objects live in
+``_novelty_results``. Pure numpy + scikit-learn's ``ledoit_wolf``; fitted state is plain JSON
+(``to_dict``/``from_dict``).
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
-from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
+import pandas as pd
 from sklearn.covariance import ledoit_wolf
 from sklearn.exceptions import NotFittedError
 
 from .._errors import BundleIntegrityError, OutOfDistributionWarning
+from .._params import Constraint, check_attributes, is_real
+from ..data.spec import CohortSpec
+from ..uncertainty.conformal import conformal_rank, min_calibration_size
+from ._novelty_results import KIND_RANGE, KIND_TAIL, KIND_UNOBSERVED, FeatureFlag, NoveltyAssessment  # noqa: F401
 
-__all__ = ["NoveltyDetector", "NoveltyAssessment", "FeatureFlag"]
+__all__ = ["NoveltyDetector", "NoveltyAssessment", "FeatureFlag", "fit_novelty", "novelty_matrix"]
 
 _FORMAT = "NoveltyDetector"
 _FORMAT_VERSION = 1
-_EPS = 1e-9
 _CONSTANT_STD = 1e-12  # a column whose training std is at most this is treated as constant
-
-KIND_RANGE = "outside_range"
-KIND_TAIL = "outside_p01_p99"
-KIND_UNOBSERVED = "never_observed"
 
 # --- messages (tests assert them) ---------------------------------------------------------------
 
-MSG_BAD_PARAM = "The {name!r} parameter of {cls} must be {allowed}. Got {got!r} instead."
 MSG_NOT_FITTED = (
     "This {cls} instance is not fitted yet. Call 'fit' with training rows and a held-out "
     "in-distribution calibration set before using this method."
@@ -61,91 +61,13 @@ MSG_FEW_CALIB_ROWS = (
 )
 MSG_NAMES = "'names' must list one name per column ({expected}). Got {got} names instead."
 MSG_ONE_ROW = "'x_row' must be one patient's row of {expected} values. Got shape {shape} instead."
-MSG_OOD_WARNING = "This patient is unlike the training data: {details}."
-MSG_OOD_SCORE = (
-    "novelty score {score:.3g} is above the threshold {threshold:.3g} (higher than {percentile:.1f}% "
-    "of in-distribution calibration patients)"
-)
 MSG_BAD_BUNDLE = "Cannot read a {fmt} from this JSON: {problem}"
+MSG_BAD_FORMAT = "expected format {fmt!r} version {version}, got {got!r} version {got_version!r}"
+MSG_BAD_COLUMNS = "per-column lists must have {p} entries"
+MSG_BAD_LIST = "expected a list of {n} numbers, got {got}"
 
 
-def _is_real(v: Any) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and math.isfinite(float(v))
-
-
-_PARAMETER_CONSTRAINTS: dict[str, tuple[str, Any]] = {
-    "target_rate": ("a float in the range (0, 0.5]", lambda v: _is_real(v) and 0.0 < float(v) <= 0.5),
-}
-
-
-# --- value objects ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FeatureFlag:
-    """One column of a row outside what training saw.
-
-    ``kind`` is ``'outside_range'`` (outside training [min, max]), ``'outside_p01_p99'`` (inside the
-    range but outside the 1st–99th percentiles; only with ``include_tails=True``) or
-    ``'never_observed'`` (the column was missing in every training row). ``direction`` is
-    ``'below'``/``'above'`` (None for never_observed).
-    """
-
-    feature: str
-    value: float
-    kind: str
-    direction: str | None
-    train_min: float | None
-    train_max: float | None
-    p01: float | None
-    p99: float | None
-
-    @property
-    def message(self) -> str:
-        if self.kind == KIND_UNOBSERVED:
-            return f"{self.feature} = {_g(self.value)} (never observed in training: missing in every row)"
-        if self.kind == KIND_RANGE:
-            return (f"{self.feature} = {_g(self.value)} is {self.direction} the training range "
-                    f"[{_g(self.train_min)}, {_g(self.train_max)}]")
-        return (f"{self.feature} = {_g(self.value)} is {self.direction} the training 1st–99th percentiles "
-                f"[{_g(self.p01)}, {_g(self.p99)}]")
-
-    def to_dict(self) -> dict:
-        return {"feature": self.feature, "value": float(self.value), "kind": self.kind,
-                "direction": self.direction, "train_min": self.train_min, "train_max": self.train_max,
-                "p01": self.p01, "p99": self.p99, "message": self.message}
-
-
-@dataclass(frozen=True)
-class NoveltyAssessment:
-    """One patient's novelty: score, its percentile among calibration patients, and range flags."""
-
-    score: float
-    threshold: float
-    percentile: float
-    is_novel: bool
-    flags: tuple[FeatureFlag, ...] = ()
-    n_missing: int = 0
-
-    @property
-    def out_of_distribution(self) -> bool:
-        """Novel score, or a value outside a training range."""
-        return self.is_novel or any(f.kind != KIND_TAIL for f in self.flags)
-
-    @property
-    def message(self) -> str:
-        parts = []
-        if self.is_novel:
-            parts.append(MSG_OOD_SCORE.format(score=self.score, threshold=self.threshold,
-                                              percentile=self.percentile))
-        parts += [f.message for f in self.flags if f.kind != KIND_TAIL]
-        return MSG_OOD_WARNING.format(details="; ".join(parts)) if parts else ""
-
-    def to_dict(self) -> dict:
-        return {"score": self.score, "threshold": self.threshold, "percentile": self.percentile,
-                "is_novel": self.is_novel, "out_of_distribution": self.out_of_distribution,
-                "n_missing": self.n_missing, "flags": [f.to_dict() for f in self.flags],
-                "message": self.message}
+_CONSTRAINTS = {"target_rate": Constraint("a float in the range (0, 0.5]", lambda v: is_real(v) and 0.0 < float(v) <= 0.5)}
 
 
 # --- the detector ----------------------------------------------------------------------------
@@ -177,10 +99,7 @@ class NoveltyDetector:
 
     def fit(self, X_fit, X_calib) -> "NoveltyDetector":
         """Fit the score on ``X_fit`` and set the threshold on the held-out ``X_calib``."""
-        for name, (allowed, ok) in _PARAMETER_CONSTRAINTS.items():
-            if not ok(getattr(self, name)):
-                raise ValueError(MSG_BAD_PARAM.format(name=name, cls=type(self).__name__, allowed=allowed,
-                                                      got=getattr(self, name)))
+        check_attributes(self, _CONSTRAINTS)
         names = _column_names(X_fit)
         A = _matrix(X_fit, "'X_fit'")
         if A.shape[0] < 2:
@@ -190,12 +109,10 @@ class NoveltyDetector:
             raise ValueError(MSG_N_FEATURES.format(what="'X_calib'", got=C.shape[1], cls=type(self).__name__,
                                                    expected=A.shape[1]))
         level = 1.0 - float(self.target_rate)
-        k = _rank(C.shape[0], level)
+        k = conformal_rank(C.shape[0], level)
         if k > C.shape[0]:
-            needed = C.shape[0] + 1
-            while _rank(needed, level) > needed:
-                needed += 1
-            raise ValueError(MSG_FEW_CALIB_ROWS.format(n=C.shape[0], needed=needed, rate=100 * self.target_rate))
+            raise ValueError(MSG_FEW_CALIB_ROWS.format(n=C.shape[0], needed=min_calibration_size(level),
+                                                       rate=100 * self.target_rate))
 
         observed = ~np.all(np.isnan(A), axis=0)
         with warnings.catch_warnings():
@@ -311,8 +228,8 @@ class NoveltyDetector:
         """Rebuild from ``to_dict()``; raises BundleIntegrityError for anything else."""
         try:
             if d.get("format") != _FORMAT or d.get("version") != _FORMAT_VERSION:
-                raise ValueError(f"expected format {_FORMAT!r} version {_FORMAT_VERSION}, "
-                                 f"got {d.get('format')!r} version {d.get('version')!r}")
+                raise ValueError(MSG_BAD_FORMAT.format(fmt=_FORMAT, version=_FORMAT_VERSION, got=d.get("format"),
+                                                       got_version=d.get("version")))
             obj = cls(**d["params"])
             f = d["fitted"]
             if f is not None:
@@ -329,7 +246,7 @@ class NoveltyDetector:
                 r = f["ranges"]
                 obj.min_, obj.max_, obj.p01_, obj.p99_ = (_array(r[k], p) for k in ("min", "max", "p01", "p99"))
                 if len(obj.constant_) != p or (obj.feature_names_in_ is not None and len(obj.feature_names_in_) != p):
-                    raise ValueError(f"per-column lists must have {p} entries")
+                    raise ValueError(MSG_BAD_COLUMNS.format(p=p))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise BundleIntegrityError(MSG_BAD_BUNDLE.format(fmt=_FORMAT, problem=exc)) from exc
         return obj
@@ -376,10 +293,6 @@ class NoveltyDetector:
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _rank(n: int, level: float) -> int:
-    return int(math.ceil((n + 1) * level - _EPS))
-
-
 def _column_names(X) -> list[str] | None:
     columns = getattr(X, "columns", None)
     return None if columns is None else [str(c) for c in columns]
@@ -410,9 +323,30 @@ def _list(a) -> list:
 def _array(values, n: int) -> np.ndarray:
     a = np.array([math.nan if v is None else float(v) for v in values], dtype=float)
     if a.shape != (n,):
-        raise ValueError(f"expected a list of {n} numbers, got {len(a)}")
+        raise ValueError(MSG_BAD_LIST.format(n=n, got=len(a)))
     return a
 
 
-def _g(x) -> str:
-    return "NA" if x is None else f"{x:g}"
+# --- the cohort's design matrix for the detector ---------------------------------------------------
+
+
+def novelty_matrix(spec: CohortSpec, frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Numeric and binary features as they are; one 0/1 column per category (NaN when missing)."""
+    cols, names = [], []
+    for f in spec.features:
+        col = frame[f.name]
+        if f.type in ("numeric", "binary"):
+            cols.append(col.astype(float).to_numpy())
+            names.append(f.name)
+        else:
+            codes = pd.Categorical(col, categories=list(f.categories)).codes
+            for k, cat in enumerate(f.categories):
+                cols.append(np.where(codes < 0, np.nan, (codes == k).astype(float)))
+                names.append(f"{f.name}={cat}")
+    return np.column_stack(cols), names
+
+
+def fit_novelty(spec: CohortSpec, frame: pd.DataFrame, calibration_rows: np.ndarray) -> NoveltyDetector:
+    """Fitted on training rows outside ``calibration_rows``; threshold set on those held-out rows."""
+    x, _ = novelty_matrix(spec, frame)
+    return NoveltyDetector(target_rate=0.01).fit(x[~calibration_rows], x[calibration_rows])

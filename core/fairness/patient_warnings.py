@@ -9,13 +9,12 @@ from __future__ import annotations
 import warnings
 from dataclasses import asdict, dataclass
 
-import numpy as np
 import pandas as pd
 
 from .._format import short_number as fmt_number
 from .._errors import OutOfDistributionWarning, SmallSubgroupWarning
 from ..data.cohorts import protected_attributes
-from .novelty import KIND_RANGE, KIND_UNOBSERVED, NoveltyDetector
+from .novelty import KIND_RANGE, KIND_UNOBSERVED, NoveltyDetector, novelty_matrix
 from ..data.spec import CohortSpec
 from .audit import SubgroupAudit
 
@@ -41,28 +40,6 @@ class RepresentationPolicy:
 
     min_train_n: int = 50
     min_train_share: float = 0.05
-
-
-def novelty_matrix(spec: CohortSpec, frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-    """Numeric and binary features as they are; one 0/1 column per category (NaN when missing)."""
-    cols, names = [], []
-    for f in spec.features:
-        col = frame[f.name]
-        if f.type in ("numeric", "binary"):
-            cols.append(col.astype(float).to_numpy())
-            names.append(f.name)
-        else:
-            codes = pd.Categorical(col, categories=list(f.categories)).codes
-            for k, cat in enumerate(f.categories):
-                cols.append(np.where(codes < 0, np.nan, (codes == k).astype(float)))
-                names.append(f"{f.name}={cat}")
-    return np.column_stack(cols), names
-
-
-def fit_novelty(spec: CohortSpec, frame: pd.DataFrame, calibration_rows: np.ndarray) -> NoveltyDetector:
-    """Fitted on training rows outside ``calibration_rows``; threshold set on those held-out rows."""
-    x, _ = novelty_matrix(spec, frame)
-    return NoveltyDetector(target_rate=0.01).fit(x[~calibration_rows], x[calibration_rows])
 
 
 def representation_warnings(spec: CohortSpec, row: pd.DataFrame, *, audit: SubgroupAudit | None,
@@ -130,16 +107,3 @@ def _ood_warnings(spec: CohortSpec, row: pd.DataFrame, detector: NoveltyDetector
                     "threshold": float(detector.threshold_), "percentile": pct,
                     "message": MSG_OOD_NOVEL.format(pct=min(pct, 99.9))})
     return out
-
-
-
-
-def patient_groups(spec: CohortSpec, record: dict) -> list[tuple[str, str]]:
-    """The patient's (attribute, group) pairs, single attributes and pairwise intersections, as the audit names them."""
-    from ..data.cohorts import patient_frame
-
-    attrs = protected_attributes(spec, patient_frame(spec, [record])).iloc[0].to_dict()
-    names = list(attrs)
-    pairs = [(a, str(attrs[a])) for a in names]
-    pairs += [(f"{a} x {b}", f"{attrs[a]} x {attrs[b]}") for i, a in enumerate(names) for b in names[i + 1:]]
-    return pairs

@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from typing import Any
 from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,6 +20,7 @@ from .._errors import BundleIntegrityError
 from ..data.cohorts._sources import sha256_bytes, sha256_file
 from ..evaluation.comparison import Evaluation
 from .boosted import BoostedModel
+from .sections import RepresentationSection, TrainingRecord, UncertaintySection
 from ..data.spec import CohortSpec
 from .training import TrainingResult
 
@@ -26,9 +28,15 @@ FORMAT = "equipoise-bundle/1"
 MANIFEST = "manifest.json"
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelBundle:
-    """A loaded (verified) bundle: spec, model, baseline, test-split evaluation and training record."""
+    """A loaded, verified bundle: every file parsed into a typed section.
+
+    ``spec``, ``model``, ``baseline``, ``evaluation``, ``training`` (TrainingRecord), ``uncertainty``
+    (UncertaintySection), ``representation`` (RepresentationSection), ``audit`` (SubgroupAudit) and
+    ``novelty`` (NoveltyDetector) are parsed at load time, so a malformed section is refused there
+    with a BundleIntegrityError; ``texts`` holds the ensemble members' LightGBM text.
+    """
 
     path: Path
     bundle_id: str
@@ -37,20 +45,23 @@ class ModelBundle:
     model: BoostedModel
     baseline: BoostedModel | None
     evaluation: Evaluation
-    training: dict
-    extras: dict = field(default_factory=dict)
+    training: TrainingRecord
+    uncertainty: UncertaintySection | None = None
+    representation: RepresentationSection | None = None
+    audit: Any = None      # core.fairness.SubgroupAudit
+    novelty: Any = None    # core.fairness.NoveltyDetector
     texts: dict = field(default_factory=dict)
 
     @property
     def test_patient_ids(self) -> list[str]:
-        return list(self.training["test_patient_ids"])
+        return list(self.training.test_patient_ids)
 
     @cached_property
     def ensemble(self):
         """The bootstrap ensemble (arm cohorts) or None."""
         from ..uncertainty.ensemble import ArmEnsemble
 
-        doc = self.extras.get("uncertainty", {}).get("ensemble")
+        doc = self.uncertainty.ensemble if self.uncertainty else None
         return ArmEnsemble.from_files(doc, self.texts, self.model.design.to_dict()) if doc else None
 
     @cached_property
@@ -58,26 +69,12 @@ class ModelBundle:
         """The Mondrian conformal regressor (dose cohort) or None."""
         from ..uncertainty.conformal import MondrianConformalRegressor
 
-        doc = self.extras.get("uncertainty", {}).get("conformal")
+        doc = self.uncertainty.conformal if self.uncertainty else None
         return MondrianConformalRegressor.from_dict(doc) if doc else None
-
-    @cached_property
-    def audit(self):
-        from ..fairness.audit import SubgroupAudit
-
-        doc = self.extras.get("audit")
-        return SubgroupAudit.from_dict(doc) if doc else None
-
-    @cached_property
-    def novelty(self):
-        from ..fairness.novelty import NoveltyDetector
-
-        doc = self.extras.get("novelty")
-        return NoveltyDetector.from_dict(doc) if doc else None
 
     @property
     def missing_scenarios(self) -> dict:
-        return self.extras.get("uncertainty", {}).get("missing_scenarios", {})
+        return self.uncertainty.missing_scenarios if self.uncertainty else {}
 
 
 def save_bundle(result: TrainingResult, evaluation: Evaluation, out_dir: str | Path, *,
@@ -148,21 +145,30 @@ def verify_bundle(path: str | Path) -> dict:
 
 
 def load_bundle(path: str | Path) -> ModelBundle:
+    """Verify the manifest, then parse every section; raises BundleIntegrityError naming what is wrong."""
+    from ..fairness import SubgroupAudit
+    from ..fairness import NoveltyDetector
+
     path = Path(path)
     manifest = verify_bundle(path)
+    listed = manifest["files"]
     read = lambda name: json.loads((path / name).read_text(encoding="utf-8"))  # noqa: E731
-    trees = (path / "model_trees.txt").read_text(encoding="utf-8") if "model_trees.txt" in manifest["files"] else None
-    core_files = {"spec.json", "model.json", "evaluation.json", "training.json", "baseline.json"}
-    extras = {name[:-5]: read(name) for name in manifest["files"] if name.endswith(".json") and name not in core_files}
-    texts = {name: (path / name).read_text(encoding="utf-8") for name in manifest["files"]
+    optional = lambda name, parse: parse(read(name)) if name in listed else None  # noqa: E731
+    trees = (path / "model_trees.txt").read_text(encoding="utf-8") if "model_trees.txt" in listed else None
+    texts = {name: (path / name).read_text(encoding="utf-8") for name in listed
              if name.endswith(".txt") and name != "model_trees.txt"}
     return ModelBundle(
         path=path, bundle_id=manifest["bundle_id"], sha256=sha256_file(path / MANIFEST),
         spec=CohortSpec.from_dict(read("spec.json")),
         model=BoostedModel.from_dict(read("model.json"), trees),
-        baseline=BoostedModel.from_dict(read("baseline.json")) if "baseline.json" in manifest["files"] else None,
+        baseline=optional("baseline.json", BoostedModel.from_dict),
         evaluation=Evaluation.from_dict(read("evaluation.json")),
-        training=read("training.json"), extras=extras, texts=texts,
+        training=TrainingRecord.from_dict(read(TrainingRecord.FILE)),
+        uncertainty=optional(UncertaintySection.FILE, UncertaintySection.from_dict),
+        representation=optional(RepresentationSection.FILE, RepresentationSection.from_dict),
+        audit=optional("audit.json", SubgroupAudit.from_dict),
+        novelty=optional("novelty.json", NoveltyDetector.from_dict),
+        texts=texts,
     )
 
 

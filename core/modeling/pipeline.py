@@ -12,8 +12,7 @@ from ..evaluation.benefit import benefit_by_group
 from .bundle import save_bundle
 from ..data.cohorts import Cohort, protected_attributes
 from ..evaluation.comparison import Evaluation, evaluate
-from ..fairness.patient_warnings import RepresentationPolicy, fit_novelty, novelty_matrix
-from ..fairness.audit import audit_subgroups
+from ..fairness import RepresentationPolicy, audit_subgroups, fit_novelty, novelty_matrix
 from .training import TrainingResult, train
 from ..uncertainty import (arm_interval_check, dose_coverage, dose_interval, fit_dose_conformal, fit_ensemble,
                           plausible_values)
@@ -63,13 +62,10 @@ def assess(result: TrainingResult, *, progress: Callable[[str], None], n_members
     audit = audit_subgroups(y_test, pred_test, groups_test, task="regression" if spec.is_dose else "binary",
                             sample_weight=None if spec.is_dose else w_test, interval=interval,
                             n_boot=N_BOOT_AUDIT, seed=spec.seed, train_groups=protected_attributes(spec, train_frame))
-    audit_doc = audit.to_dict()
     if not spec.is_dose and spec.treatment.randomized:
         benefit = benefit_by_group(spec, model, test_frame, y_test, w_test, groups_test, seed=spec.seed)
-        audit_doc["overall"]["metrics"]["c_for_benefit"] = benefit["overall"]
-        for g in audit_doc["groups"]:
-            g["metrics"]["c_for_benefit"] = benefit.get((g["attribute"], g["group"]),
-                                                        {"insufficient_data": True, "reason": "not computed"})
+        audit = audit.with_metric("c_for_benefit", overall=benefit.pop("overall"), by_group=benefit)
+    audit_doc = audit.to_dict()
 
     progress("fitting the out-of-distribution detector")
     detector = fit_novelty(spec, train_frame, result.folds == 0)

@@ -96,7 +96,7 @@ def predict_patient(bundle: ModelBundle, record: dict, *, patient_id: str | None
         warnings.append({"kind": "non_randomized", "message": "Arms were not randomized in the training data: "
                          "differences between arms may reflect who received them, not what they do."})
     warnings += representation_warnings(spec, row, audit=bundle.audit, detector=bundle.novelty,
-                                        train_total=int(bundle.training["n_train"]), policy=_policy(bundle))
+                                        train_total=int(bundle.training.n_train), policy=_policy(bundle))
     common["missing_inputs"] = tuple(missing_ranges(spec, bundle.model, row, patient.missing, bundle.missing_scenarios))
     if spec.is_dose:
         return _dose_report(bundle, row, warnings, common)
@@ -104,7 +104,7 @@ def predict_patient(bundle: ModelBundle, record: dict, *, patient_id: str | None
 
 
 def _policy(bundle: ModelBundle) -> RepresentationPolicy:
-    return RepresentationPolicy(**bundle.extras.get("representation", {}).get("policy", {}))
+    return RepresentationPolicy(**(bundle.representation.policy if bundle.representation else {}))
 
 
 def _arm_report(bundle: ModelBundle, row: pd.DataFrame, warnings: list, common: dict) -> PatientReport:

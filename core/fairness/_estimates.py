@@ -1,0 +1,130 @@
+"""The audited metrics and how one group's are estimated: minimum sizes, point estimates, intervals, flags.
+
+See :mod:`core.fairness.audit` for the statistical choices; this module holds their arithmetic.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from .._format import finite_or_none
+from .._params import is_int
+from ..evaluation import metrics as _m
+from ._result import REASON_TOO_FEW, MetricValue
+
+BINARY_METRICS = ("auc", "brier", "calibration_intercept", "calibration_slope", "outcome_rate",
+                  "mean_predicted")
+REGRESSION_METRICS = ("mae", "mean_error", "within_20", "mean_outcome")
+EVENT_METRICS = ("auc", "calibration_intercept", "calibration_slope")  # need events and non-events
+WORSE_DIRECTION = {
+    "auc": "lower",
+    "brier": "higher",
+    "calibration_intercept": "farther_from_0",
+    "calibration_slope": "farther_from_1",
+    "outcome_rate": None,
+    "mean_predicted": None,
+    "coverage": "lower",
+    "mae": "higher",
+    "mean_error": "farther_from_0",
+    "within_20": "lower",
+    "mean_outcome": None,
+}
+DEFAULT_MIN_SIZES = {"binary": {"n": 50, "events": 10}, "regression": {"n": 30}}
+WITHIN_TOLERANCE = 0.2
+
+MSG_NOT_ESTIMABLE = "not estimable on these patients"
+
+
+def min_sizes(task: str, min_group_size) -> dict:
+    """The defaults for ``task``, with what ``min_group_size`` overrides."""
+    sizes = dict(DEFAULT_MIN_SIZES[task])
+    if is_int(min_group_size):
+        sizes["n"] = int(min_group_size)
+    elif isinstance(min_group_size, Mapping):
+        sizes.update({k: int(v) for k, v in min_group_size.items()
+                      if task == "binary" or k == "n"})
+    return sizes
+
+
+def insufficient(task, sizes, minimum, metric_names) -> dict[str, str | None]:
+    """The reason each metric cannot be reported for a group, or None when it can."""
+    why = dict.fromkeys(metric_names)
+    if sizes["n"] < minimum["n"]:
+        return dict.fromkeys(metric_names, REASON_TOO_FEW.format(kind="n", count=sizes["n"], minimum=minimum["n"]))
+    if task == "binary":
+        for kind in ("events", "non-events"):
+            if sizes[kind] < minimum["events"]:
+                for name in EVENT_METRICS:
+                    why[name] = why[name] or REASON_TOO_FEW.format(kind=kind, count=sizes[kind],
+                                                                   minimum=minimum["events"])
+    return why
+
+
+def size_reason(why: dict) -> str | None:
+    """The first too-few-patients/events reason of a group (what SmallSubgroupWarning lists)."""
+    return next((r for r in why.values() if r and r != MSG_NOT_ESTIMABLE), None)
+
+
+def point_estimates(task, y, p, w, covered, why) -> dict[str, float]:
+    """Every reportable metric of one group (binary: plus ``_calibration_fit``, the bootstrap's start)."""
+    if all(r is not None for r in why.values()):
+        return {}
+    mean = lambda v: _m._weighted_mean(v, w)  # noqa: E731
+    out = {}
+    if task == "binary":
+        out["outcome_rate"], out["mean_predicted"] = mean(y), mean(p)
+        out["brier"] = mean((p - y) ** 2)
+        if why["auc"] is None:
+            out["auc"] = _m.roc_auc(y, p, sample_weight=w)
+            fit = _m._calibration_fit(y, p, w)
+            out["calibration_intercept"], out["calibration_slope"] = fit[0], fit[2]
+            out["_calibration_fit"] = fit
+    else:
+        out["mae"], out["mean_error"] = mean(np.abs(p - y)), mean(p - y)
+        out["within_20"] = mean(_m._within(y, p, WITHIN_TOLERANCE))
+        out["mean_outcome"] = mean(y)
+    if covered is not None:
+        out["coverage"] = mean(covered)
+    return out
+
+
+def percentiles(samples: np.ndarray, alpha: float) -> tuple[float | None, float | None]:
+    """The percentile interval of the finite samples (None, None when there are none)."""
+    samples = samples[np.isfinite(samples)]
+    if samples.size == 0:
+        return None, None
+    lo, hi = np.percentile(samples, [100 * alpha, 100 * (1 - alpha)])
+    return finite_or_none(lo), finite_or_none(hi)
+
+
+def metric_value(name, i, point, reasons, replicates, alpha, *, compare) -> MetricValue:
+    """Metric ``name`` of cell ``i`` (0: the whole sample), with its difference from overall if ``compare``."""
+    if reasons[i][name] is not None:
+        return MetricValue.insufficient(reasons[i][name])
+    value = point[i][name]
+    ci = (None, None) if replicates is None else percentiles(replicates[name][:, i], alpha)
+    if not compare or reasons[0][name] is not None:
+        return MetricValue(finite_or_none(value), *ci)
+    difference = value - point[0][name]
+    diff_ci, flagged = (None, None), False
+    if replicates is not None:
+        group, whole = replicates[name][:, i], replicates[name][:, 0]
+        diff_ci = percentiles(group - whole, alpha)
+        flagged = is_worse(WORSE_DIRECTION[name], group, whole, diff_ci, alpha)
+    return MetricValue(finite_or_none(value), *ci, difference=finite_or_none(difference),
+                       difference_ci_low=diff_ci[0], difference_ci_high=diff_ci[1], flagged=flagged)
+
+
+def is_worse(direction, group, whole, diff_ci, alpha) -> bool:
+    """Whether the group is significantly worse than overall in ``direction`` (see the audit module)."""
+    if direction is None or diff_ci[0] is None:
+        return False
+    if direction == "lower":
+        return diff_ci[1] < 0
+    if direction == "higher":
+        return diff_ci[0] > 0
+    target = 1.0 if direction == "farther_from_1" else 0.0
+    excess_low, _ = percentiles(np.abs(group - target) - np.abs(whole - target), alpha)
+    return excess_low is not None and excess_low > 0

@@ -1,0 +1,15 @@
+"""Plotly figures for Equipoise reports, audits and checks: drawing only, nothing is estimated here.
+
+Each builder takes a JSON-like dict core already produces (``PatientReport.to_dict()``, ``SubgroupAudit.to_dict()``,
+...) and returns a ``plotly.graph_objects.Figure``. Colours are Okabe–Ito (:data:`PALETTE`) and never carry meaning
+alone (symbols, dashes, signed numbers and labels say the same); every axis names its unit; the look is set in
+``_style._style``; texts describe estimates and never tell anyone what to do. Per-patient charts live in
+``_patient``, population and check charts in ``_population``.
+"""
+
+from ._patient import arm_forest, difference_figure, dose_figure, ice_figure, icon_array, waterfall
+from ._population import calibration_figure, coverage_figure, decision_curve_figure, subgroup_forest
+from ._style import BLACK, BLUE, GREEN, ORANGE, PALETTE, PURPLE, SKY, VERMILLION, YELLOW  # noqa: F401 (named colours)
+
+__all__ = ["PALETTE", "arm_forest", "calibration_figure", "coverage_figure", "decision_curve_figure",
+           "difference_figure", "dose_figure", "icon_array", "ice_figure", "subgroup_forest", "waterfall"]

@@ -1,0 +1,234 @@
+"""Figures of one patient's report: arms and their difference, icon arrays, explanations, what-if curves, dose."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+from collections.abc import Mapping
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..._format import display_value
+from ._style import (BLACK, BLUE, ORANGE, SERIES, VERMILLION, _interval_text, _lower_first, _quantity, _require, _rows,
+                     _same_length, _scaled, _style, _wrap)
+
+SCALE_TITLES = {
+    "log-odds": "Contribution to the predicted risk (log-odds)",
+    "log odds ratio": "Contribution to the difference between arms (log odds ratio)",
+    "mg/week": "Contribution to the predicted dose (mg/week)",
+}
+
+MSG_PROBABILITY = "The {name!r} argument must be a probability in the range [0, 1]. Got {got!r} instead."
+MSG_MAX_FEATURES = "The 'max_features' argument must be an int >= 1. Got {got!r} instead."
+
+
+# --- patient report: arms ------------------------------------------------------------------------
+def arm_forest(report: Mapping) -> go.Figure:
+    """Each arm's predicted risk (%) with its interval; the reference arm and the favoured arm marked."""
+    arms = _require(report, "arms", "arm_forest", "an arm cohort's patient report")
+    outcome, comparison = report.get("outcome", {}), report.get("comparison") or {}
+    favoured, level = comparison.get("favoured"), comparison.get("level", 0.95)
+    quantity, what = _quantity(outcome), _lower_first(outcome.get("label", "the outcome"))
+    rows = []
+    for a in arms:
+        is_fav = a["arm"] == favoured
+        roles = [r for r, on in (("favoured", is_fav), ("reference", a.get("reference"))) if on]
+        name = f"<b>{a['arm']}</b>" if is_fav else a["arm"]
+        p, iv = 100 * a["probability"], _scaled(a.get("interval"), 100)
+        rows.append((f"{name} ({', '.join(roles)})" if roles else name,
+                     "favoured" if is_fav else "reference" if a.get("reference") else "other", p, iv,
+                     f"{a['arm']}: estimated {quantity} {p:.1f}%<br>{_interval_text(iv, '%', level)}", ""))
+    fig = go.Figure()
+    _rows(fig, rows, {"favoured": ("Favoured by the model", BLUE, "diamond"), "reference": ("Reference arm", BLACK,
+                      "square"), "other": ("Other arms", ORANGE, "circle")}, y_title="Treatment arm",
+          value_text=lambda v: f"{v:.1f}%")
+    fig.update_xaxes(rangemode="tozero")
+    return _style(fig, title=f"Estimated {quantity} under each treatment option",
+                  subtitle=f"Points: model estimates (%); bars: {level:.0%} intervals from bootstrap models",
+                  x_title=_wrap(f"Predicted {quantity} of {what} (%)", 70), y_title="Treatment arm",
+                  height=180 + 70 * len(arms))
+
+
+def difference_figure(report: Mapping) -> go.Figure:
+    """The favoured-vs-compared absolute risk difference (percentage points) with its interval."""
+    c = _require(report, "comparison", "difference_figure", "an arm cohort's patient report")
+    quantity, level = _quantity(report.get("outcome", {})), c.get("level", 0.95)
+    fav, d, iv = c["favoured"], 100 * c["difference"], _scaled(c.get("interval"), 100)
+    label = f"{fav} − {c['versus']}"
+    hover = f"{label}: {d:+.1f} percentage points<br>{_interval_text(iv, ' points', level)}"
+    if c.get("favoured_share") is not None:
+        hover += f"<br>{fav} had the most favourable estimate in {c['favoured_share']:.0%} of bootstrap models"
+    fig = go.Figure()
+    _rows(fig, [(label, "d", d, iv, hover, "")], {"d": ("Difference", BLUE, "diamond")}, y_title="Arms compared",
+          value_text=lambda v: f"{v:+.1f}")
+    span = 1.3 * max([abs(d), 1.0] + [abs(v) for v in iv or []])
+    fig.update_xaxes(range=[-span, span], zeroline=False)
+    fig.add_vline(x=0, line={"color": BLACK, "dash": "dash", "width": 1.5})
+    for side, text in ((-1, f"◀ lower {quantity} with {fav}"), (1, f"higher {quantity} with {fav} ▶")):
+        fig.add_annotation(x=0, y=1, xref="x", yref="paper", yanchor="bottom", showarrow=False, text=text,
+                           xanchor="right" if side < 0 else "left", xshift=6 * side)
+    note = (f"the {level:.0%} interval {'includes' if iv[0] <= 0 <= iv[1] else 'excludes'} zero" if iv
+            else "no interval available for this difference")
+    if c.get("insufficient_evidence"):
+        note += "; insufficient evidence: at least one interval is wide"
+    fig.update_layout(showlegend=False)
+    return _style(fig, title=f"Difference in estimated {quantity}: {label}", height=320,
+                  subtitle=f"Point: model estimate; bar: {level:.0%} interval; dashed line: no difference<br>"
+                           f"{note[0].upper() + note[1:]}.",
+                  x_title=f"Absolute {quantity} difference, {label} (percentage points)", y_title="Arms compared")
+
+
+def icon_array(p_a: float, p_b: float, *, label_a: str, label_b: str, outcome: str) -> go.Figure:
+    """Two 10x10 icon arrays: of 100 patients like this, about N would have the outcome with A (and B)."""
+    what, counts = _lower_first(outcome), []
+    for name, p in (("p_a", p_a), ("p_b", p_b)):
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+            raise ValueError(MSG_PROBABILITY.format(name=name, got=p))
+        counts.append(int(round(100 * p)))
+    titles = [f"<b>With {arm}</b>: {'fewer than 1' if k == 0 and p > 0 else f'about {k}'} of 100"
+              for arm, k, p in ((label_a, counts[0], p_a), (label_b, counts[1], p_b))]
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.06, subplot_titles=titles)
+    cells = np.arange(100)
+    x, y = cells % 10, 9 - cells // 10  # filled row by row from the top left
+    for col, (arm, k) in enumerate(zip((label_a, label_b), counts), start=1):
+        for has, symbol, colour in ((True, "circle", VERMILLION), (False, "circle-open", BLUE)):
+            sel = cells < k if has else cells >= k
+            verb = "would have" if has else "would not have"
+            fig.add_trace(go.Scatter(
+                x=x[sel], y=y[sel], mode="markers", legendgroup=str(has), showlegend=col == 1,
+                name=f"{'Filled' if has else 'Hollow'}: {verb} the outcome",
+                marker={"symbol": symbol, "size": 18, "color": colour, "line": {"width": 2, "color": colour}},
+                hovertext=f"With {arm}: about {k if has else 100 - k} of 100 patients like this {verb} {what} "
+                          "(model estimate)", hoverinfo="text"), row=1, col=col)
+    axis = {"range": [-0.7, 9.7], "showticklabels": False, "ticks": "", "showline": False, "showgrid": False}
+    fig.update_xaxes(**axis)
+    fig.update_yaxes(**axis)
+    fig.update_yaxes(scaleanchor="x", row=1, col=1).update_yaxes(scaleanchor="x2", row=1, col=2)
+    _style(fig, title="Out of 100 patients like this", x_title="Each circle is 1 of 100 patients", y_title="",
+           subtitle=f"Filled circles: would have {_wrap(what, 90)}; hollow: would not<br>Model estimates "
+                    "rounded to whole patients; they describe similar patients, not certainties", height=560)
+    fig.update_xaxes(showgrid=False)
+    fig.update_layout(legend={"orientation": "h", "x": 0, "y": -0.08, "yanchor": "top"},
+                      margin_t=fig.layout.margin.t + 20)
+    return fig
+
+
+# --- explanations ------------------------------------------------------------------------------------
+def waterfall(explanation: Mapping, *, units: Mapping[str, str] | None = None, max_features: int = 10) -> go.Figure:
+    """From the base value to this patient's output, one bar per feature; the smallest aggregated."""
+    if isinstance(max_features, bool) or not isinstance(max_features, int) or max_features < 1:
+        raise ValueError(MSG_MAX_FEATURES.format(got=max_features))
+    contributions = _require(explanation, "contributions", "waterfall", "an explanation")
+    units, scale = units or {}, explanation.get("scale", "")
+    base, output = float(explanation["base_value"]), float(explanation["output"])
+    ranked = sorted(contributions, key=lambda c: -abs(c["shap"]))
+    shown = [c for c in ranked[:max_features] if c["shap"] != 0]
+    rest = ranked[len(shown):]
+    rows = [("Base value (average patient)", base, "absolute")] + [
+        (_wrap(f"{c.get('label', c['feature'])} = {display_value(c.get('value'))} "
+               f"{units.get(c['feature'], '')}".rstrip(), 55),
+         float(c["shap"]), "relative") for c in shown]
+    if rest:
+        rows.append((f"other {len(rest)} feature{'s' * (len(rest) > 1)}", float(sum(c["shap"] for c in rest)),
+                     "relative"))
+    rows.append(("This patient's prediction", output, "total"))
+    labels, values, measures = zip(*rows)
+    texts = [f"{v:+.3f}" if m == "relative" else f"{v:.3f}" for v, m in zip(values, measures)]
+    running = base + np.cumsum([0.0, *values[1:-1]])
+    lo, hi = min(running.min(), output), max(running.max(), output)
+    pad = 0.25 * max(hi - lo, 1e-6)
+    fig = go.Figure(go.Waterfall(
+        orientation="h", y=list(labels), x=list(values), measure=list(measures), text=texts, name="Contributions",
+        textposition="outside", hoverinfo="text",
+        hovertext=[f"{lab}<br>{'contribution ' * (m == 'relative')}{t} {scale}"
+                   for lab, t, m in zip(labels, texts, measures)],
+        increasing={"marker": {"color": VERMILLION}}, decreasing={"marker": {"color": BLUE}},
+        totals={"marker": {"color": BLACK}}, connector={"line": {"color": BLACK, "dash": "dot", "width": 1}}))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(range=[lo - pad, hi + pad])
+    note = f"Base value {base:.3f} + contributions {output - base:+.3f} = {output:.3f} {scale}" + {
+        "log-odds": f" (a risk of {100 / (1 + math.exp(-output)):.1f}%)",
+        "log odds ratio": f" (an odds ratio of {math.exp(output):.2f})"}.get(scale, "")
+    return _style(fig, title=f"{explanation.get('title', 'Prediction')}: contribution of each feature",
+                  subtitle=f"{note}: the contributions add up exactly.<br>Orange bars (+) push the estimate "
+                           "up, blue bars (−) push it down; black bars: base value and prediction",
+                  x_title=SCALE_TITLES.get(scale, f"Contribution ({scale})"), y_title="Feature = this patient's value",
+                  height=220 + 40 * len(rows))
+
+
+def ice_figure(curve) -> go.Figure:
+    """The prediction along one feature's grid, one line per arm (or the dose); the patient's value marked.
+
+    Reads ``core.whatif.ICECurve`` (or its ``to_dict()``: ``curves``, ``current_value``, ``scale`` such as
+    'probability of <outcome>' or 'mg/week'), or ``predictions`` / ``patient_value`` with the same meaning.
+    """
+    curve = curve.to_dict() if hasattr(curve, "to_dict") else curve
+    grid = list(_require(curve, "grid", "ice_figure", "a what-if curve"))
+    scale, here = curve.get("scale", "probability"), curve.get("current_value", curve.get("patient_value"))
+    label, unit = curve.get("label", curve.get("feature", "feature")), curve.get("unit", "")
+    quantity = "risk" if curve.get("higher_is_worse", True) else "probability"
+    what = scale[len("probability"):].strip() if scale.startswith("probability") else ""
+    factor, y_title = ((100, f"Predicted {quantity} (%)") if scale.startswith("probability") or scale == "risk" else
+                       (1, "Predicted weekly dose (mg/week)") if scale == "mg/week" else (1, f"Prediction ({scale})"))
+    x_unit, y_unit = f" {unit}" if unit else "", "%" if factor == 100 else f" {scale}"
+    numeric = all(isinstance(g, numbers.Real) and not isinstance(g, bool) for g in grid)
+    fig = go.Figure()
+    for (arm, ys), (colour, dash, symbol) in zip((curve.get("curves") or curve["predictions"]).items(),
+                                                itertools.cycle(SERIES)):
+        _same_length(f"ice_figure arm {arm!r}", grid=grid, predictions=ys)
+        y = [factor * v for v in ys]
+        fig.add_trace(go.Scatter(x=grid, y=y, mode="lines+markers", name=str(arm), hoverinfo="text",
+                                 line={"color": colour, "dash": dash, "width": 3},
+                                 marker={"color": colour, "symbol": symbol, "size": 8},
+                                 hovertext=[f"{arm}: {label} = {display_value(g)}{x_unit}<br>predicted {v:.1f}{y_unit}"
+                                            for g, v in zip(grid, y)]))
+        if here is not None and (min(grid) <= here <= max(grid) if numeric else here in grid):
+            at = float(np.interp(here, *zip(*sorted(zip(grid, y))))) if numeric else y[grid.index(here)]
+            fig.add_trace(go.Scatter(x=[here], y=[at], mode="markers", showlegend=False, hoverinfo="text",
+                                     marker={"color": colour, "symbol": symbol, "size": 16,
+                                             "line": {"color": BLACK, "width": 2}},
+                                     hovertext=f"This patient ({arm}): {label} = {display_value(here)}{x_unit}, "
+                                               f"predicted {at:.1f}{y_unit}"))
+    if numeric and here is not None:
+        fig.add_vline(x=here, line={"color": BLACK, "dash": "dot", "width": 1.5},
+                      annotation_text=f"this patient: {display_value(here)}{x_unit}", annotation_position="top")
+    return _style(fig, title=f"What if {_lower_first(label)} were different?", y_title=y_title, height=450,
+                  subtitle=(f"Predicted {quantity} {_wrap(what, 100)}<br>" if what else "") + "Every other input "
+                  "held at this patient's values; large outlined markers: this patient",
+                  x_title=f"{label} ({unit})" if unit else label)
+
+
+# --- dose ------------------------------------------------------------------------------------------
+def dose_figure(report: Mapping, *, axis_title: str = "Weekly warfarin dose") -> go.Figure:
+    """The model's weekly dose with its conformal interval beside the IWPC formula and the fixed dose."""
+    dose = _require(report, "dose", "dose_figure", "a dose cohort's patient report")
+    unit, iv, coverage = dose.get("unit", "mg/week"), dose.get("interval"), dose.get("coverage")
+    level = f"{coverage:.0%} " if coverage else ""
+    model, formula, fixed = (dose.get(k) for k in ("mg_per_week", "iwpc_formula_mg_per_week",
+                                                  "fixed_dose_mg_per_week"))
+    reason = next((w["message"] for w in report.get("warnings", []) if w.get("kind") == "insufficient_evidence"),
+                  "no interval could be computed")
+    rows = [("Equipoise model", "model", model, iv, f"Equipoise model: {model:.1f} {unit}<br>"
+             + (_interval_text(iv, " " + unit, coverage) if iv else _wrap(f"no interval: {reason}")), ""),
+            ("IWPC pharmacogenetic formula", "formula", formula, None, f"IWPC formula: {formula or 0:.1f} {unit}",
+             "not available: " + _lower_first(dose.get("iwpc_formula_note", "no value"))),
+            (f"Fixed dose ({display_value(fixed)} {unit})", "fixed", fixed, None,
+             f"Fixed dose: {display_value(fixed)} {unit}", "")]
+    fig = go.Figure()
+    _rows(fig, rows, {"model": ("Equipoise model", BLUE, "diamond"), "formula": ("IWPC formula", ORANGE, "square"),
+                      "fixed": ("Fixed dose", BLACK, "circle")}, y_title="Source of the dose",
+          value_text=lambda v: f"{v:.1f}")
+    if not iv:
+        fig.add_annotation(x=0.5, y=0.4, xref="paper", yref="y", showarrow=False, hovertext=_wrap(reason),
+                           text=f"<i>insufficient evidence for a {level}interval</i>")
+    fig.update_xaxes(range=[0, 1.15 * max([v for v in (model, formula, fixed) if v is not None] + (iv or []))])
+    fig.update_layout(showlegend=False)
+    group = f" (calibrated within group '{dose['interval_group']}')" if dose.get("interval_group") else ""
+    return _style(fig, title="Predicted stable weekly dose beside two reference doses",
+                  subtitle=f"Bar: {level}conformal prediction interval{group}" if iv else
+                  f"No {level}interval for this patient: insufficient evidence", x_title=f"{axis_title} ({unit})",
+                  y_title="Source of the dose", height=340)
+

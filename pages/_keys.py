@@ -1,0 +1,64 @@
+"""Every session-state and widget key of the dashboard, defined once (namespaced per page)."""
+
+# --- persistent session state (survives page changes) -------------------------------------------
+COHORT = "eq.cohort"                  # the chosen cohort
+SOURCE = "eq.source"                  # where the patient comes from
+TEST_ID = "eq.test_id"                # {cohort: chosen held-out patient}
+RECORD = "eq.record"                  # {cohort: validated record of the current patient}
+LABEL = "eq.label"                    # {cohort: how the patient is named}
+REFUSED = "eq.refused"                # {cohort: {field: message}} why the last form/CSV patient was refused
+WHATIF = "eq.whatif"                  # what-if page: {cohort: {feature: value}}
+UNLOCKED = "eq.unlocked"              # what-if page: immutable features unlocked by the user
+COUNTERFACTUALS = "wi.counterfactuals"  # what-if page: per-session memo (patient data never in a shared cache)
+
+# --- sidebar widgets ------------------------------------------------------------------------------
+W_COHORT = "w.cohort"
+W_SOURCE = "w.source"
+W_TEST_ID = "w.test_id"
+W_CSV_ROW = "w.csv_row"
+
+
+def form(cohort: str) -> str:
+    return f"form.{cohort}"
+
+
+def form_field(cohort: str, feature: str) -> str:
+    return f"form.{cohort}.{feature}"
+
+
+# --- patient page -----------------------------------------------------------------------------
+P_DOSE = "dose_fig"
+P_ARMS = "arm_forest"
+P_DIFFERENCE = "diff_fig"
+P_ICONS = "icons"
+P_WHY_DOSE = "why_dose"
+P_WHY_ARM = "why_arm"
+P_WHY_DIFFERENCE = "why_diff"
+
+# --- what-if page -------------------------------------------------------------------------------
+WI_PREDICTION = "wi.pred"
+WI_WHY = "wi.why"
+WI_TARGET = "wi.target"
+WI_ICE_FEATURE = "wi.ice_feature"
+WI_ICE = "wi.ice"
+
+
+def unlock(cohort: str) -> str:
+    return f"{UNLOCKED}.{cohort}"
+
+
+def slider(cohort: str, patient_key: str, feature: str) -> str:
+    return f"wi.{cohort}.{patient_key}.{feature}"
+
+
+# --- subgroups page -------------------------------------------------------------------------------
+SG_METRIC = "sg.metric"
+SG_ATTRIBUTES = "sg.attributes"
+SG_FOREST = "sg.forest"
+SG_CALIBRATION_BY = "sg.calibration_by"
+SG_CALIBRATION = "sg.calibration"
+
+# --- model card page ------------------------------------------------------------------------------
+MC_CALIBRATION = "mc.calibration"
+MC_DECISION = "mc.decision"
+MC_COVERAGE = "mc.coverage"

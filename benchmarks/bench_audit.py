@@ -30,7 +30,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.evaluation import metrics as em  # noqa: E402
-from core.fairness.audit import audit_subgroups  # noqa: E402
+from core.fairness import audit_subgroups  # noqa: E402
 
 RACES = ["White", "Black", "Hispanic", "Asian", "Other"]
 RACE_SHARES = [0.6, 0.13, 0.15, 0.07, 0.05]

@@ -146,7 +146,7 @@ def cmd_audit(args) -> int:
         if audit is None:
             raise InputFileError(f"Bundle {args.bundle!r} holds no subgroup audit; train it again with this version.")
         _print_json({"cohort": bundle.spec.name, "model": {"bundle_id": bundle.bundle_id, "sha256": bundle.sha256},
-                     "split": "test", **audit.to_dict()})
+                     "split": "test", **json.loads(json.dumps(audit.to_dict(), sort_keys=True))})  # as in the bundle
         return 0
     missing = [f"--{n}" for n in ("label", "score", "attributes") if not getattr(args, n)]
     if missing:

@@ -611,7 +611,7 @@ def test_figures_from_a_real_dose_report(bundles):
 
 
 def test_figures_from_the_whatif_and_model_card_modules(bundles):
-    whatif = pytest.importorskip("core.explain.whatif")
+    whatif = pytest.importorskip("core.explain")
     calibration = pytest.importorskip("core.evaluation.calibration")
     decision_curves = pytest.importorskip("core.evaluation.decision_curve")
     bundle = bundles("actg175")

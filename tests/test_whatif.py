@@ -12,16 +12,13 @@ from core import PatientValidationError
 from core.modeling.heldout import bundle_cohort, held_out_records
 from core.reporting.patient_report import predict_patient
 from core.data.template import patient_template
-from core.explain.whatif import (
+from core._params import MSG_PARAMETER
+from core.explain import counterfactual, ice_curve, slider_specs, what_if
+from core.explain.counterfactual import (
     MSG_DOSE_TARGET_FOR_ARMS,
     MSG_DOSE_TARGET_NEEDED,
     MSG_NO_ACTIONABLE,
     MSG_NOT_FOUND_ARMS,
-    MSG_PARAMETER,
-    counterfactual,
-    ice_curve,
-    slider_specs,
-    what_if,
 )
 
 COHORTS = ("actg175", "colon", "warfarin")
@@ -249,10 +246,9 @@ def test_pairs_are_searched_only_when_no_single_change_suffices_matching_brute_f
 @pytest.mark.parametrize("cohort, kwargs, message", [
     ("actg175", {"dose_change_mg_per_week": 5}, MSG_DOSE_TARGET_FOR_ARMS.format(cohort="actg175", got=5)),
     ("warfarin", {}, MSG_DOSE_TARGET_NEEDED.format(cohort="warfarin")),
-    ("warfarin", {"dose_change_mg_per_week": 0}, MSG_PARAMETER.format(
-        name="dose_change_mg_per_week", func="counterfactual",
+    ("warfarin", {"dose_change_mg_per_week": 0}, MSG_PARAMETER.format(name="dose_change_mg_per_week", owner="counterfactual",
         expected="a finite, non-zero number (mg/week) or None", got=0)),
-    ("actg175", {"max_features": 3}, MSG_PARAMETER.format(name="max_features", func="counterfactual",
+    ("actg175", {"max_features": 3}, MSG_PARAMETER.format(name="max_features", owner="counterfactual",
                                                           expected="1 or 2", got=3)),
 ])
 def test_bad_counterfactual_parameters_are_refused(bundles, cohort, kwargs, message):
@@ -298,7 +294,7 @@ def test_the_dose_ice_curve_matches_re_prediction_along_the_grid(bundles):
 
 @pytest.mark.parametrize("feature, kwargs, message", [
     ("height_cm", {}, "Cohort 'actg175' has no feature 'height_cm'. Features: age_years, sex, race, weight_kg,"),
-    ("weight_kg", {"n_points": 1}, MSG_PARAMETER.format(name="n_points", func="ice_curve",
+    ("weight_kg", {"n_points": 1}, MSG_PARAMETER.format(name="n_points", owner="ice_curve",
                                                         expected="an int in the range [2, 1000]", got=1)),
 ])
 def test_bad_ice_parameters_are_refused(bundles, feature, kwargs, message):

@@ -2,10 +2,14 @@
 search, effect (ICE) curves and the slider specs a clinician moves."""
 
 from .explanation import Explanation, explain_difference, explain_dose, feature_labels, row_values
-from .whatif import (CAVEAT, Counterfactual, ICECurve, SliderSpec, WhatIfResult, counterfactual, ice_curve,
-                     slider_specs, what_if)
+from ._common import CAVEAT, FeatureChange, OutsideTraining
+from .counterfactual import Counterfactual, counterfactual
+from .effect_curves import ICECurve, ice_curve
+from .sliders import SliderSpec, slider_specs
+from .whatif import ArmDelta, DoseDelta, IntervalChange, WhatIfResult, what_if
 
 __all__ = [
-    "CAVEAT", "Counterfactual", "Explanation", "ICECurve", "SliderSpec", "WhatIfResult", "counterfactual",
+    "CAVEAT", "ArmDelta", "Counterfactual", "DoseDelta", "Explanation", "FeatureChange", "ICECurve", "IntervalChange",
+    "OutsideTraining", "SliderSpec", "WhatIfResult", "counterfactual",
     "explain_difference", "explain_dose", "feature_labels", "ice_curve", "row_values", "slider_specs", "what_if",
 ]

@@ -1,0 +1,263 @@
+"""Shared by what-if, counterfactual and effect curves: parameter checks, validation, candidate frames, prediction and phrasing."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .._format import short_number as fmt_number
+from .._json import jsonable
+from .._params import Constraint, check_parameters, is_int, is_real
+from ..modeling.bundle import ModelBundle
+from ..data.cohorts import patient_frame
+from ..fairness import MSG_OOD_CATEGORY, MSG_OOD_FEATURE, novelty_matrix
+from ..data.spec import CohortSpec, FeatureSpec
+from ..data.validation import ValidatedPatient, validate_patient
+
+
+
+
+MSG_UNKNOWN_FEATURE = "Cohort {cohort!r} has no feature {feature!r}. Features: {expected}."
+
+
+CAVEAT = ("This describes the model, not the patient: it links these values to different predictions, but only "
+          "the treatment (if anything) was randomized, so changing a feature in reality may not change the outcome "
+          "as shown.")
+
+
+SLIDER_STEPS = 100      # a non-integer slider moves in "nice" steps of about span / 100
+
+
+SEARCH_POINTS = 200     # single-feature counterfactual grid: at most about this many values per feature
+
+
+PAIR_POINTS = 30        # pair grid, per feature
+
+
+MAX_CANDIDATES = 250_000
+
+
+def _is_target(v) -> bool:
+    return v is None or (is_real(v) and float(v) != 0.0)
+
+
+_CONSTRAINTS = {
+    "n_points": Constraint("an int in the range [2, 1000]", lambda v: is_int(v) and 2 <= v <= 1000),
+    "max_features": Constraint("1 or 2", lambda v: is_int(v) and v in (1, 2)),
+    "dose_change_mg_per_week": Constraint("a finite, non-zero number (mg/week) or None", _is_target),
+}
+
+
+def _check_parameters(func: str, **values) -> None:
+    check_parameters(func, _CONSTRAINTS, **values)
+
+
+
+@dataclass(frozen=True)
+class FeatureChange:
+    """One feature set from ``old`` to ``new``; ``distance`` is |Δ| / plausible span (1 for a category)."""
+
+    feature: str
+    label: str
+    type: str
+    unit: str
+    old: Any
+    new: Any
+    actionable: bool
+    distance: float
+    text: str = ""
+
+    def to_dict(self) -> dict:
+        return jsonable(self.__dict__)
+
+
+@dataclass(frozen=True)
+class OutsideTraining:
+    """A changed value outside the training data's [min, max] (``training_range`` None: a category never seen)."""
+
+    feature: str
+    label: str
+    value: Any
+    training_range: tuple[float, float] | None
+    unit: str
+    message: str
+
+    def to_dict(self) -> dict:
+        return jsonable(self.__dict__)
+
+
+def _validate(spec: CohortSpec, record: Mapping[str, Any]) -> ValidatedPatient:
+    """Validated values; plausibility warnings are the report's business, not repeated here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return validate_patient(spec, record)
+
+
+def _candidate_frame(spec: CohortSpec, values: dict, blocks: list[_Block]) -> pd.DataFrame:
+    """The patient's row repeated once per candidate (one row if no blocks), with each block's values set."""
+    if not blocks:
+        return patient_frame(spec, [values])
+    n = sum(len(b.distance) for b in blocks)
+    cols = {}
+    for f in spec.features:
+        v = values[f.name]
+        if f.type in ("numeric", "binary"):
+            cols[f.name] = np.full(n, np.nan if v is None else float(v))
+        else:
+            cols[f.name] = np.full(n, v, dtype=object)
+    start = 0
+    for b in blocks:
+        stop = start + len(b.distance)
+        for name, vals in zip(b.features, b.values):
+            cols[name][start:stop] = vals
+        start = stop
+    return pd.DataFrame({f.name: (cols[f.name].astype(float) if f.type in ("numeric", "binary")
+                                  else pd.Categorical(cols[f.name], categories=list(f.categories)))
+                         for f in spec.features})
+
+
+def _predict(bundle: ModelBundle, frame: pd.DataFrame) -> np.ndarray:
+    """(rows × arms) probabilities, or (rows,) doses: one vectorised model call per arm."""
+    model = bundle.model
+    if bundle.spec.is_dose:
+        return model.predict(frame)
+    return np.column_stack([model.predict(frame, arm=arm) for arm in bundle.spec.arms])
+
+
+def _favoured_index(prob: np.ndarray, higher_is_worse: bool) -> np.ndarray:
+    """As in the report: the lowest risk (first on ties), or the highest probability of a good outcome."""
+    return np.argmin(prob, axis=1) if higher_is_worse else np.argmax(prob, axis=1)
+
+
+def _training_ranges(bundle: ModelBundle) -> dict[str, tuple[float, float] | None]:
+    """Training [min, max] per novelty column (numeric/binary: the feature's name; categories: 'f=cat')."""
+    detector = bundle.novelty
+    if detector is None:
+        return {}
+    _, names = novelty_matrix(bundle.spec, patient_frame(bundle.spec, [{}]))
+    if len(names) != detector.n_features_in_:
+        return {}
+    out = {}
+    for name, lo, hi in zip(names, detector.min_, detector.max_):
+        out[name] = None if math.isnan(lo) else (float(lo), float(hi))
+    return out
+
+
+def _outside_training(bundle: ModelBundle, new_values: dict) -> tuple[OutsideTraining, ...]:
+    spec, ranges, out = bundle.spec, _training_ranges(bundle), []
+    for name, value in new_values.items():
+        f = spec.feature(name)
+        if value is None or not ranges:
+            continue
+        unit = f" {f.unit}" if f.unit else ""
+        if f.type in ("numeric", "binary"):
+            rng = ranges.get(name)
+            if rng is not None and rng[0] <= float(value) <= rng[1]:
+                continue
+            lo, hi = (None, None) if rng is None else rng
+            message = MSG_OOD_FEATURE.format(label=f.label, value=fmt_number(value), unit=unit, lo=fmt_number(lo), hi=fmt_number(hi))
+            out.append(OutsideTraining(name, f.label, value, rng, f.unit, message))
+        else:
+            rng = ranges.get(f"{name}={value}")
+            if rng is None or rng[1] < 1.0:
+                out.append(OutsideTraining(name, f.label, value, None, f.unit,
+                                           MSG_OOD_CATEGORY.format(label=f.label, value=value)))
+    return tuple(out)
+
+
+def _change(f: FeatureSpec, old, new) -> FeatureChange:
+    if f.is_numeric and old is not None and new is not None:
+        span = f.plausible[1] - f.plausible[0]
+        distance = abs(float(new) - float(old)) / (span if span > 0 else 1.0)
+    else:
+        distance = 1.0
+    return FeatureChange(f.name, f.label, f.type, f.unit, old, new, f.actionable, float(distance), _phrase(f, old, new))
+
+
+def _phrase(f: FeatureSpec, old, new) -> str:
+    """'weight were 55 kg instead of 74 kg'; binary: '“Taking aspirin” were yes instead of no'."""
+    if f.type == "binary":
+        show = {None: "unknown", 0: "no", 1: "yes"}
+        return f"“{f.label}” were {show[new]} instead of {show[old]}"
+    label = f.label[:1].lower() + f.label[1:] if f.label[1:2].islower() else f.label
+    if not f.is_numeric:
+        return f"{label} were {'unknown' if new is None else new} instead of {'unknown' if old is None else old}"
+    unit = f" {f.unit}" if f.unit else ""
+    decimals = 0 if f.integer else max(0, -math.floor(math.log10(_slider_step(f))))
+    while True:
+        a, b = (_number(v, decimals) for v in (new, old))
+        if a != b or decimals >= 6:
+            break
+        decimals += 1
+    return f"{label} were {a}{unit if new is not None else ''} instead of {b}{unit if old is not None else ''}"
+
+
+def _number(v, decimals: int) -> str:
+    return "unknown" if v is None else f"{float(v):.{decimals}f}"
+
+
+def _slider_step(f: FeatureSpec) -> float:
+    if f.integer:
+        return 1
+    return _nice(max(f.plausible[1] - f.plausible[0], 1e-9) / SLIDER_STEPS, up=False)
+
+
+def _search_grid(f: FeatureSpec, points: int) -> np.ndarray:
+    """Multiples of a "nice" step (1, 2 or 5 × 10^k) inside the plausible range, at most about ``points``."""
+    lo, hi = f.plausible
+    step = _nice(max(hi - lo, 1e-9) / points, up=True)
+    if f.integer:
+        step = max(1.0, round(step))
+    first = math.ceil(lo / step - 1e-9) * step
+    count = int(math.floor((hi - first) / step + 1e-9)) + 1
+    grid = np.array([float(f"{first + i * step:.12g}") for i in range(max(count, 0))])
+    return np.round(grid) if f.integer else grid
+
+
+def _nice(x: float, *, up: bool) -> float:
+    k = math.floor(math.log10(x))
+    m = x / 10 ** k
+    steps = (1.0, 2.0, 5.0, 10.0)
+    choice = next(s for s in steps if s >= m - 1e-9) if up else max(s for s in steps if s <= m + 1e-9)
+    return float(f"{choice * 10 ** k:.12g}")
+
+
+def _snap(x: float, step: float, lo: float, hi: float) -> float:
+    return min(max(round(x / step) * step, lo), hi)
+
+
+def _scalar(f: FeatureSpec, v):
+    """A grid value in the canonical form of validated records."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if f.type == "binary" or (f.is_numeric and f.integer):
+        return int(round(float(v)))
+    if f.is_numeric:
+        return float(v)
+    return str(v)
+
+
+def _same(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    return math.isclose(float(a), float(b), rel_tol=0.0, abs_tol=1e-12)
+
+
+def _pair(v) -> tuple[float, float] | None:
+    return None if v is None else (float(v[0]), float(v[1]))
+
+
+@dataclass(frozen=True)
+class _Block:
+    """Candidates that change the same features: one value array per feature, and their distances."""
+
+    features: tuple[str, ...]
+    values: tuple[np.ndarray, ...]
+    distance: np.ndarray

@@ -377,7 +377,7 @@ def test_ice_figure_for_a_categorical_dose_feature():
 
 
 def test_ice_figure_reads_the_whatif_ice_curve_shape():
-    # core.whatif.ICECurve.to_dict(): "curves", "current_value", scale "probability of <outcome label>"
+    # core.explain.ICECurve.to_dict(): "curves", "current_value", scale "probability of <outcome label>"
     curve = {"feature": "symptomatic", "label": "Symptomatic HIV infection", "type": "binary", "unit": "",
              "scale": "probability of ≥50% CD4 decline, AIDS-defining event or death within 2 years",
              "grid": [0, 1], "curves": {"ZDV": [0.18, 0.27], "ddI": [0.10, 0.16]}, "current_value": 0,

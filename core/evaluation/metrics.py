@@ -38,7 +38,7 @@ _MAX_ITER = 100
 _TOL = 1e-10
 
 
-# --- validation helpers (also used by core.subgroups) -------------------------------------------
+# --- validation helpers (also used by core.fairness) -------------------------------------------
 
 
 def _as_1d_float(values, name: str) -> np.ndarray:

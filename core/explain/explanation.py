@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..modeling.boosted import BoostedModel
 from ..modeling.design import ARM_FEATURE
+from .._format import record_value
 from ..data.spec import CohortSpec
 
 
@@ -31,7 +32,7 @@ class Explanation:
         order = np.argsort(-np.abs(self.shap))
         return {
             "title": self.title, "scale": self.scale, "base_value": float(self.base_value), "output": float(self.output),
-            "contributions": [{"feature": self.features[i], "label": self.labels[i], "value": _plain(self.values[i]),
+            "contributions": [{"feature": self.features[i], "label": self.labels[i], "value": record_value(self.values[i]),
                                "shap": float(self.shap[i])} for i in order],
         }
 
@@ -68,13 +69,3 @@ def explain_dose(spec: CohortSpec, model: BoostedModel, row: pd.DataFrame) -> Ex
     names, labels = feature_labels(spec, model)
     return Explanation("Predicted weekly dose", "mg/week", float(base[0]), float(base[0] + contrib[0].sum()),
                        names, labels, row_values(spec, row, None), contrib[0])
-
-
-def _plain(v):
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return None
-    if isinstance(v, (np.floating, float)):
-        return int(v) if float(v).is_integer() else float(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    return v

@@ -1,6 +1,6 @@
 """Bootstrap replicates of every subgroup metric at once, without materialising resamples.
 
-Private engine behind :func:`core.subgroups.audit_subgroups`.
+Private engine behind :func:`core.fairness.audit_subgroups`.
 
 A resample is a vector of multinomial counts ``c`` (how often each patient was drawn when ``n``
 patients are drawn with replacement from ``n``): exactly the classic whole-sample bootstrap, as

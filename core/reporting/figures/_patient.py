@@ -162,7 +162,7 @@ def waterfall(explanation: Mapping, *, units: Mapping[str, str] | None = None, m
 def ice_figure(curve) -> go.Figure:
     """The prediction along one feature's grid, one line per arm (or the dose); the patient's value marked.
 
-    Reads ``core.whatif.ICECurve`` (or its ``to_dict()``: ``curves``, ``current_value``, ``scale`` such as
+    Reads ``core.explain.ICECurve`` (or its ``to_dict()``: ``curves``, ``current_value``, ``scale`` such as
     'probability of <outcome>' or 'mg/week'), or ``predictions`` / ``patient_value`` with the same meaning.
     """
     curve = curve.to_dict() if hasattr(curve, "to_dict") else curve

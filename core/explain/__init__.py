@@ -1,5 +1,4 @@
-"""Explain: the Explanation value object (exact SHAP on the headline's scale), what-if, the counterfactual
-search, effect (ICE) curves and the slider specs a clinician moves."""
+"""Explain one patient's prediction: exact contributions, what-if, counterfactuals, effect curves and sliders."""
 
 from .explanation import Explanation, explain_difference, explain_dose, feature_labels, row_values
 from ._common import CAVEAT, FeatureChange, OutsideTraining

@@ -1,4 +1,4 @@
-"""Shared by what-if, counterfactual and effect curves: parameter checks, validation, candidate frames, prediction and phrasing."""
+"""Shared by what-if, counterfactuals, effect curves and sliders: the record, candidates, predictions, phrasing."""
 
 from __future__ import annotations
 
@@ -12,50 +12,20 @@ import pandas as pd
 
 from .._format import short_number as fmt_number
 from .._json import jsonable
-from .._params import Constraint, check_parameters, is_int, is_real
 from ..modeling.bundle import ModelBundle
 from ..data.cohorts import patient_frame
 from ..fairness import MSG_OOD_CATEGORY, MSG_OOD_FEATURE, novelty_matrix
 from ..data.spec import CohortSpec, FeatureSpec
 from ..data.validation import ValidatedPatient, validate_patient
 
-
-
-
-MSG_UNKNOWN_FEATURE = "Cohort {cohort!r} has no feature {feature!r}. Features: {expected}."
-
-
 CAVEAT = ("This describes the model, not the patient: it links these values to different predictions, but only "
           "the treatment (if anything) was randomized, so changing a feature in reality may not change the outcome "
           "as shown.")
 
-
 SLIDER_STEPS = 100      # a non-integer slider moves in "nice" steps of about span / 100
 
 
-SEARCH_POINTS = 200     # single-feature counterfactual grid: at most about this many values per feature
-
-
-PAIR_POINTS = 30        # pair grid, per feature
-
-
-MAX_CANDIDATES = 250_000
-
-
-def _is_target(v) -> bool:
-    return v is None or (is_real(v) and float(v) != 0.0)
-
-
-_CONSTRAINTS = {
-    "n_points": Constraint("an int in the range [2, 1000]", lambda v: is_int(v) and 2 <= v <= 1000),
-    "max_features": Constraint("1 or 2", lambda v: is_int(v) and v in (1, 2)),
-    "dose_change_mg_per_week": Constraint("a finite, non-zero number (mg/week) or None", _is_target),
-}
-
-
-def _check_parameters(func: str, **values) -> None:
-    check_parameters(func, _CONSTRAINTS, **values)
-
+# --- result objects shared by what-if and the counterfactual ---------------------------------------
 
 
 @dataclass(frozen=True)
@@ -89,6 +59,18 @@ class OutsideTraining:
 
     def to_dict(self) -> dict:
         return jsonable(self.__dict__)
+
+
+@dataclass(frozen=True)
+class _Block:
+    """Candidates that change the same features: one value array per feature, and their distances."""
+
+    features: tuple[str, ...]
+    values: tuple[np.ndarray, ...]
+    distance: np.ndarray
+
+
+# --- the record, the candidate frame and the model's predictions -----------------------------------
 
 
 def _validate(spec: CohortSpec, record: Mapping[str, Any]) -> ValidatedPatient:
@@ -134,6 +116,28 @@ def _favoured_index(prob: np.ndarray, higher_is_worse: bool) -> np.ndarray:
     return np.argmin(prob, axis=1) if higher_is_worse else np.argmax(prob, axis=1)
 
 
+def _scalar(f: FeatureSpec, v):
+    """A grid value in the canonical form of validated records."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if f.type == "binary" or (f.is_numeric and f.integer):
+        return int(round(float(v)))
+    if f.is_numeric:
+        return float(v)
+    return str(v)
+
+
+def _same(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    return math.isclose(float(a), float(b), rel_tol=0.0, abs_tol=1e-12)
+
+
+# --- the range the training data covers ------------------------------------------------------------
+
+
 def _training_ranges(bundle: ModelBundle) -> dict[str, tuple[float, float] | None]:
     """Training [min, max] per novelty column (numeric/binary: the feature's name; categories: 'f=cat')."""
     detector = bundle.novelty
@@ -160,7 +164,8 @@ def _outside_training(bundle: ModelBundle, new_values: dict) -> tuple[OutsideTra
             if rng is not None and rng[0] <= float(value) <= rng[1]:
                 continue
             lo, hi = (None, None) if rng is None else rng
-            message = MSG_OOD_FEATURE.format(label=f.label, value=fmt_number(value), unit=unit, lo=fmt_number(lo), hi=fmt_number(hi))
+            message = MSG_OOD_FEATURE.format(label=f.label, value=fmt_number(value), unit=unit, lo=fmt_number(lo),
+                                             hi=fmt_number(hi))
             out.append(OutsideTraining(name, f.label, value, rng, f.unit, message))
         else:
             rng = ranges.get(f"{name}={value}")
@@ -168,6 +173,9 @@ def _outside_training(bundle: ModelBundle, new_values: dict) -> tuple[OutsideTra
                 out.append(OutsideTraining(name, f.label, value, None, f.unit,
                                            MSG_OOD_CATEGORY.format(label=f.label, value=value)))
     return tuple(out)
+
+
+# --- a change, in words (shown to the resolution of the feature's slider) --------------------------
 
 
 def _change(f: FeatureSpec, old, new) -> FeatureChange:
@@ -198,7 +206,11 @@ def _phrase(f: FeatureSpec, old, new) -> str:
 
 
 def _number(v, decimals: int) -> str:
+    """A value with a fixed number of decimals, or 'unknown' (``short_number`` would drop trailing zeros)."""
     return "unknown" if v is None else f"{float(v):.{decimals}f}"
+
+
+# --- "nice" steps (1, 2 or 5 × 10^k): the slider's step, the phrasing's decimals, the search grid ---
 
 
 def _slider_step(f: FeatureSpec) -> float:
@@ -207,57 +219,9 @@ def _slider_step(f: FeatureSpec) -> float:
     return _nice(max(f.plausible[1] - f.plausible[0], 1e-9) / SLIDER_STEPS, up=False)
 
 
-def _search_grid(f: FeatureSpec, points: int) -> np.ndarray:
-    """Multiples of a "nice" step (1, 2 or 5 × 10^k) inside the plausible range, at most about ``points``."""
-    lo, hi = f.plausible
-    step = _nice(max(hi - lo, 1e-9) / points, up=True)
-    if f.integer:
-        step = max(1.0, round(step))
-    first = math.ceil(lo / step - 1e-9) * step
-    count = int(math.floor((hi - first) / step + 1e-9)) + 1
-    grid = np.array([float(f"{first + i * step:.12g}") for i in range(max(count, 0))])
-    return np.round(grid) if f.integer else grid
-
-
 def _nice(x: float, *, up: bool) -> float:
     k = math.floor(math.log10(x))
     m = x / 10 ** k
     steps = (1.0, 2.0, 5.0, 10.0)
     choice = next(s for s in steps if s >= m - 1e-9) if up else max(s for s in steps if s <= m + 1e-9)
     return float(f"{choice * 10 ** k:.12g}")
-
-
-def _snap(x: float, step: float, lo: float, hi: float) -> float:
-    return min(max(round(x / step) * step, lo), hi)
-
-
-def _scalar(f: FeatureSpec, v):
-    """A grid value in the canonical form of validated records."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return None
-    if f.type == "binary" or (f.is_numeric and f.integer):
-        return int(round(float(v)))
-    if f.is_numeric:
-        return float(v)
-    return str(v)
-
-
-def _same(a, b) -> bool:
-    if a is None or b is None:
-        return a is b
-    if isinstance(a, str) or isinstance(b, str):
-        return a == b
-    return math.isclose(float(a), float(b), rel_tol=0.0, abs_tol=1e-12)
-
-
-def _pair(v) -> tuple[float, float] | None:
-    return None if v is None else (float(v[0]), float(v[1]))
-
-
-@dataclass(frozen=True)
-class _Block:
-    """Candidates that change the same features: one value array per feature, and their distances."""
-
-    features: tuple[str, ...]
-    values: tuple[np.ndarray, ...]
-    distance: np.ndarray

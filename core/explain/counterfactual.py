@@ -1,47 +1,51 @@
-"""Counterfactual search: the smallest change to actionable features that alters the comparison or moves the dose."""
+"""Counterfactual search: the smallest change to actionable features that alters the comparison or moves the dose.
+
+Only *actionable* features move (never immutable ones). Fewest features first, then the smallest
+standardised distance (numeric: |Δ| / plausible span; a binary or categorical change counts 1), then the
+clearest result. Single changes are searched on a fine grid of "nice" values over each plausible range,
+pairs on a coarser one; all candidates are scored in one model call per arm.
+"""
 
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
 
 from .._json import jsonable
+from .._params import Constraint, check_parameters, is_int, is_real
 from ..modeling.bundle import ModelBundle
 from ..data.spec import CohortSpec, FeatureSpec
-from ._common import CAVEAT, _Block, FeatureChange, MAX_CANDIDATES, OutsideTraining, PAIR_POINTS, SEARCH_POINTS, _candidate_frame, _change, _check_parameters, _favoured_index, _outside_training, _predict, _scalar, _search_grid, _validate
-
+from ._common import (CAVEAT, FeatureChange, OutsideTraining, _Block, _candidate_frame, _change, _favoured_index,
+                      _nice, _outside_training, _predict, _scalar, _validate)
 
 MSG_DOSE_TARGET_NEEDED = ("Cohort {cohort!r} predicts a dose: pass dose_change_mg_per_week, the change to look for "
                           "(e.g. 5 for at least 5 mg/week more, -5 for at least 5 mg/week less).")
-
-
 MSG_DOSE_TARGET_FOR_ARMS = ("Cohort {cohort!r} compares treatment arms: dose_change_mg_per_week applies only to a dose "
                             "cohort. Got {got!r} instead.")
-
-
 MSG_NO_ACTIONABLE = ("No feature of cohort {cohort!r} is actionable: every feature is immutable for this decision, "
                      "so there is no change to look for.")
-
-
 MSG_NOT_FOUND_ARMS = ("No change to the actionable features ({features}) within their plausible ranges changes "
                       "the favoured arm.")
-
-
 MSG_NOT_FOUND_DOSE = ("No change to the actionable features ({features}) within their plausible ranges {verb} the "
                       "predicted dose by {amount:g} mg/week or more.")
-
-
 MSG_SINGLE_ONLY = " Only one feature was changed at a time (max_features=1)."
-
-
 MSG_FOUND_ARMS = "The model's favoured arm would change from {before} to {after} if {changes}."
-
-
 MSG_FOUND_DOSE = ("The model's predicted dose would {verb} from {before:.1f} to {after:.1f} mg/week ({delta:+.1f}; "
                   "the change looked for was {target:+g}) if {changes}.")
+
+SEARCH_POINTS = 200     # single-feature counterfactual grid: at most about this many values per feature
+PAIR_POINTS = 30        # pair grid, per feature
+MAX_CANDIDATES = 250_000
+
+_CONSTRAINTS = {
+    "max_features": Constraint("1 or 2", lambda v: is_int(v) and v in (1, 2)),
+    "dose_change_mg_per_week": Constraint("a finite, non-zero number (mg/week) or None",
+                                          lambda v: v is None or (is_real(v) and float(v) != 0.0)),
+}
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,6 @@ class Counterfactual:
         return out
 
 
-
-
 def counterfactual(bundle: ModelBundle, record: Mapping[str, Any], *, dose_change_mg_per_week: float | None = None,
                    max_features: int = 2) -> Counterfactual:
     """The smallest change to actionable features that changes the favoured arm, or moves the dose.
@@ -88,7 +90,8 @@ def counterfactual(bundle: ModelBundle, record: Mapping[str, Any], *, dose_chang
     Dose cohort: the predicted dose must move by at least ``dose_change_mg_per_week`` in its sign's
     direction. Fewest features first, then the smallest standardised distance, then the clearest result.
     """
-    _check_parameters("counterfactual", max_features=max_features, dose_change_mg_per_week=dose_change_mg_per_week)
+    check_parameters("counterfactual", _CONSTRAINTS, max_features=max_features,
+                     dose_change_mg_per_week=dose_change_mg_per_week)
     spec = bundle.spec
     if spec.is_dose and dose_change_mg_per_week is None:
         raise ValueError(MSG_DOSE_TARGET_NEEDED.format(cohort=spec.name))
@@ -182,6 +185,18 @@ def _candidates(f: FeatureSpec, current, points: int) -> tuple[np.ndarray, np.nd
     other = np.array([o for o in options if current is None or o != current], dtype=object)
     return other, np.ones(len(other))
 
+
+
+def _search_grid(f: FeatureSpec, points: int) -> np.ndarray:
+    """Multiples of a "nice" step (1, 2 or 5 × 10^k) inside the plausible range, at most about ``points``."""
+    lo, hi = f.plausible
+    step = _nice(max(hi - lo, 1e-9) / points, up=True)
+    if f.integer:
+        step = max(1.0, round(step))
+    first = math.ceil(lo / step - 1e-9) * step
+    count = int(math.floor((hi - first) / step + 1e-9)) + 1
+    grid = np.array([float(f"{first + i * step:.12g}") for i in range(max(count, 0))])
+    return np.round(grid) if f.integer else grid
 
 def _reaches(spec: CohortSpec, base, pred: np.ndarray, target: float | None) -> tuple[np.ndarray, np.ndarray]:
     """Which candidates reach the goal, and by how much (larger is clearer)."""

@@ -8,10 +8,16 @@ from typing import Any, Mapping
 import numpy as np
 
 from .._json import jsonable
+from .._params import Constraint, check_parameters, is_int
 from ..modeling.bundle import ModelBundle
 from ..data.spec import FeatureSpec
-from ._common import MSG_UNKNOWN_FEATURE, _candidate_frame, _check_parameters, _favoured_index, _predict, _same, _scalar, _training_ranges, _validate
-from .counterfactual import _Block
+from ._common import _Block, _candidate_frame, _favoured_index, _predict, _same, _scalar, _training_ranges, _validate
+
+MSG_UNKNOWN_FEATURE = "Cohort {cohort!r} has no feature {feature!r}. Features: {expected}."
+
+_CONSTRAINTS = {
+    "n_points": Constraint("an int in the range [2, 1000]", lambda v: is_int(v) and 2 <= v <= 1000),
+}
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,7 @@ class ICECurve:
 
 def ice_curve(bundle: ModelBundle, record: Mapping[str, Any], feature: str, *, n_points: int = 25) -> ICECurve:
     """The prediction for this patient as ``feature`` moves over its plausible range (or its categories)."""
-    _check_parameters("ice_curve", n_points=n_points)
+    check_parameters("ice_curve", _CONSTRAINTS, n_points=n_points)
     spec = bundle.spec
     if feature not in spec.feature_names:
         raise ValueError(MSG_UNKNOWN_FEATURE.format(cohort=spec.name, feature=feature,

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-
 from .._format import short_number as fmt_number
 from .._json import jsonable
 from ..modeling.bundle import ModelBundle
 from ..data.spec import FeatureSpec
-from ._common import _slider_step, _snap, _training_ranges, _validate
+from ._common import _slider_step, _training_ranges, _validate
 
 
 @dataclass(frozen=True)
@@ -80,3 +79,7 @@ def _slider(f: FeatureSpec, value, training_range) -> SliderSpec:
     labels = ("no", "yes") if f.type == "binary" else tuple(f.categories)
     start = value if value is not None else options[0]
     return SliderSpec(**common, start=start, options=options, option_labels=labels, help=lock_note.strip())
+
+
+def _snap(x: float, step: float, lo: float, hi: float) -> float:
+    return min(max(round(x / step) * step, lo), hi)

@@ -1,19 +1,9 @@
-"""What if: the patient's predictions before and after some changes (sliders, counterfactuals and effect
-curves live beside this module).
+"""What if: the patient's report before and after some changes: deltas, intervals, values outside training.
 
-Everything here returns a small frozen result object with ``to_dict()``; the dashboard only lays it out.
-
-* :func:`slider_specs` — one :class:`SliderSpec` per feature, starting at the patient's value, within
-  the hard limits (default span: the plausible range); immutable features come ``locked``.
-* :func:`what_if` — the patient's report before and after some changes (:class:`WhatIfResult`): the
-  deltas per arm or in the dose, whether the favoured arm changes, the intervals, and the changed
-  values that leave the range the training data covers.
-* :func:`counterfactual` — the smallest change to *actionable* features (never immutable ones) that
-  changes the favoured arm, or moves the dose by a chosen amount (:class:`Counterfactual`). Fewest
-  features first, then the smallest standardised distance (numeric: |Δ| / plausible span; a binary or
-  categorical change counts 1). Single changes are searched on a fine grid of "nice" values over each
-  plausible range, pairs on a coarser one; all candidates are scored in one model call per arm.
-* :func:`ice_curve` — the model's prediction for this patient along one feature (:class:`ICECurve`).
+:func:`what_if` returns a frozen :class:`WhatIfResult` with ``to_dict()``; the dashboard only lays it out: the
+deltas per arm or in the dose, whether the favoured arm changes, the intervals, and the changed values that leave
+the range the training data covers. Its neighbours: :mod:`.sliders` (the inputs), :mod:`.counterfactual` (the
+smallest change that alters the comparison) and :mod:`.effect_curves` (the prediction along one feature).
 
 These are statements about the model, phrased as options: only the treatment (if anything) was
 randomized, so a feature's link to the prediction is an association, not a tested effect of changing it.
@@ -24,22 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-
 from .._json import jsonable
 from ..modeling.bundle import ModelBundle
-from ._common import CAVEAT, FeatureChange, OutsideTraining, _change, _outside_training, _pair, _same
-
+from ._common import CAVEAT, FeatureChange, OutsideTraining, _change, _outside_training, _same
 
 MSG_WHATIF_NONE = "No feature was changed: these are the patient's own predictions."
-
-
 MSG_WHATIF_ARM_CHANGED = "The model's favoured arm would change from {before} to {after} if {changes}."
-
-
 MSG_WHATIF_ARM_SAME = ("The model's favoured arm would stay {arm} (estimated probability of the outcome {p0:.0%} → "
                        "{p1:.0%}) if {changes}.")
-
-
 MSG_WHATIF_DOSE = ("The model's predicted dose would be {after:.1f} instead of {before:.1f} mg/week ({delta:+.1f}) "
                    "if {changes}.")
 
@@ -172,3 +154,7 @@ def what_if(bundle: ModelBundle, record: Mapping[str, Any], changes: Mapping[str
     return WhatIfResult(spec.name, before, after, moved, arm_deltas=deltas, favoured_before=c0["favoured"],
                         favoured_after=c1["favoured"], versus_before=c0["versus"], versus_after=c1["versus"],
                         interval_changes=intervals, outside_training=outside, summary=summary)
+
+
+def _pair(v) -> tuple[float, float] | None:
+    return None if v is None else (float(v[0]), float(v[1]))

@@ -271,6 +271,13 @@ def patient_groups(bundle: ModelBundle, record: Mapping[str, Any]) -> list[tuple
     return _patient_groups(bundle.spec, dict(record))
 
 
+def warning_digest(warnings, *, fold: tuple[str, ...] = ()):
+    """What a page shows prominently (at most three banners, one per kind) and what it folds away."""
+    from .reporting.banners import digest
+
+    return digest(warnings, fold=fold)
+
+
 def subgroup_audit(bundle: ModelBundle):
     """The held-out subgroup audit stored in the bundle (None for a bundle trained without one)."""
     return _shown(SUBGROUP_AUDIT, bundle, bundle.audit)

@@ -1,32 +1,60 @@
-"""Streamlit-only layout helpers shared by pages: warning banners and small tables."""
+"""Streamlit-only layout helpers shared by pages: inert text, calm warning banners and small tables."""
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
-BANNER = {  # kind -> (streamlit call, title)
-    "insufficient_evidence": ("error", "Insufficient evidence"),
-    "out_of_distribution": ("error", "Outside the training data"),
-    "underrepresented": ("warning", "Underrepresented group"),
-    "worse_performance": ("warning", "The model is less accurate for this patient's group"),
-    "non_randomized": ("warning", "Not randomized"),
-    "implausible_value": ("warning", "Implausible value"),
-    "missing_value": ("info", "Missing input"),
-}
+from core import service
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>#|~$!])")   # emphasis, code, links, images, HTML, tables, LaTeX
+_LIST = re.compile(r"^(\s*)(\d*)([-+.)])(\s)", re.MULTILINE)   # a line that would start a list
+CALL = {"high": "warning", "medium": "info", "low": "info"}   # calm: red is for refusals, not for evidence
 
 
-def warning_banners(warnings: list[dict]) -> None:
-    """One prominent banner per warning, most serious first; each names the numbers behind it."""
-    order = list(BANNER)
-    missing = [w["field"] for w in warnings if w["kind"] == "missing_value"]
-    if len(missing) > 1:  # one banner for all missing inputs
-        warnings = [w for w in warnings if w["kind"] != "missing_value"]
-        warnings.append({"kind": "missing_value", "message": f"{', '.join(missing)} are missing: the estimate treats "
-                         "them as unknown; the range over their plausible values is shown below."})
-    for w in sorted(warnings, key=lambda w: order.index(w["kind"]) if w["kind"] in order else len(order)):
-        call, title = BANNER.get(w["kind"], ("info", w["kind"].replace("_", " ").capitalize()))
-        getattr(st, call)(f"**{title}.** {w['message']}", icon=":material/warning:" if call != "info" else None)
+def inert(text) -> str:
+    """``text`` escaped so Streamlit shows it literally: no Markdown, links, images, HTML or LaTeX."""
+    escaped = _MARKDOWN.sub(r"\\\1", str(text))
+    return _LIST.sub(r"\1\2\\\3\4", escaped).replace("\n", "  \n")
+
+
+def warning_banners(warnings: list[dict], *, fold: tuple[str, ...] = ()) -> None:
+    """At most three banners (high and medium warnings, one per kind); everything else in one expander."""
+    d = service.warning_digest(warnings, fold=fold)
+    for b in d.banners:
+        body = " ".join(inert(m) for m in b.messages) if len(b.messages) == 1 else \
+            "\n".join(f"- {inert(m)}" for m in b.messages)
+        getattr(st, CALL[b.severity])(f"**{inert(b.title)}.** " + ("\n\n" if len(b.messages) > 1 else "") + body,
+                                      icon=":material/warning:" if b.severity == "high" else ":material/info:")
+    if d.more:
+        n = sum(len(b.messages) for b in d.more)
+        with st.expander(f"More notes about this estimate ({n})"):
+            for b in d.more:
+                st.markdown(f"**{inert(b.title)}** ({b.severity})")
+                for m in b.messages:
+                    st.markdown(f"- {inert(m)}")
 
 
 def units_of(spec) -> dict[str, str]:
     return {f.name: f.unit for f in spec.features}
+
+
+def inputs_table(spec, report: dict) -> list[dict]:
+    """The inputs the estimate used, as entered: unknown stays unknown, unusual values are marked."""
+    flagged = {w.get("field") or w.get("feature"): w["kind"] for w in report["warnings"]
+               if w["kind"] in ("implausible_value", "out_of_distribution") and (w.get("field") or w.get("feature"))}
+    rows = []
+    for f in spec.features:
+        value = report["patient"].get(f.name)
+        if value is None:
+            shown, note = "unknown", "not entered: the estimate does not assume a value"
+        elif f.type == "binary":
+            shown, note = ("yes" if int(value) == 1 else "no"), ""
+        else:
+            shown, note = f"{value} {f.unit}".strip() if f.is_numeric else str(value), ""
+        if f.name in flagged:
+            note = {"implausible_value": "unusual value: please check",
+                    "out_of_distribution": "outside the training data"}[flagged[f.name]]
+        rows.append({"Input": f.label, "Value": shown, "Note": note})
+    return rows

@@ -12,8 +12,9 @@ import streamlit as st
 
 from core import ModelBundle, PatientReport, PatientValidationError, service
 
-from pages._keys import COHORT, LABEL, RECORD, REFUSED, SOURCE, TEST_ID, WHATIF
+from pages._keys import COHORT, FORM_RAW, LABEL, LINK, LINK_ERROR, RECORD, REFUSED, SOURCE, TEST_ID, WHATIF
 from pages import _keys as K
+from pages._layout import inert
 
 SOURCES = ("Held-out test patient", "New patient (form)", "Row of an uploaded CSV")
 
@@ -75,8 +76,9 @@ def sidebar() -> Selection:
     ss = st.session_state
     ss.setdefault(COHORT, service.DEFAULT_COHORT)
     ss.setdefault(SOURCE, SOURCES[0])
-    for key in (TEST_ID, RECORD, LABEL, WHATIF):
+    for key in (TEST_ID, RECORD, LABEL, WHATIF, FORM_RAW):
         ss.setdefault(key, {})
+    _follow_link()
     with st.sidebar:
         st.header("Patient")
         ss[K.W_COHORT] = ss[COHORT]
@@ -92,9 +94,45 @@ def sidebar() -> Selection:
             _patient_form(bundle)
         else:
             _uploaded_row(bundle)
+        if ss.get(LINK_ERROR):
+            st.warning(inert(ss[LINK_ERROR]))
         st.divider()
         st.caption("Equipoise supports a decision; it never makes it.")
+    _write_link()
     return Selection(bundle=bundle, record=ss[RECORD].get(name), label=ss[LABEL].get(name, ""))
+
+
+# --- deep links: ?cohort=NAME&patient=ID (a held-out test patient) ---------------------------------
+def _follow_link() -> None:
+    """Apply the URL's cohort and patient once, when they differ from the last link applied."""
+    ss, qp = st.session_state, st.query_params
+    link = (qp.get("cohort"), qp.get("patient"))
+    if link == ss.get(LINK) or link == (None, None):
+        return
+    ss[LINK], ss[LINK_ERROR] = link, None
+    cohort, patient = link
+    if cohort is not None and cohort not in service.BUNDLED:
+        ss[LINK_ERROR] = f"The link names cohort {cohort!r}, which is not one of {', '.join(service.BUNDLED)}."
+        return
+    cohort = cohort or ss[COHORT]
+    ss[COHORT] = cohort
+    if patient is not None:  # checked against the held-out patients once the bundle is loaded
+        ss[SOURCE] = SOURCES[0]
+        ss[TEST_ID][cohort] = patient
+
+
+def _write_link() -> None:
+    """Keep the URL naming what is on screen (only held-out test patients: never typed or uploaded data)."""
+    ss = st.session_state
+    cohort = ss[COHORT]
+    patient = ss[TEST_ID].get(cohort) if ss[SOURCE] == SOURCES[0] else None
+    link = (cohort, patient)
+    if (st.query_params.get("cohort"), st.query_params.get("patient")) != link:
+        st.query_params.clear()
+        st.query_params["cohort"] = cohort
+        if patient is not None:
+            st.query_params["patient"] = patient
+    ss[LINK] = link
 
 
 def _set_patient(name: str, record: dict | None, label: str) -> None:
@@ -103,21 +141,29 @@ def _set_patient(name: str, record: dict | None, label: str) -> None:
     st.session_state[WHATIF].pop(name, None)
 
 
+def _chosen(name: str) -> None:
+    st.session_state[TEST_ID][name] = st.session_state[K.W_TEST_ID]
+    st.session_state[LINK_ERROR] = None
+
+
 def _pick_test_patient(name: str) -> None:
     records = test_records(name)
     ids = list(records)
     chosen = st.session_state[TEST_ID].get(name)
+    if chosen is not None and chosen not in records:
+        st.session_state[LINK_ERROR] = (f"The link names patient {chosen!r}, who is not a held-out test patient of "
+                                        f"{name}; showing the first test patient instead.")
     chosen = chosen if chosen in records else ids[0]
     st.session_state[TEST_ID][name] = st.session_state[K.W_TEST_ID] = chosen
     st.selectbox(f"Held-out patient ({len(ids)} in the test split)", ids, key=K.W_TEST_ID,
-                 on_change=lambda: st.session_state[TEST_ID].__setitem__(name, st.session_state[K.W_TEST_ID]))
+                 on_change=_chosen, args=(name,))
     if st.session_state[LABEL].get(name) != f"Test patient {chosen}":
         _set_patient(name, records[chosen], f"Test patient {chosen}")
 
 
 def _patient_form(bundle: ModelBundle) -> None:
     spec, name = bundle.spec, bundle.spec.name
-    start = st.session_state[RECORD].get(name) or typical_record(name)
+    start = st.session_state[FORM_RAW].get(name) or {}  # a new patient starts unknown: nothing is invented
     errors = st.session_state.get(REFUSED, {}).get(name, {})
     with st.form(K.form(name)):
         raw = {}
@@ -136,9 +182,10 @@ def _patient_form(bundle: ModelBundle) -> None:
                 raw[f.name] = st.selectbox(label, options, index=index, key=key, placeholder="unknown",
                                            format_func=(lambda v: {0: "no", 1: "yes"}[v]) if f.type == "binary" else str)
             if f.name in errors:
-                st.error(errors[f.name])
+                st.error(inert(errors[f.name]))
         submitted = st.form_submit_button("Use this patient")
     if submitted:
+        st.session_state[FORM_RAW][name] = dict(raw)
         try:
             patient = service.validate(bundle, raw)
         except PatientValidationError as exc:
@@ -153,14 +200,17 @@ def _uploaded_row(bundle: ModelBundle) -> None:
     name = bundle.spec.name
     upload = st.file_uploader("CSV with one patient per row (columns named as in the template)", type=["csv"])
     if upload is None:
+        _set_patient(name, None, "No CSV uploaded yet")
         return
     try:
         frame = pd.read_csv(io.BytesIO(upload.getvalue()), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        st.error(f"The CSV could not be read: {exc}")
+        st.error(inert(f"The CSV could not be read: {exc}"))
+        _set_patient(name, None, "CSV could not be read")
         return
     if frame.empty:
         st.error("The CSV has no rows.")
+        _set_patient(name, None, "CSV has no rows")
         return
     row = st.number_input("Row", min_value=1, max_value=len(frame), value=1, step=1, key=K.W_CSV_ROW)
     record = {k: v for k, v in frame.iloc[int(row) - 1].to_dict().items() if k in bundle.spec.feature_names}
@@ -170,7 +220,7 @@ def _uploaded_row(bundle: ModelBundle) -> None:
     except PatientValidationError as exc:
         refused[name] = {e.field: e.message for e in exc.errors}
         for e in exc.errors:
-            st.error(e.message)
+            st.error(inert(e.message))
         _set_patient(name, None, f"CSV row {row} (refused)")
         return
     refused[name] = {}
@@ -181,5 +231,5 @@ def show_refusal(name: str) -> bool:
     """On the main page, repeat why the form's or CSV row's patient was refused; True if it was."""
     errors = st.session_state.get(REFUSED, {}).get(name, {})
     for message in errors.values():
-        st.error(message)
+        st.error(inert(message))
     return bool(errors)

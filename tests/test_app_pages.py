@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import re
 from pathlib import Path
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -38,10 +39,15 @@ def open_page(page: str, cohort: str | None = None) -> AppTest:
     return at
 
 
+def rendered(markdown: str) -> str:
+    """What the reader sees of inert (escaped) Markdown: the escapes removed."""
+    return re.sub(r"\\(.)", r"\1", str(markdown))
+
+
 def texts(at: AppTest) -> str:
     parts = [e.value for e in at.markdown] + [e.value for e in at.info] + [e.value for e in at.warning]
     parts += [e.value for e in at.error] + [e.value for e in at.caption]
-    return "\n".join(map(str, parts))
+    return "\n".join(map(rendered, parts))
 
 
 @pytest.mark.parametrize("cohort", ["actg175", "colon", "warfarin"])
@@ -53,12 +59,19 @@ def test_page_renders_for_each_cohort(bundle_root, page, cohort):
     assert at.session_state["eq.cohort"] == cohort
 
 
-def use_form(at: AppTest, **values) -> AppTest:
+def use_form(at: AppTest, typical: bool = True, **values) -> AppTest:
+    """Fill the form (from the cohort's typical patient unless ``typical`` is False, then ``values``) and submit."""
     at.sidebar.radio(key="w.source").set_value("New patient (form)")
     at.run()
     cohort = at.session_state["eq.cohort"]
+    from core import service
+
+    bundle = service.open_bundle(service.bundle_path(cohort))
+    if typical:
+        start = service.typical_patient(bundle)
+        values = {k: v for k, v in start.items() if v is not None} | values
     for name, value in values.items():
-        widget = at.sidebar.number_input(key=f"form.{cohort}.{name}") if isinstance(value, (int, float)) \
+        widget = at.sidebar.number_input(key=f"form.{cohort}.{name}") if bundle.spec.feature(name).is_numeric \
             else at.sidebar.selectbox(key=f"form.{cohort}.{name}")
         widget.set_value(value)
     at.sidebar.button[0].click()
@@ -70,22 +83,79 @@ def test_bad_form_value_shows_the_fields_error_and_no_prediction(bundle_root):
     at = use_form(open_page("pages/patient.py"), weight_kg=700)
     assert not at.exception
     message = "The 'weight_kg' field must be a number in the range [20, 300] kg. Got 700 instead."
-    assert message in [e.value for e in at.error]
+    assert message in [rendered(e.value) for e in at.error]
     assert not at.get("plotly_chart") and not at.metric  # nothing predicted for a refused patient
 
 
 def test_patient_in_small_group_sees_the_warning_banner(bundle_root):
     at = use_form(open_page("pages/patient.py"), sex="female", age_years=55)
     assert not at.exception
-    banners = [w.value for w in at.warning]
-    assert any("Underrepresented group" in b and "female x ≥50" in b and "training patients" in b for b in banners)
+    banners = [rendered(w.value) for w in list(at.warning) + list(at.info)]
+    assert any("Few patients like this" in b and "female x ≥50" in b and "training patients" in b for b in banners)
 
 
-def test_patient_page_shows_every_arm_interval_and_the_difference(bundle_root):
+def test_patient_page_headline_names_the_options_and_every_pair_has_an_interval(bundle_root):
     at = open_page("pages/patient.py")
-    assert any("Among patients like this" in i.value for i in at.info)
-    assert "95% interval" in texts(at) and "stays favoured in" in texts(at)
-    assert len(at.get("plotly_chart")) >= 4  # arms, difference, icon array, explanation(s)
+    headline = rendered(at.markdown[0].value).removeprefix("#### ")
+    assert "similar estimated risks" in headline or "clearly so against every other arm" in headline
+    (pairs,) = [d for d in at.dataframe if "95% interval" in d.value.columns]
+    assert len(pairs.value) == 6  # every pair of the four ACTG 175 arms
+    assert all(" to " in v for v in pairs.value["95% interval"])
+    assert len(at.get("plotly_chart")) >= 3  # arms, icon array, explanation(s)
+
+
+def test_outside_the_training_data_gives_no_number_anywhere_on_the_page(bundle_root):
+    at = use_form(open_page("pages/patient.py"), weight_kg=250)
+    assert not at.exception
+    headline = rendered(at.markdown[0].value).removeprefix("#### ")
+    assert headline.startswith("Insufficient evidence") and "%" not in headline
+    assert "Why no number is shown" in texts(at)
+    assert not at.get("plotly_chart") and not at.metric  # no risks, no icon array
+
+
+def test_a_new_patient_form_starts_unknown_and_keeps_what_was_typed(bundle_root):
+    at = open_page("pages/patient.py")
+    at.sidebar.radio(key="w.source").set_value("New patient (form)")
+    at.run()
+    fields = [w for w in list(at.sidebar.number_input) + list(at.sidebar.selectbox) if w.key.startswith("form.")]
+    assert fields and all(w.value is None for w in fields)  # nothing invented for a new patient
+    at = use_form(at, weight_kg=700)
+    at.switch_page("pages/what_if.py")
+    at.run()
+    at.switch_page("pages/patient.py")
+    at.run()
+    assert at.sidebar.number_input(key="form.actg175.weight_kg").value == 700  # refused input kept as typed
+
+
+def test_upload_source_without_a_file_shows_no_patient(bundle_root):
+    at = open_page("pages/patient.py")
+    at.sidebar.radio(key="w.source").set_value("Row of an uploaded CSV")
+    at.run()
+    assert not at.exception
+    assert not at.get("plotly_chart") and "Choose a patient" in texts(at)
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_deep_link_opens_the_named_held_out_patient(bundle_root, page):
+    from core import service
+
+    ids = [r["patient_id"] for r in service.held_out_patients(service.open_bundle(service.bundle_path("colon")))]
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["cohort"], at.query_params["patient"] = "colon", ids[5]
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception
+    assert at.session_state["eq.cohort"] == "colon"
+    assert at.session_state["eq.label"]["colon"] == f"Test patient {ids[5]}"
+
+
+def test_deep_link_to_an_unknown_patient_says_so(bundle_root):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["cohort"], at.query_params["patient"] = "colon", "no-such-patient"
+    at.run()
+    assert not at.exception
+    assert any("not a held-out test patient" in rendered(w.value) for w in at.sidebar.warning)
 
 
 def test_moving_a_what_if_slider_changes_the_displayed_prediction(bundle_root):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .._format import exact_number
 from .._json import jsonable
+from .caveats import Caveat, parse_caveats
 from .._errors import SpecError
 
 FEATURE_TYPES = ("numeric", "categorical", "binary", "genotype")
@@ -117,6 +118,7 @@ class CohortSpec:
     test_fraction: float = 0.25
     seed: int = 20261123
     notes: tuple[str, ...] = ()
+    caveats: tuple[Caveat, ...] = ()
 
     # --- queries -------------------------------------------------------------------------
     @property
@@ -184,6 +186,7 @@ class CohortSpec:
             test_fraction=float(raw.get("test_fraction", 0.25)),
             seed=int(raw.get("seed", 20261123)),
             notes=tuple(raw.get("notes", ())),
+            caveats=parse_caveats(raw.get("caveats"), names),
         )
         if not 0.05 <= spec.test_fraction <= 0.5:
             raise SpecError(f"test_fraction must be in [0.05, 0.5]. Got {spec.test_fraction}.")

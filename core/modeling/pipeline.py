@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -14,8 +15,8 @@ from ..data.cohorts import Cohort, protected_attributes
 from ..evaluation.comparison import Evaluation, evaluate
 from ..fairness import RepresentationPolicy, audit_subgroups, fit_novelty, novelty_matrix
 from .training import TrainingResult, train
-from ..uncertainty import (arm_interval_check, dose_coverage, dose_interval, fit_dose_conformal, fit_ensemble,
-                          plausible_values)
+from ..uncertainty import (arm_interval_check, dose_coverage, dose_interval, evidence_limits, fit_dose_conformal,
+                          fit_ensemble, plausible_values)
 
 N_BOOT_AUDIT = 200
 
@@ -53,6 +54,10 @@ def assess(result: TrainingResult, *, progress: Callable[[str], None], n_members
         progress(f"fitting the bootstrap ensemble ({kw.get('n_members', 40)} refits)")
         ensemble = fit_ensemble(model, train_frame, result.labels.y, result.labels.weight,
                                 strata=result.labels.strata, seed=spec.seed, **kw)
+        limits = evidence_limits(ensemble, train_frame, spec.arms)
+        ensemble = replace(ensemble, max_arm_width=limits["max_arm_width"],
+                           max_difference_width=limits["max_difference_width"])
+        uncertainty["evidence_limits"] = limits
         doc, texts = ensemble.to_files()
         uncertainty["ensemble"] = doc
         uncertainty["test_check"] = arm_interval_check(ensemble, model, test_frame, y_test, w_test)

@@ -67,6 +67,7 @@ class UncertaintySection:
     test_check: dict | None = None
     conformal: dict | None = None
     test_coverage: dict | None = None
+    evidence_limits: dict | None = None
 
     FILE = "uncertainty.json"
 
@@ -75,7 +76,8 @@ class UncertaintySection:
 
     @classmethod
     def from_dict(cls, doc: Any) -> "UncertaintySection":
-        return _from_dict(cls, doc, cls.FILE, optional=("ensemble", "test_check", "conformal", "test_coverage"))
+        return _from_dict(cls, doc, cls.FILE, optional=("ensemble", "test_check", "conformal", "test_coverage",
+                                                                 "evidence_limits"))
 
 
 @dataclass(frozen=True)

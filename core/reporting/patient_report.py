@@ -18,7 +18,10 @@ from ..data.cohorts import ARM, patient_frame
 from ..explain.explanation import Explanation, explain_difference, explain_dose, feature_labels, row_values
 from ..evaluation.baselines import FIXED_DOSE_MG_PER_WEEK, iwpc_doses
 from ..fairness.patient_warnings import RepresentationPolicy, representation_warnings
-from ..uncertainty import MissingRange, arm_uncertainty, dose_interval, missing_ranges
+from ..uncertainty import MissingRange, PairwiseDifference, arm_uncertainty, dose_interval, missing_ranges, pairwise_differences
+from ..data.caveats import caveat_warnings
+from .banners import with_severity
+from .summary import Summary, arm_summary, dose_summary
 from ..data.validation import ValidatedPatient, validate_patient
 
 DISCLAIMER = ("Decision support, not a decision: estimates from a model trained on {source}. "
@@ -51,6 +54,12 @@ class PatientReport:
     patient_id: str | None = None
     outcome: dict = field(default_factory=dict)
     disclaimer: str = ""
+    summary: Summary | None = None
+    pairwise: tuple[PairwiseDifference, ...] = ()
+
+    @property
+    def insufficient_evidence(self) -> bool:
+        return self.summary is not None and self.summary.insufficient
 
     @property
     def favoured(self) -> str | None:
@@ -62,10 +71,13 @@ class PatientReport:
             out["patient_id"] = self.patient_id
         out["patient"] = self.patient.to_record()
         out["outcome"] = self.outcome
+        if self.summary is not None:
+            out["summary"] = self.summary.to_dict()
         if self.arms:
             out["arms"] = [{"arm": a.arm, "probability": a.probability, "interval": a.interval,
                             "reference": a.is_reference} for a in self.arms]
             out["comparison"] = self.comparison
+            out["pairwise"] = [p.to_dict() for p in self.pairwise]
         if self.dose is not None:
             out["dose"] = self.dose
         out["explanation"] = self.explanation.to_dict()
@@ -93,10 +105,11 @@ def predict_patient(bundle: ModelBundle, record: dict, *, patient_id: str | None
                   disclaimer=DISCLAIMER.format(source=spec.title), outcome=_outcome(spec))
     warnings = list(patient.warnings)
     if not spec.treatment.randomized and not spec.is_dose:
-        warnings.append({"kind": "non_randomized", "message": "Arms were not randomized in the training data: "
+        warnings.append({"kind": "non_randomized", "severity": "medium", "message": "Arms were not randomized in the training data: "
                          "differences between arms may reflect who received them, not what they do."})
     warnings += representation_warnings(spec, row, audit=bundle.audit, detector=bundle.novelty,
                                         train_total=int(bundle.training.n_train), policy=_policy(bundle))
+    warnings += caveat_warnings(spec, patient.values)
     common["missing_inputs"] = tuple(missing_ranges(spec, bundle.model, row, patient.missing, bundle.missing_scenarios))
     if spec.is_dose:
         return _dose_report(bundle, row, warnings, common)
@@ -105,6 +118,21 @@ def predict_patient(bundle: ModelBundle, record: dict, *, patient_id: str | None
 
 def _policy(bundle: ModelBundle) -> RepresentationPolicy:
     return RepresentationPolicy(**(bundle.representation.policy if bundle.representation else {}))
+
+
+def _evidence_reasons(spec, warnings: list[dict]) -> tuple[str, ...]:
+    """Why a number would be more certain than the evidence, in plain words without numbers."""
+    reasons = []
+    for w in warnings:
+        if w.get("kind") == "insufficient_evidence":
+            reasons.append("the model's estimates for this patient vary widely between its bootstrap refits"
+                           if spec.treatment.type == "arms" else "too few similar patients to calibrate an interval")
+        elif w.get("kind") == "out_of_distribution" and w.get("scope") == "feature":
+            label = spec.feature(w["feature"]).label if w["feature"] in spec.feature_names else w["feature"]
+            reasons.append(f"{label} lies outside what the training data covers")
+        elif w.get("kind") == "out_of_distribution":
+            reasons.append("this patient's combination of values is unusual for the training data")
+    return tuple(dict.fromkeys(reasons))
 
 
 def _arm_report(bundle: ModelBundle, row: pd.DataFrame, warnings: list, common: dict) -> PatientReport:
@@ -131,22 +159,26 @@ def _arm_report(bundle: ModelBundle, row: pd.DataFrame, warnings: list, common: 
         "odds_ratio": float(np.exp(logit[i_f] - logit[i_v])),
     }
     intervals: dict = {}
-    clear = None
+    unc = None
     if bundle.ensemble is not None:
-        unc = arm_uncertainty(bundle.ensemble, row, arms, favoured, versus, higher_is_worse=higher_is_worse)
+        unc = arm_uncertainty(bundle.ensemble, row, arms, higher_is_worse=higher_is_worse)
         intervals = {a: list(v) for a, v in unc.arm_intervals.items()}
-        clear = unc.difference_is_clear
-        comparison.update(interval=list(unc.difference_interval), favoured_share=unc.favoured_share,
-                          level=unc.level, difference_is_clear=clear)
+        lo, hi = unc.difference_interval(favoured, versus)
+        comparison.update(interval=[lo, hi], favoured_share=unc.best_share[favoured], level=unc.level,
+                          difference_is_clear=bool(lo > 0 or hi < 0))
         warnings += list(unc.insufficient)
-        if unc.insufficient:
-            comparison["insufficient_evidence"] = True
-    comparison["statement"] = _statement(spec, favoured, versus, prob[i_f], prob[i_v], clear)
+    pairwise = pairwise_differences(arms, prob, unc)
+    reasons = _evidence_reasons(spec, warnings)
+    summary = arm_summary(spec.outcome.label, arms, prob, pairwise, higher_is_worse=higher_is_worse,
+                          insufficient=reasons)
+    if summary.insufficient:
+        comparison["insufficient_evidence"] = True
+    comparison["statement"] = summary.text
     estimates = tuple(ArmEstimate(a, float(prob[i]), a == ref, intervals.get(a)) for i, a in enumerate(arms))
     return PatientReport(**common, explanation=arm_expl[favoured], arms=estimates, comparison=comparison,
                          arm_explanations=arm_expl,
                          difference_explanation=explain_difference(arm_expl[favoured], arm_expl[versus]),
-                         warnings=tuple(warnings))
+                         warnings=tuple(map(with_severity, warnings)), summary=summary, pairwise=pairwise)
 
 
 def _dose_report(bundle: ModelBundle, row: pd.DataFrame, warnings: list, common: dict) -> PatientReport:
@@ -163,21 +195,15 @@ def _dose_report(bundle: ModelBundle, row: pd.DataFrame, warnings: list, common:
         if res.status[0] == "ok":
             dose["interval"] = [float(res.low[0]), float(res.high[0])]
         else:
-            dose["insufficient_evidence"] = True
-            warnings.append({"kind": "insufficient_evidence", "message": str(res.reason[0])})
+            warnings.append({"kind": "insufficient_evidence", "severity": "high", "message": str(res.reason[0])})
     if np.isnan(formula):
         dose["iwpc_formula_note"] = "The IWPC formula needs height and weight; one of them is missing."
-    return PatientReport(**common, explanation=expl, dose=dose, warnings=tuple(warnings))
-
-
-def _statement(spec, favoured: str, versus: str, p_f: float, p_v: float, clear: bool | None) -> str:
-    what = spec.outcome.label
-    text = (f"Among patients like this in the trial, the model estimates the risk of the outcome "
-            f"({what}) at {100 * p_f:.0f}% with {favoured} and {100 * p_v:.0f}% with {versus}")
-    if clear is None:
-        return text + "."
-    return text + ("; the difference is clear (its 95% interval excludes zero)." if clear
-                   else "; the difference is uncertain (its 95% interval includes zero).")
+    reasons = _evidence_reasons(spec, warnings)
+    summary = dose_summary(dose["mg_per_week"], dose["interval"], dose["coverage"], insufficient=reasons)
+    if summary.insufficient:
+        dose["insufficient_evidence"] = True
+    return PatientReport(**common, explanation=expl, dose=dose, warnings=tuple(map(with_severity, warnings)),
+                         summary=summary)
 
 
 def _outcome(spec) -> dict:

@@ -1,7 +1,7 @@
 """How sure: intervals on every number, and an explicit "insufficient evidence" state.
 
 * Arm cohorts — a bootstrap ensemble of the model (``ensemble``): intervals on each arm's risk and on the
-  difference between arms.
+  difference between every pair of arms, with limits for "insufficient evidence" (``arm_comparison``).
 * Dose cohort — Mondrian split-conformal prediction intervals by race group (``conformal``, applied to
   the dose in ``dose_intervals``), with their empirical coverage (``coverage``).
 * Missing inputs — the prediction under each plausible value of a missing feature (``missing``).
@@ -10,14 +10,15 @@
 from .conformal import MondrianConformalRegressor, conformal_rank, min_calibration_size
 from .coverage import STATUS_INSUFFICIENT, STATUS_OK, CoverageReport, GroupCoverage, IntervalResult, coverage_report
 from .dose_intervals import DOSE_COVERAGE, dose_coverage, dose_groups, dose_interval, fit_dose_conformal
-from .ensemble import (LEVEL, MAX_ARM_WIDTH, MAX_DIFFERENCE_WIDTH, N_MEMBERS, ArmEnsemble, ArmUncertainty,
-                       arm_interval_check, arm_uncertainty, fit_ensemble)
+from .arm_comparison import (ArmUncertainty, PairwiseDifference, arm_uncertainty, evidence_limits,
+                             pairwise_differences)
+from .ensemble import LEVEL, MAX_ARM_WIDTH, MAX_DIFFERENCE_WIDTH, N_MEMBERS, ArmEnsemble, arm_interval_check, fit_ensemble
 from .missing import MissingRange, missing_ranges, plausible_values
 
 __all__ = [
     "DOSE_COVERAGE", "LEVEL", "MAX_ARM_WIDTH", "MAX_DIFFERENCE_WIDTH", "N_MEMBERS", "STATUS_INSUFFICIENT",
     "STATUS_OK", "ArmEnsemble", "ArmUncertainty", "CoverageReport", "GroupCoverage", "IntervalResult",
-    "MissingRange", "MondrianConformalRegressor", "arm_interval_check", "arm_uncertainty", "conformal_rank",
-    "coverage_report", "dose_coverage", "dose_groups", "dose_interval", "fit_dose_conformal", "fit_ensemble",
-    "min_calibration_size", "missing_ranges", "plausible_values",
+    "MissingRange", "MondrianConformalRegressor", "PairwiseDifference", "arm_interval_check", "arm_uncertainty", "conformal_rank",
+    "coverage_report", "dose_coverage", "evidence_limits", "dose_groups", "dose_interval", "fit_dose_conformal", "fit_ensemble",
+    "min_calibration_size", "missing_ranges", "pairwise_differences", "plausible_values",
 ]

@@ -14,19 +14,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from ..data.cohorts import ARM
 from ..modeling.boosted import BoostedModel, fit_boosted
 
 N_MEMBERS = 40
 LEVEL = 0.95
-MAX_ARM_WIDTH = 0.40       # an arm's 95% interval wider than 40 percentage points: insufficient evidence
+MAX_ARM_WIDTH = 0.40       # defaults only: a bundle learns its limits from its training split (arm_comparison)
 MAX_DIFFERENCE_WIDTH = 0.50
-
-MSG_WIDE_ARM = ("The 95% interval for the risk under {arm} spans {width:.0%} (from {low:.0%} to {high:.0%}), "
-                "wider than the {limit:.0%} the model can support: there is insufficient evidence for a number.")
-MSG_WIDE_DIFF = ("The 95% interval for the difference between {a} and {b} spans {width:.0%}: insufficient evidence "
-                 "to compare them for this patient.")
-
 
 @dataclass
 class ArmEnsemble:
@@ -88,44 +81,6 @@ def fit_ensemble(model: BoostedModel, frame: pd.DataFrame, y: np.ndarray, w: np.
         member = replace(member, calibration=model.calibration)
         members.append(member)
     return ArmEnsemble(members=members, seed=seed)
-
-
-@dataclass(frozen=True)
-class ArmUncertainty:
-    """Intervals for one patient's arms and for the favoured-vs-compared difference."""
-
-    arm_intervals: dict[str, tuple[float, float]]
-    difference_interval: tuple[float, float]
-    favoured_share: float
-    level: float
-    insufficient: tuple[dict, ...] = ()
-
-    @property
-    def difference_is_clear(self) -> bool:
-        lo, hi = self.difference_interval
-        return lo > 0 or hi < 0
-
-
-def arm_uncertainty(ensemble: ArmEnsemble, row: pd.DataFrame, arms: list[str], favoured: str, versus: str,
-                    *, higher_is_worse: bool = True) -> ArmUncertainty:
-    stacked = pd.concat([row] * len(arms), ignore_index=True)
-    stacked[ARM] = arms
-    risks = ensemble.risks(stacked)  # members × arms
-    intervals = {arm: ensemble.interval(risks[:, i]) for i, arm in enumerate(arms)}
-    i_f, i_v = arms.index(favoured), arms.index(versus)
-    diff = ensemble.interval(risks[:, i_f] - risks[:, i_v])
-    best = risks.argmin(axis=1) if higher_is_worse else risks.argmax(axis=1)
-    share = float(np.mean(best == i_f))
-    notes = []
-    for arm, (lo, hi) in intervals.items():
-        if hi - lo > ensemble.max_arm_width:
-            notes.append({"kind": "insufficient_evidence", "arm": arm, "interval": [lo, hi],
-                          "message": MSG_WIDE_ARM.format(arm=arm, width=hi - lo, low=lo, high=hi,
-                                                         limit=ensemble.max_arm_width)})
-    if diff[1] - diff[0] > ensemble.max_difference_width:
-        notes.append({"kind": "insufficient_evidence", "interval": list(diff),
-                      "message": MSG_WIDE_DIFF.format(a=favoured, b=versus, width=diff[1] - diff[0])})
-    return ArmUncertainty(intervals, diff, share, ensemble.level, tuple(notes))
 
 
 def arm_interval_check(ensemble: ArmEnsemble, model: BoostedModel, frame: pd.DataFrame, y: np.ndarray,

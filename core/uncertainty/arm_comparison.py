@@ -1,0 +1,148 @@
+"""Arm cohorts, one patient: ensemble intervals on every arm's risk and on the difference of every pair of arms.
+
+The bootstrap ensemble (:mod:`.ensemble`) gives, for each member, the patient's risk under each arm.
+Percentiles across members give an interval for each arm and for each pairwise difference; the share of
+members in which an arm has the most favourable risk says how stable the ranking is.
+
+*Insufficient evidence* is declared when an arm's or a difference's interval is wider than the limits
+the bundle learnt from its own training split (:func:`evidence_limits`): wider than for 99% of the
+patients the model was trained on, i.e. the model knows much less about this patient than about
+nearly everyone it learnt from. The limits are fitted on the training split only, never on the test split.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .._json import jsonable
+from ..data.cohorts import ARM
+from .ensemble import ArmEnsemble
+
+LIMIT_QUANTILE = 0.99   # evidence limits: this quantile of the training patients' interval widths
+
+MSG_WIDE_ARM = ("The model's estimates of the risk under {arm} vary widely between its bootstrap refits for this "
+                "patient ({level:.0%} interval {low:.0%} to {high:.0%}, wider than for 99% of the training patients): "
+                "there is insufficient evidence for a number.")
+MSG_WIDE_DIFF = ("The model's estimates of the difference between {a} and {b} vary widely between its bootstrap "
+                 "refits for this patient ({level:.0%} interval {low:+.0%} to {high:+.0%}, wider than for 99% of the "
+                 "training patients): insufficient evidence to compare them.")
+
+
+@dataclass(frozen=True)
+class PairwiseDifference:
+    """Risk under ``a`` minus risk under ``b`` (main model), its ensemble interval and how often ``a`` is lower."""
+
+    a: str
+    b: str
+    difference: float
+    interval: tuple[float, float] | None
+    share_a_lower: float | None
+
+    @property
+    def is_clear(self) -> bool:
+        """Whether the interval excludes zero (there is an interval and it lies on one side of 0)."""
+        return self.interval is not None and (self.interval[0] > 0 or self.interval[1] < 0)
+
+    def between(self, x: str, y: str) -> "PairwiseDifference":
+        """This pair oriented as ``x`` minus ``y``."""
+        if (x, y) == (self.a, self.b):
+            return self
+        if (x, y) != (self.b, self.a):
+            raise KeyError((x, y))
+        lo_hi = None if self.interval is None else (-self.interval[1], -self.interval[0])
+        share = None if self.share_a_lower is None else 1.0 - self.share_a_lower
+        return PairwiseDifference(x, y, -self.difference, lo_hi, share)
+
+    def to_dict(self) -> dict:
+        return jsonable({"a": self.a, "b": self.b, "difference": self.difference,
+                         "interval": None if self.interval is None else list(self.interval),
+                         "share_a_lower": self.share_a_lower})
+
+
+@dataclass(frozen=True)
+class ArmUncertainty:
+    """Intervals for one patient's arms and every pair of arms, and the evidence notes they raise."""
+
+    arm_intervals: dict[str, tuple[float, float]]
+    pair_intervals: dict[tuple[str, str], tuple[float, float]]
+    share_lower: dict[tuple[str, str], float]
+    best_share: dict[str, float]
+    level: float
+    insufficient: tuple[dict, ...] = ()
+
+    def difference_interval(self, a: str, b: str) -> tuple[float, float]:
+        if (a, b) in self.pair_intervals:
+            return self.pair_intervals[(a, b)]
+        lo, hi = self.pair_intervals[(b, a)]
+        return -hi, -lo
+
+
+def _risks(ensemble: ArmEnsemble, row: pd.DataFrame, arms: list[str]) -> np.ndarray:
+    stacked = pd.concat([row] * len(arms), ignore_index=True)
+    stacked[ARM] = arms
+    return ensemble.risks(stacked)  # members × arms
+
+
+def arm_uncertainty(ensemble: ArmEnsemble, row: pd.DataFrame, arms: list[str], *,
+                    higher_is_worse: bool = True) -> ArmUncertainty:
+    """Ensemble intervals for one patient (``row`` has one row) under every arm and for every pair."""
+    risks = _risks(ensemble, row, arms)
+    level = ensemble.level
+    intervals = {arm: ensemble.interval(risks[:, i]) for i, arm in enumerate(arms)}
+    pairs, shares = {}, {}
+    for (i, a), (j, b) in itertools.combinations(enumerate(arms), 2):
+        pairs[(a, b)] = ensemble.interval(risks[:, i] - risks[:, j])
+        shares[(a, b)] = float(np.mean(risks[:, i] < risks[:, j]))
+    best = risks.argmin(axis=1) if higher_is_worse else risks.argmax(axis=1)
+    best_share = {arm: float(np.mean(best == i)) for i, arm in enumerate(arms)}
+    notes = []
+    for arm, (lo, hi) in intervals.items():
+        if hi - lo > ensemble.max_arm_width:
+            notes.append({"kind": "insufficient_evidence", "severity": "high", "arm": arm, "interval": [lo, hi],
+                          "width": hi - lo, "limit": ensemble.max_arm_width,
+                          "message": MSG_WIDE_ARM.format(arm=arm, level=level, low=lo, high=hi)})
+    for (a, b), (lo, hi) in pairs.items():
+        if hi - lo > ensemble.max_difference_width:
+            notes.append({"kind": "insufficient_evidence", "severity": "high", "arms": [a, b], "interval": [lo, hi],
+                          "width": hi - lo, "limit": ensemble.max_difference_width,
+                          "message": MSG_WIDE_DIFF.format(a=a, b=b, level=level, low=lo, high=hi)})
+    return ArmUncertainty(intervals, pairs, shares, best_share, level, tuple(notes))
+
+
+def pairwise_differences(arms: list[str], prob: np.ndarray, unc: ArmUncertainty | None) -> tuple[PairwiseDifference, ...]:
+    """Every pair (in arm order), with the main model's difference and, if there is an ensemble, its interval."""
+    out = []
+    for (i, a), (j, b) in itertools.combinations(enumerate(arms), 2):
+        interval = None if unc is None else unc.pair_intervals[(a, b)]
+        share = None if unc is None else unc.share_lower[(a, b)]
+        out.append(PairwiseDifference(a, b, float(prob[i] - prob[j]), interval, share))
+    return tuple(out)
+
+
+def interval_widths(ensemble: ArmEnsemble, frame: pd.DataFrame, arms: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per patient of ``frame``: the widest arm interval and the widest pairwise-difference interval."""
+    n = len(frame)
+    stacked = pd.concat([frame.assign(**{ARM: arm}) for arm in arms], ignore_index=True)
+    risks = ensemble.risks(stacked).reshape(len(ensemble.members), len(arms), n)  # members × arms × patients
+    tail = 100 * (1 - ensemble.level) / 2
+    lo, hi = np.percentile(risks, [tail, 100 - tail], axis=0)
+    arm_w = (hi - lo).max(axis=0)
+    diff_w = np.zeros(n)
+    for i, j in itertools.combinations(range(len(arms)), 2):
+        d = risks[:, i, :] - risks[:, j, :]
+        dlo, dhi = np.percentile(d, [tail, 100 - tail], axis=0)
+        diff_w = np.maximum(diff_w, dhi - dlo)
+    return arm_w, diff_w
+
+
+def evidence_limits(ensemble: ArmEnsemble, train_frame: pd.DataFrame, arms: list[str], *,
+                    quantile: float = LIMIT_QUANTILE) -> dict:
+    """The insufficient-evidence limits, learnt from the training split: ``quantile`` of the widths there."""
+    arm_w, diff_w = interval_widths(ensemble, train_frame, arms)
+    return {"max_arm_width": float(np.quantile(arm_w, quantile)),
+            "max_difference_width": float(np.quantile(diff_w, quantile)),
+            "quantile": quantile, "n_train": int(len(train_frame))}

@@ -1,6 +1,7 @@
 """Every session-state and widget key of the dashboard, defined once (namespaced per page)."""
 
 # --- persistent session state (survives page changes) -------------------------------------------
+ROUTED = "eq.routed"                  # app.py's router ran in this session (see pages/_router.py)
 COHORT = "eq.cohort"                  # the chosen cohort
 SOURCE = "eq.source"                  # where the patient comes from
 TEST_ID = "eq.test_id"                # {cohort: chosen held-out patient}
@@ -65,3 +66,8 @@ SG_CALIBRATION = "sg.calibration"
 MC_CALIBRATION = "mc.calibration"
 MC_DECISION = "mc.decision"
 MC_COVERAGE = "mc.coverage"
+
+if __name__ == "__main__":  # run as a page by Streamlit's legacy pages-folder mode: hand over to the router
+    from pages._router import take_over
+
+    take_over()

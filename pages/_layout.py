@@ -58,3 +58,8 @@ def inputs_table(spec, report: dict) -> list[dict]:
                     "out_of_distribution": "outside the training data"}[flagged[f.name]]
         rows.append({"Input": f.label, "Value": shown, "Note": note})
     return rows
+
+if __name__ == "__main__":  # run as a page by Streamlit's legacy pages-folder mode: hand over to the router
+    from pages._router import take_over
+
+    take_over()

@@ -233,3 +233,8 @@ def show_refusal(name: str) -> bool:
     for message in errors.values():
         st.error(inert(message))
     return bool(errors)
+
+if __name__ == "__main__":  # run as a page by Streamlit's legacy pages-folder mode: hand over to the router
+    from pages._router import take_over
+
+    take_over()

@@ -1,5 +1,9 @@
 """Model card: what the model is for, what it was trained on, how well it did, and its limits."""
 
+from pages._router import take_over
+
+take_over()
+
 import pandas as pd
 import streamlit as st
 

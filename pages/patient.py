@@ -1,5 +1,9 @@
 """Patient: what does the evidence support for this patient, why, and how sure is it?"""
 
+from pages._router import take_over
+
+take_over()
+
 import streamlit as st
 
 from core.reporting import figures

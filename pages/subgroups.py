@@ -1,5 +1,9 @@
 """Subgroups: for whom does the model work? Test-split performance by protected group, with CIs."""
 
+from pages._router import take_over
+
+take_over()
+
 import pandas as pd
 import streamlit as st
 

@@ -1,5 +1,9 @@
 """What if: change the patient's values and see predictions, intervals and explanations move."""
 
+from pages._router import take_over
+
+take_over()
+
 import hashlib
 import json
 

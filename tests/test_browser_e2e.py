@@ -137,7 +137,7 @@ def test_a_patient_from_an_uploaded_csv_row(page, server, tmp_path):
     page.get_by_text("CSV row 1 of patients.csv").first.wait_for(timeout=30_000)
     _settle(page, "Patient")
     assert page.locator("[data-testid='stException']").count() == 0
-    assert page.get_by_text("Among patients like this").count() >= 1
+    assert page.get_by_text("estimated risk").count() >= 1
     page.screenshot(path=str(SHOTS / "csv_row.png"), full_page=True)
     # the second row is refused with the field's message, and nothing is predicted for it
     row = page.locator("[data-testid='stNumberInput']").filter(has_text="Row").locator("input")
@@ -149,5 +149,5 @@ def test_a_patient_from_an_uploaded_csv_row(page, server, tmp_path):
     finally:
         page.screenshot(path=str(SHOTS / "csv_row_refused.png"), full_page=True)
     _settle(page, "Patient")
-    assert page.get_by_text("Among patients like this").count() == 0
+    assert page.get_by_text("estimated risk").count() == 0
     assert page.locator("[data-testid='stException']").count() == 0

@@ -78,7 +78,8 @@ def test_patient_in_small_group_sees_the_warning_banner(bundle_root):
     at = use_form(open_page("pages/patient.py"), sex="female", age_years=55)
     assert not at.exception
     banners = [w.value for w in at.warning]
-    assert any("Underrepresented group" in b and "female x ≥50" in b and "training patients" in b for b in banners)
+    assert any("Underrepresented group" in b and "sex and age band: female, ≥50" in b and "training patients" in b
+               for b in banners)
 
 
 def test_patient_page_shows_every_arm_interval_and_the_difference(bundle_root):

@@ -25,7 +25,7 @@ from .groups import INTERSECTION_SEPARATOR
 
 MSG_UNDERREPRESENTED = ("Few patients like this one were in the training data: {n} of {total} training patients "
                         "({share:.1%}) were in the group {label}; estimates for this group rest on little data.")
-MSG_WORSE_LEAD = "For patients in this patient's group ({label}) "
+MSG_WORSE_LEAD = "For patients in the same group as this patient ({label}), "
 MSG_WORSE = {
     "within_20": "the model's dose was within 20% of the dose finally needed for {value:.0%} of held-out test "
                  "patients, against {rest:.0%} of other patients.",

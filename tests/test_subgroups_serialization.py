@@ -124,3 +124,10 @@ def test_an_added_metric_is_owned_by_the_audit_and_survives_json(audit):
     assert back == extended and back.to_dict() == raw
     with pytest.raises(ValueError, match="already reports a metric 'c_for_benefit'"):
         extended.with_metric("c_for_benefit", overall=overall, by_group={})
+
+
+def test_an_audit_of_the_old_format_is_refused_with_what_to_do(audit):
+    raw = audit.to_dict()
+    raw["settings"]["version"] = 1  # groups compared with overall, flags uncorrected
+    with pytest.raises(BundleIntegrityError, match="format version 1.*train the bundle again"):
+        SubgroupAudit.from_dict(raw)

@@ -26,6 +26,9 @@ REASON_TOO_FEW = "{kind}={count} < {minimum}"  # why a metric is insufficient da
 REASON_NOT_COMPUTED = "not computed"  # a metric added with with_metric that has no value for this group
 
 MSG_BAD_DICT = "Not a subgroup audit dict (as written by SubgroupAudit.to_dict()): {problem}."
+MSG_OLD_FORMAT = ("this audit has format version {got}, written before flags compared each group with the rest and "
+                  "were corrected for multiple testing (version {expected}); train the bundle again")
+AUDIT_FORMAT_VERSION = 2
 MSG_METRIC_EXISTS = "The audit already reports a metric {name!r}; with_metric adds a new one."
 MSG_NO_GROUP = "The audit has no group {group!r} of {attribute!r}. Audited attributes: {attributes}."
 
@@ -258,6 +261,10 @@ class SubgroupAudit:
     @classmethod
     def from_dict(cls, raw: Mapping) -> "SubgroupAudit":
         """Rebuild from :meth:`to_dict`; raises :class:`BundleIntegrityError` for anything else."""
+        version = (raw.get("settings") or {}).get("version", AUDIT_FORMAT_VERSION) if isinstance(raw, Mapping) else None
+        if isinstance(version, int) and version < AUDIT_FORMAT_VERSION:
+            raise BundleIntegrityError(MSG_BAD_DICT.format(problem=MSG_OLD_FORMAT.format(
+                got=version, expected=AUDIT_FORMAT_VERSION)))
         try:
             return cls(n=int(raw["overall"]["n"]),
                        overall={k: MetricValue.from_dict(v)

@@ -49,7 +49,7 @@ from ._estimates import (BINARY_METRICS, MSG_NOT_ESTIMABLE, REGRESSION_METRICS, 
                          WORSE_DIRECTION, comparison, insufficient, metric_value, min_sizes, point_estimates,
                          size_reason)
 from ._significance import CORRECTIONS, FLAG_METRICS
-from ._result import MSG_BAD_DICT, FlaggedMetric, GroupResult, MetricValue, SubgroupAudit  # noqa: F401
+from ._result import AUDIT_FORMAT_VERSION, MSG_BAD_DICT, FlaggedMetric, GroupResult, MetricValue, SubgroupAudit  # noqa: F401
 from .groups import Partition, partitions
 
 __all__ = [
@@ -63,7 +63,7 @@ __all__ = [
     "WORSE_DIRECTION",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = AUDIT_FORMAT_VERSION  # 2: groups vs their complement, corrected flags (1: vs overall, uncorrected)
 
 # --- messages ----------------------------------------------------------------------------------
 

@@ -41,7 +41,11 @@ __all__ = ["CORRECTIONS", "FLAG_METRICS", "HIGH_P_ADJUSTED", "LARGE_GAP", "adjus
 # dose itself (MAE and mean error do: a group needing higher doses has larger errors in mg/week for
 # the same relative accuracy). Binary: discrimination within the group and calibration; Brier mixes
 # both with the group's outcome rate (a group nearer 50% scores worse for the same model quality),
-# so it is reported but never flags. Coverage, when intervals are given, flags in both tasks.
+# so it is reported but never flags. Calibration is the most direct per-group question for a
+# decision aid that shows absolute risks (are this group's risks too high or too low, too extreme or
+# too modest); AUC asks whether the model still ranks this group's patients, with the caveat that a
+# group with a narrower case mix (an age band) has a lower AUC for the same model. Coverage, when
+# intervals are given, flags in both tasks.
 FLAG_METRICS = {"regression": ("within_20", "mape", "coverage"),
                 "binary": ("auc", "calibration_intercept", "calibration_slope", "coverage")}
 CORRECTIONS = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg", "none": "none"}

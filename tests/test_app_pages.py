@@ -91,7 +91,8 @@ def test_patient_in_small_group_sees_the_warning_banner(bundle_root):
     at = use_form(open_page("pages/patient.py"), sex="female", age_years=55)
     assert not at.exception
     banners = [rendered(w.value) for w in list(at.warning) + list(at.info)]
-    assert any("Few patients like this" in b and "female x ≥50" in b and "training patients" in b for b in banners)
+    assert any("Few patients like this" in b and "sex and age band: female, ≥50" in b and "training patients" in b
+               for b in banners)
 
 
 def test_patient_page_headline_names_the_options_and_every_pair_has_an_interval(bundle_root):

@@ -445,7 +445,7 @@ def test_subgroup_forest_shows_insufficient_data_as_text_never_as_a_number():
 
 def test_subgroup_forest_marks_flagged_groups_and_highlights_the_patients_groups():
     fig = F.subgroup_forest(AUDIT, "auc", highlight=[("race", "white"), ("sex", "male")])
-    flagged = _trace(fig, "Flagged: significantly worse than overall")
+    flagged = _trace(fig, "Flagged: worse than the rest (after correction)")
     assert list(flagged.y) == [2] and flagged.marker.symbol != _trace(fig, "Group estimate").marker.symbol
     assert fig.layout.yaxis.ticktext[1] == "<b>race: white (n=382) ◀ this patient</b>"
     bands = [s for s in fig.layout.shapes if s.fillcolor == F.YELLOW]

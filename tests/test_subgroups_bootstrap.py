@@ -143,13 +143,20 @@ def test_intervals_are_percentiles_of_materialised_resamples():
     member = (groups["race"] == "Black").to_numpy()
     aucs, diffs = [], []
     for c in counts:
-        whole = em.roc_auc(y, p, sample_weight=c)
+        rest = em.roc_auc(y[~member], p[~member], sample_weight=c[~member])  # the complement, not overall
         aucs.append(em.roc_auc(y[member], p[member], sample_weight=c[member]))
-        diffs.append(aucs[-1] - whole)
+        diffs.append(aucs[-1] - rest)
     entry = next(g for g in audit.groups if g.group == "Black").metrics["auc"]
     assert (entry.ci_low, entry.ci_high) == pytest.approx(tuple(np.percentile(aucs, [2.5, 97.5])))
     assert (entry.difference_ci_low, entry.difference_ci_high) == pytest.approx(
         tuple(np.percentile(diffs, [2.5, 97.5])))
+    # the p-value: one-sided z with the bootstrap SD of the difference (reference: scipy.stats.norm.sf)
+    from scipy.stats import norm
+
+    rest_auc = em.roc_auc(y[~member], p[~member])
+    assert entry.complement == pytest.approx(rest_auc)
+    assert entry.difference == pytest.approx(entry.value - rest_auc)
+    assert entry.p_value == pytest.approx(norm.sf(-entry.difference / np.std(diffs, ddof=1)))
 
 
 def test_intervals_reproducible_by_seed_and_change_with_it():
@@ -198,7 +205,7 @@ def test_overestimated_risks_flag_calibration_intercept_for_that_group():
     assert ("race", "White", "calibration_intercept") not in set(audit.flagged())
 
 
-def test_outcome_measured_with_offset_flags_mean_error_and_mae():
+def test_outcome_measured_with_offset_flags_relative_metrics_never_mae_or_mean_error():
     rng = np.random.default_rng(12)
     n = 3000
     groups = pd.DataFrame({"race": rng.choice(["White", "Black", "Asian"], n, p=[0.6, 0.25, 0.15]),
@@ -208,5 +215,9 @@ def test_outcome_measured_with_offset_flags_mean_error_and_mae():
     dose = dose + np.where(groups["race"] == "Black", 8.0, 0.0)  # measured higher in one group
     audit = _audit(dose, pred, groups, task="regression", n_boot=200, seed=0)
     flagged = set(audit.flagged())
-    assert {("race", "Black", "mean_error"), ("race", "Black", "mae"), ("race", "Black", "within_20")} <= flagged
+    assert {("race", "Black", "within_20"), ("race", "Black", "mape")} <= flagged
+    assert not any(f.metric in ("mae", "mean_error") for f in flagged)  # reported, never flagged
+    black = audit.group("race", "Black").metrics
+    assert black["mae"].difference_ci_low > 0 and black["mean_error"].difference_ci_high < 0  # yet clearly worse
+    assert black["mae"].p_value is None and black["mae"].correction is None
     assert not any(f.group == "White" for f in flagged)

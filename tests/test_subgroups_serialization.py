@@ -48,9 +48,14 @@ def test_json_shape(audit):
     assert set(group) == {"attribute", "group", "n", "share", "train_n", "train_share", "metrics"}
     assert set(group["metrics"]) == {"auc", "brier", "calibration_intercept", "calibration_slope",
                                      "outcome_rate", "mean_predicted", "coverage"}
-    assert set(group["metrics"]["auc"]) == {"value", "ci_low", "ci_high", "flagged", "difference",
-                                            "difference_ci_low", "difference_ci_high"}
-    for key in ("n_boot", "seed", "confidence", "min_sizes"):
+    # auc may flag: it carries its test; brier is reported against the rest but never tested
+    assert set(group["metrics"]["auc"]) == {"value", "ci_low", "ci_high", "flagged", "complement", "difference",
+                                            "difference_ci_low", "difference_ci_high", "p_value", "p_adjusted",
+                                            "correction"}
+    assert group["metrics"]["auc"]["correction"] == "holm"
+    assert set(group["metrics"]["brier"]) == {"value", "ci_low", "ci_high", "flagged", "complement", "difference",
+                                              "difference_ci_low", "difference_ci_high"}
+    for key in ("n_boot", "seed", "confidence", "min_sizes", "correction", "alpha", "n_tests", "flag_metrics"):
         assert key in raw["settings"]
 
 
@@ -76,7 +81,7 @@ def test_groups_of_survives_the_round_trip(audit):
 def test_difference_and_flagged_tables(audit):
     table = audit.difference()
     assert list(table.columns) == ["attribute", "group", "metric", "difference", "difference_ci_low",
-                                   "difference_ci_high", "flagged"]
+                                   "difference_ci_high", "p_value", "p_adjusted", "flagged"]
     assert set(audit.difference("auc")["metric"]) == {"auc"}
     assert "Tiny" not in set(table["group"])  # insufficient data has no difference
     assert all(isinstance(f, tuple) and len(f) == 3 for f in audit.flagged())
@@ -119,3 +124,10 @@ def test_an_added_metric_is_owned_by_the_audit_and_survives_json(audit):
     assert back == extended and back.to_dict() == raw
     with pytest.raises(ValueError, match="already reports a metric 'c_for_benefit'"):
         extended.with_metric("c_for_benefit", overall=overall, by_group={})
+
+
+def test_an_audit_of_the_old_format_is_refused_with_what_to_do(audit):
+    raw = audit.to_dict()
+    raw["settings"]["version"] = 1  # groups compared with overall, flags uncorrected
+    with pytest.raises(BundleIntegrityError, match="format version 1.*train the bundle again"):
+        SubgroupAudit.from_dict(raw)

@@ -136,13 +136,79 @@ def test_about_one_percent_of_held_out_patients_are_flagged_novel(bundles):
         assert 0.0 <= rep["test_share_flagged_novel"] <= 0.03, (name, rep)
 
 
-def test_worse_served_group_is_warned_with_metric_and_ci(bundles):
+JARGON = ("calibration slope", "calibration intercept", "brier", "c-for-benefit", "auc", "mape", "p-value",
+          "holm", "mae", "_")
+
+
+def _planted_audit(bundle, worse_race: str):
+    """The warfarin test split's audit with the model's errors tripled for one race (a group truly served worse)."""
+    from core.data.cohorts import protected_attributes
+    from core.fairness import audit_subgroups
+    from core.modeling.heldout import held_out_split
+
+    split = held_out_split(bundle)
+    frame, y = split.frame, split.y
+    pred = bundle.model.predict(frame)
+    groups = protected_attributes(bundle.spec, frame)
+    pred = np.where(groups["race"] == worse_race, y + 3 * (pred - y), pred)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return audit_subgroups(y, pred, groups, task="regression", n_boot=200, seed=0,
+                               train_groups=protected_attributes(bundle.spec, split.train_frame))
+
+
+def test_bundled_audits_flag_only_what_survives_the_correction(bundles):
+    for name in ("actg175", "colon", "warfarin"):
+        audit = bundles(name).audit
+        settings = audit.settings
+        assert settings["correction"] == "holm" and settings["n_tests"] > 0
+        rows = [mv for g in audit.groups for mv in g.metrics.values() if mv.tested]
+        assert len(rows) == settings["n_tests"]
+        assert all(mv.p_adjusted >= mv.p_value and mv.correction == "holm" for mv in rows)
+        assert {f for f in audit.flagged()} == {(g.attribute, g.group, k) for g in audit.groups
+                                                for k, mv in g.metrics.items() if mv.tested and mv.p_adjusted < 0.05}
+    dose = bundles("warfarin").audit
+    assert not any(f.metric in ("mae", "mean_error") for f in dose.flagged())  # these grow with the dose
+    assert all(not mv.tested for g in dose.groups for k, mv in g.metrics.items() if k in ("mae", "mean_error"))
+
+
+def test_truly_worse_group_is_warned_with_its_test_severity_and_plain_words(bundles):
     bundle = bundles("warfarin")
-    flagged = {(g.attribute, g.group) for g in bundle.audit.groups if any(m.flagged for m in g.metrics.values())}
-    assert ("race", "White") in flagged  # a real finding of this model's test-split audit (MAE)
-    rep = report(bundle, race="White")
-    (w,) = [w for w in rep["warnings"] if w["kind"] == "worse_performance" and w["attribute"] == "race"]
-    assert w["ci"][0] > 0 and w["metric"] in {"mae", "coverage", "within_20", "mean_error"}
+    planted = _planted_audit(bundle, "Asian")
+    assert ("race", "Asian", "within_20") in set(planted.flagged())
+    normal = bundle.audit
+    bundle.__dict__["audit"] = planted
+    try:
+        rep = report(bundle, race="Asian")
+        other = report(bundle, race="White")
+    finally:
+        bundle.__dict__["audit"] = normal
+    worse = [w for w in rep["warnings"] if w["kind"] == "worse_performance"]
+    assert worse and {w["attribute"] for w in worse} >= {"race"}
+    for w in worse:
+        assert w["p_adjusted"] < 0.05 and w["p_value"] <= w["p_adjusted"] and w["correction"] == "holm"
+        assert w["severity"] in ("high", "medium") and w["metric"] in ("within_20", "mape", "coverage")
+        assert w["rest"] is not None and w["n_tests"] == planted.settings["n_tests"]
+        assert not any(term in w["message"].lower() for term in JARGON), w["message"]
+    (race,) = [w for w in worse if w["attribute"] == "race" and w["metric"] == "within_20"]
+    assert race["severity"] == "high"  # a tripled error is a large, strongly significant gap
+    assert "within 20% of the dose finally needed" in race["message"] and "race: Asian" in race["message"]
+    assert not [w for w in other["warnings"] if w["kind"] == "worse_performance" and w["attribute"] == "race"]
+
+
+def test_every_fairness_warning_has_a_severity(bundles):
+    rep = report(bundles("actg175"), sex="female", age_years=55, cd4_cells_per_ul=2900)
+    fairness = [w for w in rep["warnings"] if w["kind"] in ("underrepresented", "worse_performance",
+                                                            "out_of_distribution")]
+    assert fairness and all(w["severity"] in ("high", "medium", "low") for w in fairness)
+    (ood,) = [w for w in fairness if w["kind"] == "out_of_distribution" and w.get("scope") == "feature"]
+    assert ood["severity"] == "high"  # outside the training range: extrapolation
+    few = [w for w in fairness if w["kind"] == "underrepresented" and w["train_n"] < 50]
+    share_only = [w for w in fairness if w["kind"] == "underrepresented" and w["train_n"] >= 50]
+    assert few and all(w["severity"] == "medium" for w in few)
+    assert all(w["severity"] == "low" for w in share_only)
+    novel = [w for w in fairness if w.get("scope") == "multivariate"]
+    assert all(w["severity"] == "medium" for w in novel)
 
 
 def test_missing_genotype_shows_the_range_over_its_plausible_values(bundles):
@@ -161,4 +227,6 @@ def test_audit_cli_prints_bundle_audit(bundle_dirs, capsys):
     assert doc["split"] == "test" and {"overall", "groups"} <= set(doc)
     group = doc["groups"][0]
     assert {"attribute", "group", "n", "share", "metrics"} <= set(group)
-    assert "c_for_benefit" in group["metrics"] and "auc" in group["metrics"]
+    assert "auc" in group["metrics"]
+    assert sorted(k for k in group["metrics"] if k.startswith("c_for_benefit")) == [
+        "c_for_benefit[Lev vs Obs]", "c_for_benefit[Lev+5FU vs Obs]"]  # one per active arm, never pooled

@@ -24,7 +24,7 @@ Per partition of the patients (the whole sample, one attribute, one intersection
   approximation is O(n^-3/2) against an O(n^-1/2) bootstrap spread: about 2% of the spread at
   n = 2,000 and far less above 10,000 (``tests/test_subgroups_bootstrap.py`` checks it).
 
-Memory: per partition, 17 float64 summands per patient (6 for regression) are kept for the whole
+Memory: per partition, 17 float64 summands per patient (7 for regression) are kept for the whole
 run (136 bytes per patient and partition), plus the chunk's work arrays (``_Workspace``). With
 ``CHUNK_CELLS`` = 16e6, one million patients, race x sex (4 partitions) peak at about 1.3 GiB.
 BLAS is held to one thread while the engine runs (see ``_single_threaded_blas``).
@@ -47,7 +47,7 @@ _NEWTON_TOL = 1e-9
 # feature columns (already multiplied by the sample weight)
 (_B_W, _B_Y, _B_P, _B_SQ, _B_COV, _B_RS, _B_RSX, _B_VS, _B_VSX, _B_VSXX, _B_RI, _B_VI,
  _B_QS0, _B_QS1, _B_QS2, _B_QS3, _B_QI) = range(17)
-_R_W, _R_Y, _R_ERR, _R_ABS, _R_WITHIN, _R_COV = range(6)
+_R_W, _R_Y, _R_ERR, _R_ABS, _R_WITHIN, _R_COV, _R_REL = range(7)
 
 
 @dataclass
@@ -130,7 +130,7 @@ class _Data:
         """``(n_features, len(idx))``: each patient's summands, times its weight.
 
         Built in blocks of patients so that temporaries stay small (and in cache)."""
-        n_features = 17 if self.task == "binary" else 6
+        n_features = 17 if self.task == "binary" else 7
         out = np.empty((n_features, idx.size))
         for start in range(0, idx.size, 1 << 16):
             block = slice(start, start + (1 << 16))
@@ -147,6 +147,7 @@ class _Data:
             out[3] = np.abs(out[2])
             out[4] = _within(y, p, self.tolerance)
             out[5] = cov
+            out[6] = np.divide(out[3], y, out=np.zeros_like(y), where=y > 0)  # relative error (y > 0)
         else:
             x = self.x[idx]
             out[2] = p
@@ -212,7 +213,7 @@ def bootstrap_replicates(
     plans = [_Plan(codes, int(g), int(off), data, calibration_start, swap)
              for codes, g, off in zip(partitions, n_groups, offsets)]
 
-    n_features = 17 if task == "binary" else 6
+    n_features = 17 if task == "binary" else 7
     sums = np.full((n_boot, n_total, n_features), np.nan)
     auc = np.full((n_boot, n_total), np.nan)
     exact_cal = np.full((n_boot, n_total, 2), np.nan)  # (intercept, slope)
@@ -385,7 +386,7 @@ def _finish(task, sums, auc, exact_cal, calibration_start, plans) -> dict[str, n
         ratio = lambda col: sums[..., col] / w  # noqa: E731
         if task == "regression":
             return {"mae": ratio(_R_ABS), "mean_error": ratio(_R_ERR), "within_20": ratio(_R_WITHIN),
-                    "mean_outcome": ratio(_R_Y), "coverage": ratio(_R_COV)}
+                    "mean_outcome": ratio(_R_Y), "coverage": ratio(_R_COV), "mape": ratio(_R_REL)}
         # Newton step from the full-sample fit, then a second step whose score is expanded to
         # second order around the full-sample fit (so it, too, is linear in the counts).
         g0, g1 = sums[..., _B_RS], sums[..., _B_RSX]

@@ -1,4 +1,4 @@
-"""The audited metrics and how one group's are estimated: minimum sizes, point estimates, intervals, flags.
+"""The audited metrics and how one group's are estimated: minimum sizes, point estimates, intervals, comparisons.
 
 See :mod:`core.fairness.audit` for the statistical choices; this module holds their arithmetic.
 """
@@ -13,10 +13,11 @@ from .._format import finite_or_none
 from .._params import is_int
 from ..evaluation import metrics as _m
 from ._result import REASON_TOO_FEW, MetricValue
+from ._significance import worse_p_value
 
 BINARY_METRICS = ("auc", "brier", "calibration_intercept", "calibration_slope", "outcome_rate",
                   "mean_predicted")
-REGRESSION_METRICS = ("mae", "mean_error", "within_20", "mean_outcome")
+REGRESSION_METRICS = ("mae", "mape", "mean_error", "within_20", "mean_outcome")
 EVENT_METRICS = ("auc", "calibration_intercept", "calibration_slope")  # need events and non-events
 WORSE_DIRECTION = {
     "auc": "lower",
@@ -27,6 +28,7 @@ WORSE_DIRECTION = {
     "mean_predicted": None,
     "coverage": "lower",
     "mae": "higher",
+    "mape": "higher",
     "mean_error": "farther_from_0",
     "within_20": "lower",
     "mean_outcome": None,
@@ -84,6 +86,8 @@ def point_estimates(task, y, p, w, covered, why) -> dict[str, float]:
     else:
         out["mae"], out["mean_error"] = mean(np.abs(p - y)), mean(p - y)
         out["within_20"] = mean(_m._within(y, p, WITHIN_TOLERANCE))
+        # mean absolute percentage error: |pred - true| / true, defined only for positive outcomes
+        out["mape"] = mean(np.abs(p - y) / y) if y.size and np.all(y > 0) else float("nan")
         out["mean_outcome"] = mean(y)
     if covered is not None:
         out["coverage"] = mean(covered)
@@ -99,32 +103,34 @@ def percentiles(samples: np.ndarray, alpha: float) -> tuple[float | None, float 
     return finite_or_none(lo), finite_or_none(hi)
 
 
-def metric_value(name, i, point, reasons, replicates, alpha, *, compare) -> MetricValue:
-    """Metric ``name`` of cell ``i`` (0: the whole sample), with its difference from overall if ``compare``."""
+def comparison(name, i, j, point, reasons, replicates, alpha, *, tested: bool) -> dict | None:
+    """Cell ``i`` (a group) against cell ``j`` (its complement): the rest's value, the difference
+    group minus rest with its percentile interval and, if ``tested``, the one-sided p-value that the
+    group is worse. None when either side is insufficient data."""
+    if reasons[i][name] is not None or reasons[j][name] is not None:
+        return None
+    group, rest = point[i][name], point[j][name]
+    out = {"complement": rest, "difference": group - rest, "ci": (None, None), "p": None}
+    if replicates is not None:
+        reps_group, reps_rest = replicates[name][:, i], replicates[name][:, j]
+        out["ci"] = percentiles(reps_group - reps_rest, alpha)
+        if tested:
+            out["p"] = worse_p_value(WORSE_DIRECTION[name], group, rest, reps_group, reps_rest)
+    return out
+
+
+def metric_value(name, i, point, reasons, replicates, alpha, compared: dict | None = None,
+                 test: tuple | None = None) -> MetricValue:
+    """Metric ``name`` of cell ``i``; with ``compared`` (from :func:`comparison`) its difference from
+    the rest, and with ``test`` = ``(p_adjusted, correction, flagged)`` its corrected test."""
     if reasons[i][name] is not None:
         return MetricValue.insufficient(reasons[i][name])
-    value = point[i][name]
+    value = finite_or_none(point[i][name])
     ci = (None, None) if replicates is None else percentiles(replicates[name][:, i], alpha)
-    if not compare or reasons[0][name] is not None:
-        return MetricValue(finite_or_none(value), *ci)
-    difference = value - point[0][name]
-    diff_ci, flagged = (None, None), False
-    if replicates is not None:
-        group, whole = replicates[name][:, i], replicates[name][:, 0]
-        diff_ci = percentiles(group - whole, alpha)
-        flagged = is_worse(WORSE_DIRECTION[name], group, whole, diff_ci, alpha)
-    return MetricValue(finite_or_none(value), *ci, difference=finite_or_none(difference),
-                       difference_ci_low=diff_ci[0], difference_ci_high=diff_ci[1], flagged=flagged)
-
-
-def is_worse(direction, group, whole, diff_ci, alpha) -> bool:
-    """Whether the group is significantly worse than overall in ``direction`` (see the audit module)."""
-    if direction is None or diff_ci[0] is None:
-        return False
-    if direction == "lower":
-        return diff_ci[1] < 0
-    if direction == "higher":
-        return diff_ci[0] > 0
-    target = 1.0 if direction == "farther_from_1" else 0.0
-    excess_low, _ = percentiles(np.abs(group - target) - np.abs(whole - target), alpha)
-    return excess_low is not None and excess_low > 0
+    if compared is None:
+        return MetricValue(value, *ci)
+    p_adjusted, correction, flagged = test if test is not None else (None, None, False)
+    return MetricValue(value, *ci, difference=finite_or_none(compared["difference"]),
+                       difference_ci_low=compared["ci"][0], difference_ci_high=compared["ci"][1], flagged=flagged,
+                       complement=finite_or_none(compared["complement"]), p_value=finite_or_none(compared["p"]),
+                       p_adjusted=finite_or_none(p_adjusted), correction=correction)

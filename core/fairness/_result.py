@@ -2,7 +2,7 @@
 
 :class:`SubgroupAudit` holds one :class:`MetricValue` per metric overall (``.overall``) and per
 group (``.groups`` / ``.group(attribute, group)`` / the tidy ``.by_group`` table); ``.flagged()``
-lists where a group is significantly worse. A metric computed elsewhere (c-for-benefit by group) is
+lists where a group is worse than the rest of the patients after correcting for every test made. A metric computed elsewhere (c-for-benefit by group) is
 added with :meth:`SubgroupAudit.with_metric`, so the audit owns every metric it reports.
 """
 
@@ -26,6 +26,9 @@ REASON_TOO_FEW = "{kind}={count} < {minimum}"  # why a metric is insufficient da
 REASON_NOT_COMPUTED = "not computed"  # a metric added with with_metric that has no value for this group
 
 MSG_BAD_DICT = "Not a subgroup audit dict (as written by SubgroupAudit.to_dict()): {problem}."
+MSG_OLD_FORMAT = ("this audit has format version {got}, written before flags compared each group with the rest and "
+                  "were corrected for multiple testing (version {expected}); train the bundle again")
+AUDIT_FORMAT_VERSION = 2
 MSG_METRIC_EXISTS = "The audit already reports a metric {name!r}; with_metric adds a new one."
 MSG_NO_GROUP = "The audit has no group {group!r} of {attribute!r}. Audited attributes: {attributes}."
 
@@ -34,11 +37,14 @@ MSG_NO_GROUP = "The audit has no group {group!r} of {attribute!r}. Audited attri
 class MetricValue:
     """One metric for one group: a value with its bootstrap interval, or insufficient data.
 
-    For groups (not the overall sample), ``difference`` is group minus overall with its bootstrap
-    interval, and ``flagged`` says whether the group is significantly worse (see the audit module).
-    ``compared=False`` marks a metric whose group-minus-overall difference is not estimated (one
-    added with :meth:`SubgroupAudit.with_metric`, e.g. c-for-benefit): it is stored with its flag and
-    no difference. ``note`` is an optional remark stored with the value.
+    For groups (not the overall sample), ``complement`` is the metric on every other audited patient
+    (the rest), ``difference`` is group minus rest with its bootstrap interval. For a metric that may
+    flag, ``p_value`` is the one-sided p-value that the group is worse than the rest, ``p_adjusted``
+    the p-value corrected for every test of the audit and ``correction`` the method ("holm",
+    "fdr_bh"); ``flagged`` is ``p_adjusted < alpha`` (see the audit module). ``compared=False``
+    marks a metric whose difference is not estimated (one added with
+    :meth:`SubgroupAudit.with_metric`, e.g. c-for-benefit): it is stored with its flag and no
+    difference. ``note`` is an optional remark stored with the value.
     """
 
     value: float | None = None
@@ -52,6 +58,15 @@ class MetricValue:
     flagged: bool = False
     compared: bool = True
     note: str | None = None
+    complement: float | None = None
+    p_value: float | None = None
+    p_adjusted: float | None = None
+    correction: str | None = None
+
+    @property
+    def tested(self) -> bool:
+        """Whether this metric entered the audit's family of tests (it has a p-value)."""
+        return self.p_value is not None
 
     @classmethod
     def insufficient(cls, reason: str) -> "MetricValue":
@@ -64,9 +79,11 @@ class MetricValue:
         if not self.compared:
             out["flagged"] = self.flagged
         elif with_difference:
-            out.update(flagged=self.flagged, difference=self.difference,
+            out.update(flagged=self.flagged, complement=self.complement, difference=self.difference,
                        difference_ci_low=self.difference_ci_low,
                        difference_ci_high=self.difference_ci_high)
+            if self.p_value is not None:
+                out.update(p_value=self.p_value, p_adjusted=self.p_adjusted, correction=self.correction)
         if self.note is not None:
             out["note"] = self.note
         return out
@@ -82,7 +99,9 @@ class MetricValue:
                    difference_ci_high=finite_or_none(raw.get("difference_ci_high")),
                    flagged=bool(raw.get("flagged", False)),
                    compared="difference" in raw or "flagged" not in raw,
-                   note=None if note is None else str(note))
+                   note=None if note is None else str(note), complement=finite_or_none(raw.get("complement")),
+                   p_value=finite_or_none(raw.get("p_value")), p_adjusted=finite_or_none(raw.get("p_adjusted")),
+                   correction=None if raw.get("correction") is None else str(raw["correction"]))
 
 
 @dataclass(frozen=True)
@@ -118,8 +137,8 @@ class FlaggedMetric(NamedTuple):
 
 
 _BY_GROUP_COLUMNS = ["attribute", "group", "n", "share", "train_n", "train_share", "metric", "value",
-                     "ci_low", "ci_high", "insufficient", "reason", "difference", "difference_ci_low",
-                     "difference_ci_high", "flagged"]
+                     "ci_low", "ci_high", "insufficient", "reason", "complement", "difference", "difference_ci_low",
+                     "difference_ci_high", "p_value", "p_adjusted", "flagged"]
 
 
 @dataclass(frozen=True)
@@ -159,11 +178,12 @@ class SubgroupAudit:
         for g in self.groups:
             for name, mv in g.metrics.items():
                 rows.append([g.attribute, g.group, g.n, g.share, g.train_n, g.train_share, name,
-                             mv.value, mv.ci_low, mv.ci_high, mv.insufficient_data, mv.reason,
-                             mv.difference, mv.difference_ci_low, mv.difference_ci_high, mv.flagged])
+                             mv.value, mv.ci_low, mv.ci_high, mv.insufficient_data, mv.reason, mv.complement,
+                             mv.difference, mv.difference_ci_low, mv.difference_ci_high, mv.p_value,
+                             mv.p_adjusted, mv.flagged])
         frame = pd.DataFrame(rows, columns=_BY_GROUP_COLUMNS)
-        for col in ("value", "ci_low", "ci_high", "difference", "difference_ci_low",
-                    "difference_ci_high", "share", "train_share"):
+        for col in ("value", "ci_low", "ci_high", "complement", "difference", "difference_ci_low",
+                    "difference_ci_high", "p_value", "p_adjusted", "share", "train_share"):
             frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
         return frame
 
@@ -175,9 +195,9 @@ class SubgroupAudit:
         raise KeyError(MSG_NO_GROUP.format(group=group, attribute=attribute, attributes=", ".join(self.attributes)))
 
     def difference(self, metric: str | None = None) -> pd.DataFrame:
-        """Group minus overall, with bootstrap interval and flag, for every reportable metric."""
+        """Group minus the rest of the patients, with bootstrap interval, p-values and flag, per reportable metric."""
         cols = ["attribute", "group", "metric", "difference", "difference_ci_low",
-                "difference_ci_high", "flagged"]
+                "difference_ci_high", "p_value", "p_adjusted", "flagged"]
         frame = self.by_group
         frame = frame[~frame["insufficient"]]
         if metric is not None:
@@ -185,7 +205,7 @@ class SubgroupAudit:
         return frame[cols].reset_index(drop=True)
 
     def flagged(self) -> list[FlaggedMetric]:
-        """The (attribute, group, metric) entries where the group is significantly worse."""
+        """The (attribute, group, metric) entries where the group is worse than the rest after correction."""
         return [FlaggedMetric(g.attribute, g.group, name)
                 for g in self.groups for name, mv in g.metrics.items() if mv.flagged]
 
@@ -241,6 +261,10 @@ class SubgroupAudit:
     @classmethod
     def from_dict(cls, raw: Mapping) -> "SubgroupAudit":
         """Rebuild from :meth:`to_dict`; raises :class:`BundleIntegrityError` for anything else."""
+        version = (raw.get("settings") or {}).get("version", AUDIT_FORMAT_VERSION) if isinstance(raw, Mapping) else None
+        if isinstance(version, int) and version < AUDIT_FORMAT_VERSION:
+            raise BundleIntegrityError(MSG_BAD_DICT.format(problem=MSG_OLD_FORMAT.format(
+                got=version, expected=AUDIT_FORMAT_VERSION)))
         try:
             return cls(n=int(raw["overall"]["n"]),
                        overall={k: MetricValue.from_dict(v)

@@ -57,13 +57,16 @@ def audit_predictions_file(
     min_group_size=None,
     intersections: bool = True,
     confidence: float = 0.95,
+    alpha: float = 0.05,
+    correction: str = "holm",
 ) -> SubgroupAudit:
     """Audit a CSV or Parquet file of test-set predictions (one row per patient).
 
     ``label``, ``score`` and ``attributes`` name columns; ``interval`` optionally names the
     (low, high) columns of prediction intervals and ``weight`` a sample-weight column. Every problem
     with the file raises :class:`InputFileError` saying what is wrong and where; rows with missing
-    values are refused, never silently dropped.
+    values are refused, never silently dropped. ``alpha`` and ``correction`` are those of
+    :func:`audit_subgroups` (flags corrected for every test of the audit, Holm by default).
     """
     check_parameters("audit_predictions_file", {"task": _CONSTRAINTS["task"]}, task=task)
     path = Path(path)
@@ -108,7 +111,8 @@ def audit_predictions_file(
     groups = pd.DataFrame({a: _as_labels(frame[a]) for a in attributes})
     return audit_subgroups(y, pred, groups, task=task, sample_weight=w, interval=bounds,
                            n_boot=n_boot, seed=seed, min_group_size=min_group_size,
-                           intersections=intersections, confidence=confidence)
+                           intersections=intersections, confidence=confidence, alpha=alpha,
+                           correction=correction)
 
 
 def _read_table(path: Path, attributes: list[str]) -> pd.DataFrame:

@@ -68,8 +68,10 @@ def assess(result: TrainingResult, *, progress: Callable[[str], None], n_members
                             sample_weight=None if spec.is_dose else w_test, interval=interval,
                             n_boot=N_BOOT_AUDIT, seed=spec.seed, train_groups=protected_attributes(spec, train_frame))
     if not spec.is_dose and spec.treatment.randomized:
-        benefit = benefit_by_group(spec, model, test_frame, y_test, w_test, groups_test, seed=spec.seed)
-        audit = audit.with_metric("c_for_benefit", overall=benefit.pop("overall"), by_group=benefit)
+        # one c-for-benefit per active arm against the reference arm (never the active arms pooled)
+        for name, benefit in benefit_by_group(spec, model, test_frame, y_test, w_test, groups_test,
+                                              seed=spec.seed).items():
+            audit = audit.with_metric(name, overall=benefit.pop("overall"), by_group=benefit)
     audit_doc = audit.to_dict()
 
     progress("fitting the out-of-distribution detector")

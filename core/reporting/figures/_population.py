@@ -22,6 +22,7 @@ METRIC_AXES = {
     "coverage": ("Prediction-interval coverage", "%", 100),
     "within_20": ("Predictions within 20% of the observed value", "%", 100),
     "mae": ("Mean absolute error", "{unit}", 1),
+    "mape": ("Mean absolute error as a share of the observed value", "%", 100),
     "mean_error": ("Mean error, predicted − observed", "{unit}", 1),
     "mean_outcome": ("Mean observed outcome", "{unit}", 1),
 }
@@ -43,7 +44,10 @@ def subgroup_forest(audit_doc, metric: str, *, highlight: Iterable[tuple[str, st
     available = sorted(set(overall["metrics"]).union(*(g["metrics"] for g in doc["groups"])))
     if metric not in available:
         raise ValueError(MSG_UNKNOWN_METRIC.format(metric=metric, available=", ".join(available)))
-    name, unit, factor = METRIC_AXES.get(metric, (metric, "as reported", 1))
+    base = "c_for_benefit" if metric.startswith("c_for_benefit[") else metric  # one per active arm
+    name, unit, factor = METRIC_AXES.get(base, (metric, "as reported", 1))
+    if base != metric:
+        name = f"{name}, {metric[len(base) + 1:-1]}"
     unit, level = unit.format(unit=outcome_unit), doc.get("settings", {}).get("confidence", 0.95)
     mine = {(str(a), str(g)) for a, g in highlight}
     groups = [g for g in doc["groups"] if attributes is None or g["attribute"] in attributes]
@@ -61,11 +65,11 @@ def subgroup_forest(audit_doc, metric: str, *, highlight: Iterable[tuple[str, st
             continue
         value, iv = m["value"] * factor, _scaled([m.get("ci_low"), m.get("ci_high")], factor)
         hover = (f"{g['attribute']} = {g['group']} (n={g['n']})<br>{name}: {value:.3g} ({unit.split(';')[0]})<br>"
-                 f"{_interval_text(iv, '', level, '.3g')}" + "<br>flagged: significantly worse than overall"
+                 f"{_interval_text(iv, '', level, '.3g')}" + "<br>flagged: worse than the rest (after correction)"
                  * bool(m.get("flagged")))
         rows.append((label, "flagged" if m.get("flagged") else "group", value, iv, hover, ""))
     _rows(fig, rows, {"group": ("Group estimate", BLUE, "circle"),
-                      "flagged": ("Flagged: significantly worse than overall", VERMILLION, "x")},
+                      "flagged": ("Flagged: worse than the rest (after correction)", VERMILLION, "x")},
           y_title=f"Subgroup (n in the {doc.get('split', 'test')} split)")
     whole = overall["metrics"].get(metric, {})
     if whole.get("value") is not None:

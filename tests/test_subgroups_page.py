@@ -1,0 +1,51 @@
+"""The Subgroups page states the comparison, the correction and each group's p-values in plain labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture(scope="module")
+def bundle_root(bundle_dirs):
+    mp = pytest.MonkeyPatch()
+    for name in ("actg175", "colon", "warfarin"):
+        root = bundle_dirs(name).parent
+    mp.setenv("EQUIPOISE_BUNDLE_DIR", str(root))
+    yield root
+    mp.undo()
+
+
+def open_subgroups(cohort: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/subgroups.py")
+    at.run()
+    at.sidebar.selectbox(key="w.cohort").set_value(cohort)
+    at.run()
+    return at
+
+
+@pytest.mark.parametrize("cohort, metric", [("warfarin", "within_20"), ("actg175", "auc")])
+def test_page_shows_tests_and_correction(bundle_root, cohort, metric):
+    at = open_subgroups(cohort)
+    assert not at.exception, [e.value for e in at.exception]
+    audit = json.loads((bundle_root / cohort / "audit.json").read_text())
+    n_tests = audit["settings"]["n_tests"]
+    text = "\n".join(str(m.value) for m in at.markdown)
+    assert f"allowing for all {n_tests} comparisons made (Holm correction, 5% level)" in text
+    assert "not corrected" not in "\n".join(str(c.value) for c in at.caption)
+    at.selectbox(key="sg.metric").set_value(metric)
+    at.run()
+    table = at.dataframe[0].value
+    assert {"rest of the patients", "difference (group − rest)", "p (chance alone)",
+            "p after allowing for all comparisons", "correction", "worse than the rest"} <= set(table.columns)
+    tested = table[table["p (chance alone)"] != ""]
+    assert len(tested) and set(tested["correction"]) == {"Holm"}
+    flagged = sum(bool(m.get("flagged")) for g in audit["groups"] for m in g["metrics"].values())
+    assert ("No group is worse than the rest" in text) == (flagged == 0)

@@ -39,10 +39,9 @@ MSG_NO_ACTIONABLE = ("No feature of cohort {cohort!r} is actionable: every featu
                      "so there is no change to look for.")
 MSG_NO_ALLOWED = ("No allowed change applies to this patient ({rules}): none is possible from the patient's current "
                   "values, and an unknown value is never changed.")
-MSG_NOT_FOUND_ARMS = ("No allowed change to {features} within their plausible ranges "
-                      "changes the favoured arm.")
-MSG_NOT_FOUND_DOSE = ("No allowed change to {features} within their plausible ranges "
-                      "{verb} the predicted dose by {amount:g} mg/week or more.")
+MSG_NOT_FOUND_ARMS = "No allowed change to {features}{ranges} changes the favoured arm."
+MSG_NOT_FOUND_DOSE = "No allowed change to {features}{ranges} {verb} the predicted dose by {amount:g} mg/week or more."
+IN_RANGES = " within their plausible ranges"
 MSG_SINGLE_ONLY = " Only one feature was changed at a time (max_features=1)."
 MSG_CLEAR = "No change clearly alters the comparison."
 MSG_FOUND_ARMS = ("The model's favoured arm would change from {before} to {after} if {changes}: {after} "
@@ -222,11 +221,12 @@ def counterfactual(bundle: ModelBundle, record: Mapping[str, Any], *, dose_chang
                                                                         base=base),
                               **{**common, **_prediction_fields(spec, pred_best, "after")})
     names = " or ".join(f"“{f.label}”" for f in movable)
+    ranges = IN_RANGES if any(f.is_numeric for f in movable) else ""
     if spec.is_dose:
-        message = MSG_NOT_FOUND_DOSE.format(features=names, verb="raises" if target > 0 else "lowers",
+        message = MSG_NOT_FOUND_DOSE.format(features=names, ranges=ranges, verb="raises" if target > 0 else "lowers",
                                             amount=abs(target))
     else:
-        message = MSG_NOT_FOUND_ARMS.format(features=names)
+        message = MSG_NOT_FOUND_ARMS.format(features=names, ranges=ranges)
     if max_features == 1 and len(movable) > 1:
         message += MSG_SINGLE_ONLY
     return Counterfactual(found=False, message=message, n_candidates=n_candidates, **common)

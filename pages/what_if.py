@@ -44,7 +44,7 @@ for i, s in enumerate(service.slider_specs(bundle, record)):
         if locked:
             st.caption(f"🔒 {s.lock_reason}")
         elif s.allowed_change:
-            st.caption(f"A clinician {s.allowed_change}.")
+            st.caption(s.allowed_change[:1].upper() + s.allowed_change[1:] + " (for the search below).")
     if s.missing and value == s.start:
         continue  # unknown stays unknown until the user moves it
     if value != s.value:

@@ -44,12 +44,13 @@ MSG_NOT_FOUND_DOSE = "No allowed change to {features}{ranges} {verb} the predict
 IN_RANGES = " within their plausible ranges"
 MSG_SINGLE_ONLY = " Only one feature was changed at a time (max_features=1)."
 MSG_CLEAR = "No change clearly alters the comparison."
-MSG_FOUND_ARMS = ("The model's favoured arm would change from {before} to {after} if {changes}: {after} "
-                  "{better} by {points:.1f} percentage points (95% interval {lo:.1f} to {hi:.1f}), beyond the "
-                  "uncertainty.")
+MSG_FOUND_ARMS = ("The model's favoured arm would change from {before} to {after} if {changes}: the estimated "
+                  "risk with {after} would be {points:.2f} percentage points {side} than with {before} (95% interval "
+                  "of the difference {lo:+.2f} to {hi:+.2f} points, excluding zero).")
 MSG_WITHIN_ARMS = (MSG_CLEAR + " The smallest allowed change that tips the model's estimate from {before} to {after} "
-                   "({changes}) gives a difference of {points:.1f} percentage points whose 95% interval "
-                   "({lo:.1f} to {hi:.1f}) includes zero: within the uncertainty.")
+                   "({changes}) makes the estimated risk with {after} {points:.2f} percentage points {side} than with "
+                   "{before}, but the 95% interval of that difference ({lo:+.2f} to {hi:+.2f} points) includes zero: "
+                   "within the uncertainty.")
 MSG_WITHIN_ARMS_NO_ENSEMBLE = (MSG_CLEAR + " The smallest allowed change that tips the model's estimate from {before} "
                                "to {after} ({changes}) cannot be told apart from the uncertainty: this bundle has no "
                                "ensemble for intervals.")
@@ -306,10 +307,8 @@ def _message(spec: CohortSpec, effect: CounterfactualEffect, moved, target, *, f
         return MSG_WITHIN_ARMS_NO_ENSEMBLE.format(**fmt)
     lo, hi = (100 * v for v in effect.interval)
     points = 100 * effect.difference
-    if found:
-        better = "has the lower risk" if spec.outcome.higher_is_worse else "has the higher chance of the outcome"
-        return MSG_FOUND_ARMS.format(**fmt, better=better, points=abs(points), lo=lo, hi=hi)
-    return MSG_WITHIN_ARMS.format(**fmt, points=points, lo=lo, hi=hi)
+    fmt.update(points=abs(points), side="lower" if points < 0 else "higher", lo=lo, hi=hi)
+    return (MSG_FOUND_ARMS if found else MSG_WITHIN_ARMS).format(**fmt)
 
 
 def _candidate_blocks(actionable: list[FeatureSpec], values: dict, size: int) -> list[_Block]:

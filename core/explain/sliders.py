@@ -81,7 +81,7 @@ def _slider(f: FeatureSpec, value, training_range) -> SliderSpec:
                   missing=value is None, actionable=bool(f.actionable), locked=not f.actionable, integer=f.integer,
                   lock_reason=reason, allowed_change=allowed)
     lock_note = (f" Locked: {reason} Unlock it to explore how the model depends on it." if reason
-                 else f" A clinician {allowed}.")
+                 else f" {allowed[:1].upper()}{allowed[1:]}.")
     if value is None:
         lock_note = " Unknown for this patient." + lock_note
     if f.is_numeric:

@@ -38,9 +38,10 @@ for i, s in enumerate(service.slider_specs(bundle, record)):
             value = st.slider(label, min_value=kind(s.min), max_value=kind(s.max), value=kind(s.start),
                               step=kind(s.step), disabled=locked, key=key, help=s.help)
         else:
-            labels = dict(zip(s.options, s.option_labels or map(str, s.options)))
-            value = st.selectbox(label, list(s.options), index=list(s.options).index(s.start),
-                                 format_func=lambda v, labels=labels: labels[v], disabled=locked, key=key, help=s.help)
+            labels = list(s.option_labels or map(str, s.options))  # by position: "unknown" is the option None
+            chosen = st.selectbox(label, range(len(s.options)), index=list(s.options).index(s.start),
+                                  format_func=lambda i, labels=labels: labels[i], disabled=locked, key=key, help=s.help)
+            value = s.options[chosen]
         if locked:
             st.caption(f"🔒 {s.lock_reason}")
         elif s.allowed_change:

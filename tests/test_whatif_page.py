@@ -36,7 +36,7 @@ def test_missing_diabetes_heart_failure_and_valve_values_show_as_unknown_not_no(
     at = what_if("warfarin")  # the first held-out warfarin patient lacks all three
     for label in ("Diabetes", "Congestive heart failure", "Valve replacement"):
         (box,) = [s for s in at.selectbox if s.label.startswith(label)]
-        assert box.value is None and box.options[0] == "unknown" and box.index == 0
+        assert box.options[0] == "unknown" and box.index == 0 and box.value == 0  # position 0: None, "unknown"
         assert "no" in box.options  # "no" is an option, not what is shown
 
 
@@ -57,3 +57,15 @@ def test_counterfactual_results_are_never_green(bundle_root, cohort):
     assert len(at.success) == 0
     shown = "\n".join(m.value for m in at.markdown)
     assert "actionable" in shown or "allowed change" in shown.lower() or "No change clearly" in shown
+
+
+def test_an_unknown_value_can_be_set_and_the_change_reads_from_unknown(bundle_root):
+    at = what_if("warfarin")
+    at.toggle[0].set_value(True)  # diabetes is not a lever: unlock to explore
+    at.run()
+    (box,) = [s for s in at.selectbox if s.label.startswith("Diabetes")]
+    box.set_value(box.options.index("yes"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = "\n".join(m.value for m in at.markdown)
+    assert "“Diabetes” were yes instead of unknown" in shown

@@ -25,7 +25,7 @@ unlocked = st.toggle("Unlock immutable features (genotype, race, sex, history) t
 st.caption("Sliders start at the patient's values and stay within each field's limits; a value the patient's record "
            "lacks stays unknown until you set it. Locked features cannot change for this decision.")
 
-changes = {}
+changes, locked_why, allowed = {}, {}, {}
 columns = st.columns(3)
 for i, s in enumerate(service.slider_specs(bundle, record)):
     key = K.slider(spec.name, patient_key, s.feature)
@@ -42,14 +42,19 @@ for i, s in enumerate(service.slider_specs(bundle, record)):
             chosen = st.selectbox(label, range(len(s.options)), index=list(s.options).index(s.start),
                                   format_func=lambda i, labels=labels: labels[i], disabled=locked, key=key, help=s.help)
             value = s.options[chosen]
-        if locked:
-            st.caption(f"🔒 {s.lock_reason}")
-        elif s.allowed_change:
-            st.caption(s.allowed_change[:1].upper() + s.allowed_change[1:] + " (for the search below).")
+    if locked:
+        locked_why.setdefault(s.lock_reason.rstrip("."), []).append(s.label)
+    elif s.allowed_change:
+        allowed.setdefault(s.allowed_change, []).append(s.label)
     if s.missing and value == s.start:
         continue  # unknown stays unknown until the user moves it
     if value != s.value:
         changes[s.feature] = value
+
+for why, labels in locked_why.items():  # one line per reason, not one per widget
+    st.caption(f"🔒 {why}: {', '.join(labels)}.")
+for how, labels in allowed.items():
+    st.caption(f"{', '.join(labels)}: {how} (the search for the smallest change proposes only that).")
 
 try:
     result = quietly(service.what_if, bundle, record, changes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import warnings
@@ -72,6 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--split", choices=["test"], help="every patient of the bundle's held-out test split")
     r.set_defaults(func=cmd_predict)
 
+    f = sub.add_parser("counterfactual", help="the smallest change a clinician could make that clearly alters the "
+                       "comparison (or moves the dose), as JSON")
+    f.add_argument("--bundle", required=True)
+    f.add_argument("--patient", required=True, help="one patient as JSON ('-' for standard input)")
+    f.add_argument("--dose-change", type=float, metavar="MG",
+                   help="dose cohort only: the change in mg/week to look for (e.g. -5 for at least 5 mg/week less)")
+    f.set_defaults(func=cmd_counterfactual)
+
     a = sub.add_parser("audit", help="subgroup performance with bootstrap CIs, as JSON")
     asrc = a.add_mutually_exclusive_group(required=True)
     asrc.add_argument("--bundle", help="print the audit stored in a bundle (its held-out test split)")
@@ -137,6 +146,29 @@ def cmd_predict(args) -> int:
     if args.csv:
         return _predict_rows(bundle, _read_csv(args.csv), id_column=bundle.spec.patient_id)
     return _predict_rows(bundle, service.held_out_patients(bundle), id_column="patient_id")
+
+
+def cmd_counterfactual(args) -> int:
+    """Prints ``{found, changes: [{feature, from, to}], effect, within_uncertainty, message}`` (+ cohort, caveat)."""
+    bundle = service.open_bundle(args.bundle)
+    spec, target = bundle.spec, args.dose_change
+    if spec.is_dose and target is None:
+        raise InputFileError(f"Cohort {spec.name!r} predicts a dose: pass --dose-change MG, the change in mg/week to "
+                             "look for (e.g. --dose-change -5 for at least 5 mg/week less).")
+    if not spec.is_dose and target is not None:
+        raise InputFileError(f"Cohort {spec.name!r} compares treatment arms: --dose-change applies only to a dose "
+                             f"cohort. Got {target:g} instead.")
+    if target is not None and not (math.isfinite(target) and target != 0):
+        raise InputFileError(f"--dose-change must be a finite, non-zero number of mg/week. Got {target:g} instead.")
+    record = _read_patient(args.patient)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # plausibility warnings are the report's business
+        result = service.counterfactual(bundle, record, dose_change_mg_per_week=target).to_dict()
+    _print_json({"cohort": spec.name, "found": result["found"],
+                 "changes": [{"feature": c["feature"], "from": c["old"], "to": c["new"]} for c in result["changes"]],
+                 "effect": result["effect"], "within_uncertainty": result["within_uncertainty"],
+                 "message": result["message"], "caveat": result["caveat"]})
+    return 0
 
 
 def cmd_audit(args) -> int:

@@ -26,28 +26,39 @@ record = selection.record
 patient_key = hashlib.sha1(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:10]
 unlocked = st.toggle("Unlock immutable features (genotype, race, sex, history) to see how the model depends on them",
                      key=K.unlock(spec.name))
-st.caption("Sliders start at the patient's values and stay within each field's limits. Locked features cannot change "
-           "for this decision.")
+st.caption("Sliders start at the patient's values and stay within each field's limits; a value the patient's record "
+           "lacks stays unknown until you set it. Locked features cannot change for this decision.")
 
-changes = {}
+changes, locked_why, allowed = {}, {}, {}
 columns = st.columns(3)
 for i, s in enumerate(service.slider_specs(bundle, record)):
     key = K.slider(spec.name, patient_key, s.feature)
-    label = s.label + (f" ({s.unit})" if s.unit else "") + (" 🔒" if s.locked and not unlocked else "")
+    locked = s.locked and not unlocked
+    label = (s.label + (f" ({s.unit})" if s.unit else "") + (" — unknown" if s.missing and s.type == "numeric" else "")
+             + (" 🔒" if locked else ""))
     with columns[i % 3]:
         if s.type == "numeric":
             kind = int if s.integer else float
             value = st.slider(label, min_value=kind(s.min), max_value=kind(s.max), value=kind(s.start),
-                              step=kind(s.step), disabled=s.locked and not unlocked, key=key, help=s.help)
+                              step=kind(s.step), disabled=locked, key=key, help=s.help)
         else:
-            labels = dict(zip(s.options, s.option_labels or map(str, s.options)))
-            value = st.selectbox(label, list(s.options), index=list(s.options).index(s.start),
-                                 format_func=lambda v, labels=labels: labels[v], disabled=s.locked and not unlocked,
-                                 key=key, help=s.help)
+            labels = list(s.option_labels or map(str, s.options))  # by position: "unknown" is the option None
+            chosen = st.selectbox(label, range(len(s.options)), index=list(s.options).index(s.start),
+                                  format_func=lambda i, labels=labels: labels[i], disabled=locked, key=key, help=s.help)
+            value = s.options[chosen]
+    if locked:
+        locked_why.setdefault(s.lock_reason.rstrip("."), []).append(s.label)
+    elif s.allowed_change:
+        allowed.setdefault(s.allowed_change, []).append(s.label)
     if s.missing and value == s.start:
-        continue
+        continue  # unknown stays unknown until the user moves it
     if value != s.value:
         changes[s.feature] = value
+
+for why, labels in locked_why.items():  # one line per reason, not one per widget
+    st.caption(f"🔒 {why}: {', '.join(labels)}.")
+for how, labels in allowed.items():
+    st.caption(f"{', '.join(labels)}: {how} (the search for the smallest change proposes only that).")
 
 try:
     result = quietly(service.what_if, bundle, record, changes)
@@ -95,8 +106,12 @@ memo_key = (spec.name, patient_key, target)
 if memo_key not in memo:
     memo[memo_key] = service.counterfactual(bundle, record, dose_change_mg_per_week=target).to_dict()
 cf = memo[memo_key]
-(st.success if cf["found"] else st.info)(cf["message"])
-st.caption(cf["caveat"])
+with st.container(border=True):  # neutral: a counterfactual is a statement about the model, never a success
+    st.markdown(cf["message"])
+    if cf["allowed"]:
+        st.caption("Searched only the changes a clinician could make: " + "; ".join(cf["allowed"])
+                   + ". Unknown values are never changed.")
+    st.caption(cf["caveat"])
 
 st.subheader("One feature's effect for this patient")
 names = [f.name for f in spec.features]

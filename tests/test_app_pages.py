@@ -163,7 +163,11 @@ def test_moving_a_what_if_slider_changes_the_displayed_prediction(bundle_root):
     at = open_page("pages/what_if.py")
     before = [m.value for m in at.metric]
     (weight,) = [s for s in at.slider if s.label.startswith("Weight")]
-    assert not weight.disabled  # actionable
+    assert weight.disabled  # body weight is not a treatment lever in ACTG 175: locked until unlocked
+    at.toggle[0].set_value(True)
+    at.run()
+    (weight,) = [s for s in at.slider if s.label.startswith("Weight")]
+    assert not weight.disabled
     weight.set_value(weight.value + 40 if weight.value + 40 <= weight.max else weight.min)
     at.run()
     assert not at.exception

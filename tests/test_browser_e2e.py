@@ -102,7 +102,9 @@ def test_moving_a_what_if_slider_updates_the_prediction(page, server):
     page.goto(f"{server}/what_if")
     _settle(page, "What if")
     before = page.locator("[data-testid='stMetricValue']").first.inner_text()
-    # weight is the ACTG 175 cohort's actionable feature: its slider is unlocked
+    # weight is not a treatment lever in ACTG 175: unlock the immutable features first
+    page.get_by_text("Unlock immutable features").click()
+    _settle(page, "What if")
     slider = page.locator("[data-testid='stSlider']").filter(has_text="Weight").get_by_role("slider")
     slider.focus()
     for _ in range(15):

@@ -1,5 +1,6 @@
 """What if: sliders, changed predictions, counterfactuals and ICE curves, checked against predict_patient."""
 
+import dataclasses
 import itertools
 import json
 import re
@@ -17,6 +18,7 @@ from core.explain import counterfactual, ice_curve, slider_specs, what_if
 from core.explain.counterfactual import (
     MSG_DOSE_TARGET_FOR_ARMS,
     MSG_DOSE_TARGET_NEEDED,
+    IN_RANGES,
     MSG_NO_ACTIONABLE,
     MSG_NOT_FOUND_ARMS,
 )
@@ -48,6 +50,12 @@ def plain_json(result):
     return json.loads(json.dumps(result.to_dict(), allow_nan=False))
 
 
+def with_actionable(bundle, **how):
+    """The bundle with some features' ``actionable`` replaced; the model is unchanged."""
+    features = tuple(dataclasses.replace(f, actionable=how.get(f.name, f.actionable)) for f in bundle.spec.features)
+    return dataclasses.replace(bundle, spec=dataclasses.replace(bundle.spec, features=features))
+
+
 # --- sliders ------------------------------------------------------------------------------------
 
 
@@ -66,9 +74,11 @@ def test_sliders_start_at_the_patients_values_and_stay_within_limits(bundles, co
             assert s.step > 0 and (s.step == 1 if f.integer else True)
             assert s.training_range is not None and s.training_range[0] <= s.training_range[1]
         elif f.type == "binary":
-            assert list(s.options) == [0, 1] and s.start in s.options
+            assert list(s.options) == ([0, 1] if f.required else [None, 0, 1]) and s.start in s.options
         else:
-            assert list(s.options) == list(f.categories) and s.start in s.options
+            assert list(s.options) == ([] if f.required else [None]) + list(f.categories) and s.start in s.options
+        if None in s.options:
+            assert s.option_labels[0] == "unknown"
     plain_json(sliders[0])
 
 
@@ -85,11 +95,28 @@ def test_immutable_features_are_locked_and_actionable_ones_are_not(bundles):
         sliders = {s.feature: s for s in slider_specs(bundle, typical(bundle))}
         for s in sliders.values():
             assert s.locked == (not bundle.spec.feature(s.feature).actionable) == (not s.actionable)
+            assert bool(s.lock_reason) == s.locked and bool(s.allowed_change) == s.actionable
     actg = {s.feature: s for s in slider_specs(bundles("actg175"), typical(bundles("actg175")))}
-    assert actg["sex"].locked and actg["race"].locked and actg["hemophilia"].locked and not actg["weight_kg"].locked
+    assert actg["sex"].locked and actg["race"].locked and actg["hemophilia"].locked and actg["weight_kg"].locked
+    assert actg["weight_kg"].lock_reason == "Not a treatment lever for this decision."
+    assert actg["hemophilia"].lock_reason == "Past history cannot be changed now."
     warf = {s.feature: s for s in slider_specs(bundles("warfarin"), typical(bundles("warfarin")))}
     assert warf["cyp2c9"].locked and warf["vkorc1_1639"].locked and not warf["amiodarone"].locked
-    assert warf["amiodarone"].option_labels == ("no", "yes")
+    assert warf["cyp2c9"].lock_reason == "A genotype does not change."
+    assert warf["amiodarone"].option_labels == ("no", "yes")  # required: no "unknown"
+    assert warf["amiodarone"].allowed_change == "may be stopped, not started"
+    assert warf["amiodarone"].help == "May be stopped, not started."
+
+
+@pytest.mark.parametrize("feature", ["diabetes", "heart_failure", "valve_replacement", "aspirin", "cyp2c9"])
+def test_an_unknown_option_value_stays_unknown_never_no(bundles, feature):
+    bundle = bundles("warfarin")
+    s = next(s for s in slider_specs(bundle, typical(bundle, **{feature: None})) if s.feature == feature)
+    assert s.missing and s.value is None and s.start is None
+    assert s.options[0] is None and s.option_labels[0] == "unknown"
+    assert dict(zip(s.options, s.option_labels))[s.start] == "unknown"
+    known = next(s for s in slider_specs(bundle, typical(bundle, **{feature: s.options[1]})) if s.feature == feature)
+    assert known.start == known.options[1] and None in known.options  # optional: can be set back to unknown
 
 
 def test_a_missing_value_gives_a_missing_slider_that_still_has_a_start(bundles):
@@ -108,7 +135,7 @@ def test_changing_an_actionable_feature_reports_the_same_deltas_as_two_direct_pr
     result = quiet(what_if, bundle, record, {"weight_kg": 120.0})
     before, after = report(bundle, record), report(bundle, record | {"weight_kg": 120.0})
     moved = [(c.feature, c.old, c.new, c.actionable) for c in result.changes]
-    assert moved == [("weight_kg", record["weight_kg"], 120.0, True)]
+    assert moved == [("weight_kg", record["weight_kg"], 120.0, False)]  # what if explores; weight is no lever
     p0, p1 = probabilities(before), probabilities(after)
     assert p0 != p1
     for d in result.arm_deltas:
@@ -170,26 +197,24 @@ def test_invalid_what_if_values_raise_the_validation_error(bundles, changes, mes
 # --- counterfactual -----------------------------------------------------------------------------
 
 
-def test_a_counterfactual_really_flips_the_favoured_arm_and_touches_only_actionable_features(bundles):
-    bundle = bundles("actg175")
+def test_the_smallest_point_flip_is_minimal_and_touches_only_the_lever(bundles):
+    bundle = with_actionable(bundles("actg175"), weight_kg="any")
     for rec in held_out_records(bundle):
         record = {k: v for k, v in rec.items() if k != "patient_id"}
         result = quiet(counterfactual, bundle, record)
-        if result.found:
+        if result.within_uncertainty or result.found:
             break
     else:
         pytest.fail("no held-out actg175 patient has a weight change that flips the favoured arm")
-    before, after = report(bundle, record), report(bundle, result.record)
+    (change,) = result.changes or result.uncertain_changes
+    new_record = record | {"weight_kg": change.new}
+    before, after = report(bundle, record), report(bundle, new_record)
     assert result.favoured_before == before["comparison"]["favoured"]
     assert after["comparison"]["favoured"] == result.favoured_after != before["comparison"]["favoured"]
-    changed = {k for k in record if result.record[k] != record[k]}
-    assert changed == {c.feature for c in result.changes} == {"weight_kg"}
-    assert all(bundle.spec.feature(k).actionable for k in changed)
-    assert re.fullmatch(rf"The model's favoured arm would change from {re.escape(result.favoured_before)} to "
-                        rf"{re.escape(result.favoured_after)} if weight were [0-9.]+ kg instead of [0-9.]+ kg\.",
-                        result.message)
+    assert change.feature == "weight_kg" and change.old == record["weight_kg"]
+    assert re.fullmatch(r"weight were [0-9.]+ kg instead of [0-9.]+ kg", change.text)
     # the grid value (whole kilograms) one kilogram closer to the patient's weight does not flip it
-    old, new = record["weight_kg"], result.record["weight_kg"]
+    old, new = record["weight_kg"], change.new
     closer = new - np.sign(new - old)
     if np.sign(closer - old) == np.sign(new - old):
         nearer = report(bundle, record | {"weight_kg": closer})
@@ -198,49 +223,53 @@ def test_a_counterfactual_really_flips_the_favoured_arm_and_touches_only_actiona
 
 
 def test_no_counterfactual_is_reported_clearly(bundles):
-    actg = bundles("actg175")
+    actg = with_actionable(bundles("actg175"), weight_kg="any")
     result = quiet(counterfactual, actg, typical(actg))  # weight never flips this patient's favoured arm
-    assert not result.found and result.changes == () and result.record is None
-    assert result.message == MSG_NOT_FOUND_ARMS.format(features="weight_kg")
-    assert result.message == ("No change to the actionable features (weight_kg) within their plausible ranges "
-                              "changes the favoured arm.")
-    assert result.n_candidates > 50
+    assert not result.found and not result.within_uncertainty and result.changes == () and result.record is None
+    assert result.message == MSG_NOT_FOUND_ARMS.format(features="“Weight”", ranges=IN_RANGES)
+    assert result.message == "No allowed change to “Weight” within their plausible ranges changes the favoured arm."
+    assert result.n_candidates > 50 and result.effect is None
 
-    colon = bundles("colon")
-    result = quiet(counterfactual, colon, typical(colon))
-    assert not result.found and result.searched == () and result.n_candidates == 0
-    assert result.message == MSG_NO_ACTIONABLE.format(cohort="colon")
-    plain_json(result)
+    for cohort in ("colon", "actg175"):  # the bundled specs: nothing is a lever beyond the arm itself
+        bundle = bundles(cohort)
+        result = quiet(counterfactual, bundle, typical(bundle))
+        assert not result.found and result.searched == () and result.n_candidates == 0
+        assert result.message == MSG_NO_ACTIONABLE.format(cohort=cohort)
+        plain_json(result)
 
 
-@pytest.mark.parametrize("target", [5.0, -5.0])
-def test_a_dose_change_is_reached_and_verified_by_re_prediction(bundles, target):
+@pytest.mark.parametrize("target, stopped", [(5.0, "amiodarone"), (-5.0, "enzyme_inducer")])
+def test_a_dose_change_is_reached_by_a_stop_and_verified_by_re_prediction(bundles, target, stopped):
     bundle = bundles("warfarin")
-    record = typical(bundle)
+    record = typical(bundle, amiodarone=1, enzyme_inducer=1)
     result = quiet(counterfactual, bundle, record, dose_change_mg_per_week=target)
-    assert result.found and len(result.changes) == 1
-    assert all(bundle.spec.feature(c.feature).actionable for c in result.changes)
-    before, after = report(bundle, record)["dose"]["mg_per_week"], report(bundle, result.record)["dose"]["mg_per_week"]
+    assert result.found or result.within_uncertainty
+    (change,) = result.changes or result.uncertain_changes
+    assert (change.feature, change.old, change.new) == (stopped, 1, 0)
+    before = report(bundle, record)["dose"]["mg_per_week"]
+    after = report(bundle, record | {stopped: 0})["dose"]["mg_per_week"]
     assert result.dose_before == pytest.approx(before) and result.dose_after == pytest.approx(after)
+    assert result.effect.after == pytest.approx(after)
     assert (after - before >= target) if target > 0 else (after - before <= target)
-    assert result.message.startswith("The model's predicted dose would " + ("rise" if target > 0 else "fall"))
 
 
 def test_pairs_are_searched_only_when_no_single_change_suffices_matching_brute_force(bundles):
-    bundle = bundles("warfarin")
-    record = typical(bundle)  # every actionable medication is 0 for this patient
+    bundle = dataclasses.replace(bundles("warfarin"))
+    bundle.__dict__["conformal"] = None  # no interval: every reached target is reported within uncertainty
     actionable = [f.name for f in bundle.spec.features if f.actionable]
+    record = typical(bundle, **{n: 1 for n in actionable})  # every lever can be stopped
     base = report(bundle, record)["dose"]["mg_per_week"]
-    dose = lambda names: report(bundle, record | {n: 1 for n in names})["dose"]["mg_per_week"] - base  # noqa: E731
+    dose = lambda names: report(bundle, record | {n: 0 for n in names})["dose"]["mg_per_week"] - base  # noqa: E731
     best_single = max(dose((n,)) for n in actionable)
     best_pair = max(dose(p) for p in itertools.combinations(actionable, 2))
     target = (best_single + best_pair) / 2
-    assert best_pair > best_single
+    assert best_pair > best_single > 0
     single = quiet(counterfactual, bundle, record, dose_change_mg_per_week=target, max_features=1)
-    assert not single.found and single.message.endswith("(max_features=1).")
+    assert not single.found and not single.within_uncertainty and single.message.endswith("(max_features=1).")
     pair = quiet(counterfactual, bundle, record, dose_change_mg_per_week=target, max_features=2)
-    assert pair.found and len(pair.changes) == 2
-    assert dose(tuple(c.feature for c in pair.changes)) >= target
+    assert pair.within_uncertainty and len(pair.uncertain_changes) == 2
+    assert all((c.old, c.new) == (1, 0) for c in pair.uncertain_changes)
+    assert dose(tuple(c.feature for c in pair.uncertain_changes)) >= target
 
 
 @pytest.mark.parametrize("cohort, kwargs, message", [

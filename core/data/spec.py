@@ -22,6 +22,26 @@ FEATURE_ROLES = ("demographic", "genomic", "biomarker", "clinical", "history", "
 OUTCOME_TYPES = ("time_to_event", "binary", "continuous")
 TREATMENT_TYPES = ("arms", "dose")
 
+# Which changes a clinician can make to a feature, per feature type (``"actionable"`` in the spec).
+# ``stop``: a binary exposure may go from yes to no only (a co-medication may be stopped, never started to reach
+# a target); ``start``: no to yes only; ``start_or_stop``: either way. ``decrease`` / ``increase``: a number (or an
+# ordered category, in the listed order) may only go down / up; ``any``: either way. A genotype never changes.
+# ``false``, ``null`` or absent: not actionable (immutable for the decision).
+ACTIONABILITY = {
+    "binary": ("stop", "start", "start_or_stop"),
+    "numeric": ("decrease", "increase", "any"),
+    "categorical": ("decrease", "increase", "any"),
+    "genotype": (),
+}
+# Backwards compatibility: ``"actionable": true`` in a user's spec. For a binary feature it means ``stop`` (the
+# safe reading: the search may remove an exposure but never add a drug or a habit to hit a target; write
+# ``"start_or_stop"`` to allow starting); for a number or a category it means ``any`` (as before).
+ACTIONABLE_TRUE = {"binary": "stop", "numeric": "any", "categorical": "any"}
+MSG_ACTIONABLE = ("The 'actionable' field of feature {name!r} (type {type!r}) must be one of {allowed}. "
+                  "Got {got!r} instead.")
+MSG_ACTIONABLE_GENOTYPE = ("The 'actionable' field of feature {name!r} must be false or absent: a genotype "
+                           "cannot change. Got {got!r} instead.")
+
 
 @dataclass(frozen=True)
 class FeatureSpec:
@@ -29,7 +49,8 @@ class FeatureSpec:
 
     ``limits`` are hard (a value outside is impossible and refused); ``plausible`` is the range
     outside which a value is possible but unusual (it is used, with an ``implausible_value`` warning).
-    ``actionable`` features can change (a co-medication); immutable ones cannot (a genotype).
+    ``actionable`` says which changes a clinician can make (one of :data:`ACTIONABILITY` for the type, e.g.
+    ``"stop"`` for a co-medication); ``""`` (falsy) means immutable for the decision (a genotype).
     """
 
     name: str
@@ -40,7 +61,7 @@ class FeatureSpec:
     limits: tuple[float, float] | None = None
     plausible: tuple[float, float] | None = None
     categories: tuple[str, ...] = ()
-    actionable: bool = False
+    actionable: str = ""
     required: bool = True
     integer: bool = False
     description: str = ""
@@ -48,6 +69,27 @@ class FeatureSpec:
     @property
     def is_numeric(self) -> bool:
         return self.type == "numeric"
+
+    def allows_change(self, old, new) -> bool:
+        """Whether a clinician could move this feature from ``old`` to ``new``; an unknown value never moves."""
+        if not self.actionable or old is None or new is None or old == new:
+            return False
+        how = self.actionable
+        if how in ("any", "start_or_stop"):
+            return True
+        if self.type == "binary":
+            return (int(old), int(new)) == ((1, 0) if how == "stop" else (0, 1))
+        if self.is_numeric:
+            a, b = float(old), float(new)
+        else:
+            a, b = self.categories.index(str(old)), self.categories.index(str(new))
+        return b < a if how == "decrease" else b > a
+
+    def describe_actionable(self) -> str:
+        """The allowed changes in words ('may be stopped, not started'), or '' when immutable."""
+        return {"stop": "may be stopped, not started", "start": "may be started, not stopped",
+                "start_or_stop": "may be started or stopped", "decrease": "may only be lowered",
+                "increase": "may only be raised", "any": "may be raised or lowered"}.get(self.actionable, "")
 
     def describe_range(self) -> str:
         if self.is_numeric:
@@ -259,11 +301,25 @@ def _feature(raw: dict, i: int) -> FeatureSpec:
         limits=limits,
         plausible=plausible,
         categories=categories,
-        actionable=bool(raw.get("actionable", False)),
+        actionable=_actionable(raw.get("actionable"), name, ftype),
         required=bool(raw.get("required", True)),
         integer=bool(raw.get("integer", False)),
         description=str(raw.get("description", "")),
     )
+
+
+def _actionable(value, name: str, ftype: str) -> str:
+    """The spec's ``actionable`` entry as one of :data:`ACTIONABILITY` for the type, or ``""``."""
+    if value is None or value is False or value == "":
+        return ""
+    if ftype == "genotype":
+        raise SpecError(MSG_ACTIONABLE_GENOTYPE.format(name=name, got=value))
+    if value is True:
+        return ACTIONABLE_TRUE[ftype]
+    allowed = ACTIONABILITY[ftype]
+    if not isinstance(value, str) or value not in allowed:
+        raise SpecError(MSG_ACTIONABLE.format(name=name, type=ftype, allowed=[*allowed, True, False], got=value))
+    return value
 
 
 def _treatment(raw: dict) -> TreatmentSpec:

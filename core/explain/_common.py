@@ -184,7 +184,8 @@ def _change(f: FeatureSpec, old, new) -> FeatureChange:
         distance = abs(float(new) - float(old)) / (span if span > 0 else 1.0)
     else:
         distance = 1.0
-    return FeatureChange(f.name, f.label, f.type, f.unit, old, new, f.actionable, float(distance), _phrase(f, old, new))
+    return FeatureChange(f.name, f.label, f.type, f.unit, old, new, bool(f.actionable), float(distance),
+                         _phrase(f, old, new))
 
 
 def _phrase(f: FeatureSpec, old, new) -> str:

@@ -1,9 +1,16 @@
-"""Counterfactual search: the smallest change to actionable features that alters the comparison or moves the dose.
+"""Counterfactual search: the smallest change a clinician could make that clearly alters the comparison or the dose.
 
-Only *actionable* features move (never immutable ones). Fewest features first, then the smallest
-standardised distance (numeric: |Δ| / plausible span; a binary or categorical change counts 1), then the
-clearest result. Single changes are searched on a fine grid of "nice" values over each plausible range,
-pairs on a coarser one; all candidates are scored in one model call per arm.
+Only the changes the cohort spec allows move (``FeatureSpec.actionable``: a co-medication may be stopped, never
+started; an immutable feature never moves; an unknown value is never changed). Fewest features first, then the
+smallest standardised distance (numeric: |Δ| / plausible span; a binary or categorical change counts 1), then the
+clearest result. Single changes are searched on a fine grid of "nice" values over each plausible range, pairs on
+a coarser one; all candidates are scored in one model call per arm.
+
+A change counts only if its effect lies outside the uncertainty. Arm cohorts: after the change, the bootstrap
+ensemble's 95% interval for the new favoured arm's risk minus the previously favoured arm's must exclude zero.
+Dose cohort: the new dose must lie outside the current prediction's conformal interval. A change that tips
+the point estimate but not beyond the uncertainty is reported with ``within_uncertainty`` True and
+``found`` False: "No change clearly alters the comparison".
 """
 
 from __future__ import annotations
@@ -14,9 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
+import pandas as pd
 
 from .._json import jsonable
 from .._params import Constraint, check_parameters, is_int, is_real
+from ..data.cohorts import ARM
 from ..modeling.bundle import ModelBundle
 from ..data.spec import CohortSpec, FeatureSpec
 from ._common import (CAVEAT, FeatureChange, OutsideTraining, _Block, _candidate_frame, _change, _favoured_index,
@@ -28,18 +37,38 @@ MSG_DOSE_TARGET_FOR_ARMS = ("Cohort {cohort!r} compares treatment arms: dose_cha
                             "cohort. Got {got!r} instead.")
 MSG_NO_ACTIONABLE = ("No feature of cohort {cohort!r} is actionable: every feature is immutable for this decision, "
                      "so there is no change to look for.")
-MSG_NOT_FOUND_ARMS = ("No change to the actionable features ({features}) within their plausible ranges changes "
-                      "the favoured arm.")
-MSG_NOT_FOUND_DOSE = ("No change to the actionable features ({features}) within their plausible ranges {verb} the "
-                      "predicted dose by {amount:g} mg/week or more.")
+MSG_NO_ALLOWED = ("No allowed change applies to this patient ({rules}): none is possible from the patient's current "
+                  "values, and an unknown value is never changed.")
+MSG_NOT_FOUND_ARMS = "No allowed change to {features}{ranges} changes the favoured arm."
+MSG_NOT_FOUND_DOSE = "No allowed change to {features}{ranges} {verb} the predicted dose by {amount:g} mg/week or more."
+IN_RANGES = " within their plausible ranges"
 MSG_SINGLE_ONLY = " Only one feature was changed at a time (max_features=1)."
-MSG_FOUND_ARMS = "The model's favoured arm would change from {before} to {after} if {changes}."
+MSG_CLEAR = "No change clearly alters the comparison."
+MSG_FOUND_ARMS = ("The model's favoured arm would change from {before} to {after} if {changes}: the estimated "
+                  "risk with {after} would be {points:.2f} percentage points {side} than with {before} (95% interval "
+                  "of the difference {lo:+.2f} to {hi:+.2f} points, excluding zero).")
+MSG_WITHIN_ARMS = (MSG_CLEAR + " The smallest allowed change that tips the model's estimate from {before} to {after} "
+                   "({changes}) makes the estimated risk with {after} {points:.2f} percentage points {side} than with "
+                   "{before}, but the 95% interval of that difference ({lo:+.2f} to {hi:+.2f} points) includes zero: "
+                   "within the uncertainty.")
+MSG_WITHIN_ARMS_NO_ENSEMBLE = (MSG_CLEAR + " The smallest allowed change that tips the model's estimate from {before} "
+                               "to {after} ({changes}) cannot be told apart from the uncertainty: this bundle has no "
+                               "ensemble for intervals.")
 MSG_FOUND_DOSE = ("The model's predicted dose would {verb} from {before:.1f} to {after:.1f} mg/week ({delta:+.1f}; "
-                  "the change looked for was {target:+g}) if {changes}.")
+                  "the change looked for was {target:+g}) if {changes}, outside the {coverage:.0%} interval of the "
+                  "current prediction ({lo:.1f}–{hi:.1f} mg/week).")
+MSG_WITHIN_DOSE = (MSG_CLEAR + " The smallest allowed change that moves the predicted dose by {target:+g} mg/week "
+                   "({changes}) gives {after:.1f} mg/week, inside the {coverage:.0%} interval of the current "
+                   "prediction ({lo:.1f}–{hi:.1f} mg/week): within the uncertainty.")
+MSG_WITHIN_DOSE_NO_INTERVAL = (MSG_CLEAR + " The smallest allowed change that moves the predicted dose by {target:+g} "
+                               "mg/week ({changes}) gives {after:.1f} mg/week, but the current prediction has no "
+                               "interval (insufficient evidence), so the change cannot be told apart from the "
+                               "uncertainty.")
 
 SEARCH_POINTS = 200     # single-feature counterfactual grid: at most about this many values per feature
 PAIR_POINTS = 30        # pair grid, per feature
 MAX_CANDIDATES = 250_000
+MAX_CHECKED = 400       # per number of features: the closest this many point-estimate flips are checked for clarity
 
 _CONSTRAINTS = {
     "max_features": Constraint("1 or 2", lambda v: is_int(v) and v in (1, 2)),
@@ -49,11 +78,40 @@ _CONSTRAINTS = {
 
 
 @dataclass(frozen=True)
-class Counterfactual:
-    """The smallest change to actionable features that changes the favoured arm (or moves the dose).
+class CounterfactualEffect:
+    """What a change does, with its uncertainty.
 
-    ``found`` False: ``changes`` is empty and ``message`` says why. ``record`` is the changed patient
-    (``None`` when nothing was found), ready for :func:`what_if` or ``predict_patient``.
+    ``kind`` 'risk_difference': ``difference`` is the new favoured arm's risk minus the previously favoured
+    arm's after the change (a proportion; negative = lower risk), ``interval`` its ensemble interval (None
+    without an ensemble). ``kind`` 'dose': ``before``/``after``/``delta`` in mg/week and ``interval`` the
+    current prediction's conformal interval (None when there is none).
+    """
+
+    kind: str
+    interval: tuple[float, float] | None
+    level: float | None
+    arm_before: str | None = None
+    arm_after: str | None = None
+    difference: float | None = None
+    before: float | None = None
+    after: float | None = None
+    unit: str = ""
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.before is None else self.after - self.before
+
+    def to_dict(self) -> dict:
+        return jsonable({**self.__dict__, "delta": self.delta})
+
+
+@dataclass(frozen=True)
+class Counterfactual:
+    """The smallest allowed change that clearly changes the favoured arm (or moves the dose).
+
+    ``found`` False: ``changes`` is empty and ``message`` says why. ``within_uncertainty`` True: some allowed
+    change tips the point estimate, but not beyond the uncertainty; ``uncertain_changes`` and ``effect`` describe
+    the smallest such change. ``allowed`` lists, in words, the changes the spec allows. ``record`` is the changed patient (``None`` when nothing was found).
     """
 
     cohort: str
@@ -62,7 +120,11 @@ class Counterfactual:
     searched: tuple[str, ...]
     max_features: int
     n_candidates: int
+    allowed: tuple[str, ...] = ()
     changes: tuple[FeatureChange, ...] = ()
+    within_uncertainty: bool = False
+    effect: CounterfactualEffect | None = None
+    uncertain_changes: tuple[FeatureChange, ...] = ()
     distance: float | None = None
     favoured_before: str | None = None
     favoured_after: str | None = None
@@ -76,19 +138,31 @@ class Counterfactual:
     caveat: str = CAVEAT
 
     def to_dict(self) -> dict:
-        out = {k: jsonable(v) for k, v in self.__dict__.items() if k not in ("changes", "outside_training")}
-        out["changes"] = [c.to_dict() for c in self.changes]
-        out["outside_training"] = [o.to_dict() for o in self.outside_training]
+        nested = ("changes", "uncertain_changes", "outside_training", "effect")
+        out = {k: jsonable(v) for k, v in self.__dict__.items() if k not in nested}
+        for k in ("changes", "uncertain_changes", "outside_training"):
+            out[k] = [c.to_dict() for c in getattr(self, k)]
+        out["effect"] = None if self.effect is None else self.effect.to_dict()
         return out
+
+
+@dataclass(frozen=True)
+class _Hit:
+    """A candidate that reaches the goal on the point estimate, and whether it does so beyond the uncertainty."""
+
+    index: int
+    clear: bool
+    effect: CounterfactualEffect
 
 
 def counterfactual(bundle: ModelBundle, record: Mapping[str, Any], *, dose_change_mg_per_week: float | None = None,
                    max_features: int = 2) -> Counterfactual:
-    """The smallest change to actionable features that changes the favoured arm, or moves the dose.
+    """The smallest allowed change that clearly changes the favoured arm, or clearly moves the dose.
 
-    Arm cohorts: the favoured arm (as in the report: lowest risk when the outcome is bad) must differ.
-    Dose cohort: the predicted dose must move by at least ``dose_change_mg_per_week`` in its sign's
-    direction. Fewest features first, then the smallest standardised distance, then the clearest result.
+    Arm cohorts: the favoured arm (as in the report: lowest risk when the outcome is bad) must differ, with
+    the ensemble interval of the new-minus-old difference excluding zero. Dose cohort: the predicted dose must
+    move by at least ``dose_change_mg_per_week`` in its sign's direction and leave the current interval.
+    Fewest features first, then the smallest standardised distance, then the clearest result.
     """
     check_parameters("counterfactual", _CONSTRAINTS, max_features=max_features,
                      dose_change_mg_per_week=dose_change_mg_per_week)
@@ -100,15 +174,22 @@ def counterfactual(bundle: ModelBundle, record: Mapping[str, Any], *, dose_chang
     values = _validate(spec, record).values
     target = None if dose_change_mg_per_week is None else float(dose_change_mg_per_week)
     actionable = [f for f in spec.features if f.actionable]
-    base = _predict(bundle, _candidate_frame(spec, values, []))[0]
+    base_frame = _candidate_frame(spec, values, [])
+    base = _predict(bundle, base_frame)[0]
     common = dict(cohort=spec.name, searched=tuple(f.name for f in actionable), max_features=max_features,
+                  allowed=tuple(f"{f.label} {f.describe_actionable()}" for f in actionable),
                   target_mg_per_week=target, **_prediction_fields(spec, base, "before"))
     if not actionable:
         return Counterfactual(found=False, message=MSG_NO_ACTIONABLE.format(cohort=spec.name), n_candidates=0, **common)
+    movable = [f for f in actionable if len(_candidates(f, values[f.name], SEARCH_POINTS)[0])]
+    if not movable:
+        rules = "; ".join(common["allowed"])
+        return Counterfactual(found=False, message=MSG_NO_ALLOWED.format(rules=rules), n_candidates=0, **common)
+    interval = _dose_interval(bundle, base_frame, base) if spec.is_dose else None
 
-    n_candidates = 0
-    for size in range(1, min(max_features, len(actionable)) + 1):
-        blocks = _candidate_blocks(actionable, values, size)
+    n_candidates, nearest = 0, None
+    for size in range(1, min(max_features, len(movable)) + 1):
+        blocks = _candidate_blocks(movable, values, size)
         if not blocks:
             continue
         frame = _candidate_frame(spec, values, blocks)
@@ -119,35 +200,115 @@ def counterfactual(bundle: ModelBundle, record: Mapping[str, Any], *, dose_chang
             continue
         distance = np.concatenate([b.distance for b in blocks])
         order = np.lexsort((-margin, distance))
-        best = int(order[np.flatnonzero(ok[order])[0]])
-        block, offset = _block_of(blocks, best)
-        new_values = dict(values)
-        new_values.update({name: _scalar(spec.feature(name), vals[offset])
-                           for name, vals in zip(block.features, block.values)})
-        moved = tuple(_change(spec.feature(n), values[n], new_values[n]) for n in block.features)
-        phrase = " and ".join(c.text for c in moved)
-        after = _prediction_fields(spec, pred[best], "after")
-        if spec.is_dose:
-            message = MSG_FOUND_DOSE.format(verb="rise" if target > 0 else "fall", before=float(base),
-                                            after=float(pred[best]), delta=float(pred[best] - base), target=target,
-                                            changes=phrase)
-        else:
-            message = MSG_FOUND_ARMS.format(before=common["favoured_before"], after=after["favoured_after"],
-                                            changes=phrase)
+        flips = order[ok[order]][:MAX_CHECKED]
+        hits = (_dose_hits(flips, base, pred, target, interval) if spec.is_dose
+                else _arm_hits(bundle, frame, flips, base, pred))
+        clear = next((h for h in hits if h.clear), None)
+        if clear is None:
+            nearest = nearest or (hits[0], _moved(spec, values, blocks, hits[0].index), pred[hits[0].index])
+            continue
+        new_values, moved = _moved(spec, values, blocks, clear.index)
+        after = _prediction_fields(spec, pred[clear.index], "after")
+        message = _message(spec, clear.effect, moved, target, found=True, base=base)
         return Counterfactual(found=True, message=message, n_candidates=n_candidates, changes=moved,
-                              distance=float(distance[best]), record=new_values,
+                              effect=clear.effect, distance=float(distance[clear.index]), record=new_values,
                               outside_training=_outside_training(bundle, {c.feature: c.new for c in moved}),
                               **after, **common)
 
-    names = ", ".join(f.name for f in actionable)
+    if nearest is not None:
+        hit, (_, moved), pred_best = nearest
+        return Counterfactual(found=False, within_uncertainty=True, n_candidates=n_candidates, effect=hit.effect,
+                              uncertain_changes=moved, message=_message(spec, hit.effect, moved, target, found=False,
+                                                                        base=base),
+                              **{**common, **_prediction_fields(spec, pred_best, "after")})
+    names = " or ".join(f"“{f.label}”" for f in movable)
+    ranges = IN_RANGES if any(f.is_numeric for f in movable) else ""
     if spec.is_dose:
-        message = MSG_NOT_FOUND_DOSE.format(features=names, verb="raises" if target > 0 else "lowers",
+        message = MSG_NOT_FOUND_DOSE.format(features=names, ranges=ranges, verb="raises" if target > 0 else "lowers",
                                             amount=abs(target))
     else:
-        message = MSG_NOT_FOUND_ARMS.format(features=names)
-    if max_features == 1 and len(actionable) > 1:
+        message = MSG_NOT_FOUND_ARMS.format(features=names, ranges=ranges)
+    if max_features == 1 and len(movable) > 1:
         message += MSG_SINGLE_ONLY
     return Counterfactual(found=False, message=message, n_candidates=n_candidates, **common)
+
+
+def _moved(spec: CohortSpec, values: dict, blocks: list[_Block], index: int) -> tuple[dict, tuple[FeatureChange, ...]]:
+    block, offset = _block_of(blocks, index)
+    new_values = dict(values)
+    new_values.update({name: _scalar(spec.feature(name), vals[offset])
+                       for name, vals in zip(block.features, block.values)})
+    return new_values, tuple(_change(spec.feature(n), values[n], new_values[n]) for n in block.features)
+
+
+def _arm_hits(bundle: ModelBundle, frame: pd.DataFrame, flips: np.ndarray, base, pred: np.ndarray) -> list[_Hit]:
+    """Per flip: the ensemble interval of (new favoured − previously favoured) risk after the change."""
+    spec, hiw = bundle.spec, bundle.spec.outcome.higher_is_worse
+    arms = spec.arms
+    fav0 = int(_favoured_index(np.asarray(base)[None, :], hiw)[0])
+    fav = _favoured_index(pred[flips], hiw)
+    ensemble = bundle.ensemble
+    if ensemble is None:
+        return [_Hit(int(i), False, CounterfactualEffect("risk_difference", None, None, arms[fav0], arms[int(f)],
+                                                         float(pred[i, f] - pred[i, fav0])))
+                for i, f in zip(flips, fav)]
+    rows = frame.iloc[flips].reset_index(drop=True)
+    stacked = pd.concat([rows, rows], ignore_index=True)
+    stacked[ARM] = [arms[fav0]] * len(rows) + [arms[int(f)] for f in fav]
+    risks = ensemble.risks(stacked)
+    diffs = risks[:, len(rows):] - risks[:, :len(rows)]
+    hits = []
+    for j, (i, f) in enumerate(zip(flips, fav)):
+        lo, hi = ensemble.interval(diffs[:, j])
+        effect = CounterfactualEffect("risk_difference", (lo, hi), ensemble.level, arms[fav0], arms[int(f)],
+                                      float(pred[i, f] - pred[i, fav0]))
+        hits.append(_Hit(int(i), bool(hi < 0 if hiw else lo > 0), effect))
+    return hits
+
+
+def _dose_interval(bundle: ModelBundle, frame: pd.DataFrame, base) -> tuple[tuple[float, float] | None, float | None]:
+    """The current prediction's conformal interval (None without one) and its coverage."""
+    from ..uncertainty import dose_interval
+
+    if bundle.conformal is None:
+        return None, None
+    res = dose_interval(bundle.conformal, bundle.spec, frame, np.array([float(base)]))
+    if res.status[0] != "ok":
+        return None, bundle.conformal.coverage
+    return (float(res.low[0]), float(res.high[0])), bundle.conformal.coverage
+
+
+def _dose_hits(flips: np.ndarray, base, pred: np.ndarray, target: float, interval) -> list[_Hit]:
+    """Per candidate: does the new dose leave the current prediction's interval (in the target's direction)?"""
+    bounds, coverage = interval
+    hits = []
+    for i in flips:
+        after = float(pred[i])
+        clear = bounds is not None and (after > bounds[1] if target > 0 else after < bounds[0])
+        effect = CounterfactualEffect("dose", bounds, coverage, before=float(base), after=after, unit="mg/week")
+        hits.append(_Hit(int(i), bool(clear), effect))
+    return hits
+
+
+def _message(spec: CohortSpec, effect: CounterfactualEffect, moved, target, *, found: bool, base) -> str:
+    changes = " and ".join(c.text for c in moved)
+    if spec.is_dose:
+        if effect.interval is None:
+            return MSG_WITHIN_DOSE_NO_INTERVAL.format(target=target, changes=changes, after=effect.after)
+        lo, hi = effect.interval
+        if found:
+            return MSG_FOUND_DOSE.format(verb="rise" if target > 0 else "fall", before=float(base), after=effect.after,
+                                         delta=effect.delta, target=target, changes=changes,
+                                         coverage=effect.level, lo=lo, hi=hi)
+        return MSG_WITHIN_DOSE.format(target=target, changes=changes, after=effect.after, coverage=effect.level,
+                                      lo=lo, hi=hi)
+    fmt = dict(before=effect.arm_before, after=effect.arm_after, changes=changes)
+    if effect.interval is None:
+        return MSG_WITHIN_ARMS_NO_ENSEMBLE.format(**fmt)
+    lo, hi = (100 * v for v in effect.interval)
+    points = 100 * effect.difference
+    fmt.update(points=abs(points), side="lower" if points < 0 else "higher", lo=lo, hi=hi)
+    return (MSG_FOUND_ARMS if found else MSG_WITHIN_ARMS).format(**fmt)
 
 
 def _candidate_blocks(actionable: list[FeatureSpec], values: dict, size: int) -> list[_Block]:
@@ -173,16 +334,19 @@ def _candidate_blocks(actionable: list[FeatureSpec], values: dict, size: int) ->
 
 
 def _candidates(f: FeatureSpec, current, points: int) -> tuple[np.ndarray, np.ndarray]:
-    """The values a feature may move to (never its current one) and their standardised distances."""
+    """The values the spec allows a feature to move to (never its current one, never from unknown) and their
+    standardised distances."""
+    if not f.actionable or current is None:
+        return np.array([], dtype=object), np.array([])
     if f.is_numeric:
         grid = _search_grid(f, points)
-        if current is None:
-            return grid, np.ones(len(grid))
         keep = ~np.isclose(grid, float(current), rtol=0.0, atol=1e-9)
+        if f.actionable in ("decrease", "increase"):
+            keep &= (grid < float(current)) if f.actionable == "decrease" else (grid > float(current))
         span = f.plausible[1] - f.plausible[0]
         return grid[keep], np.abs(grid[keep] - float(current)) / (span if span > 0 else 1.0)
     options = [0, 1] if f.type == "binary" else list(f.categories)
-    other = np.array([o for o in options if current is None or o != current], dtype=object)
+    other = np.array([o for o in options if f.allows_change(current, o)], dtype=object)
     return other, np.ones(len(other))
 
 

@@ -1,4 +1,5 @@
-"""Slider specs: one input per feature, starting at the patient's value; immutable features come locked."""
+"""Slider specs: one input per feature, starting at the patient's value (unknown stays unknown); immutable
+features come locked, with the reason."""
 
 from __future__ import annotations
 
@@ -11,16 +12,29 @@ from ..modeling.bundle import ModelBundle
 from ..data.spec import FeatureSpec
 from ._common import _slider_step, _training_ranges, _validate
 
+UNKNOWN = "unknown"
+# Why a feature that is not actionable is locked, by its role (a genotype is always locked).
+LOCK_REASONS = {
+    "genomic": "A genotype does not change.",
+    "demographic": "A fixed characteristic of the patient.",
+    "history": "Past history cannot be changed now.",
+    "biomarker": "A measured value, not something a clinician sets.",
+    "clinical": "Not a treatment lever for this decision.",
+    "medication": "Not a treatment lever for this decision.",
+}
+
 
 @dataclass(frozen=True)
 class SliderSpec:
     """One feature's input widget, starting at the patient's value.
 
     Numeric: ``min``/``max``/``step`` (the plausible range, widened to the patient's value, never beyond
-    ``limits``); others: ``options`` (binary ``[0, 1]``) with ``option_labels``. ``value`` is the
-    patient's value (``None`` when ``missing``); ``start`` is where the widget starts (the value, or the
-    middle of the range / first option when missing). ``locked`` features are immutable for the decision:
-    the page unlocks them only on request.
+    ``limits``); others: ``options`` (binary ``[0, 1]``) with ``option_labels``, led by ``None`` labelled
+    "unknown" when the field is optional or missing. ``value`` is the patient's value (``None`` when
+    ``missing``); ``start`` is where the widget starts: the value; when missing, ``None`` ("unknown") for an
+    option, the middle of the range for a number (the page leaves it unknown until moved). ``locked`` features
+    are immutable for the decision (``lock_reason`` says why); the page unlocks them only on request.
+    ``allowed_change`` says what a clinician may do with an actionable one ("may be stopped, not started").
     """
 
     feature: str
@@ -42,6 +56,8 @@ class SliderSpec:
     training_range: tuple[float, float] | None = None
     options: tuple = ()
     option_labels: tuple[str, ...] = ()
+    lock_reason: str = ""
+    allowed_change: str = ""
     help: str = ""
 
     def to_dict(self) -> dict:
@@ -57,9 +73,17 @@ def slider_specs(bundle: ModelBundle, record: Mapping[str, Any]) -> list[SliderS
 
 
 def _slider(f: FeatureSpec, value, training_range) -> SliderSpec:
+    reason = "" if f.actionable else LOCK_REASONS.get(f.role, LOCK_REASONS["clinical"])
+    if f.type == "genotype":
+        reason = LOCK_REASONS["genomic"]
+    allowed = f.describe_actionable()
     common = dict(feature=f.name, label=f.label, type=f.type, role=f.role, unit=f.unit, value=value,
-                  missing=value is None, actionable=f.actionable, locked=not f.actionable, integer=f.integer)
-    lock_note = "" if f.actionable else " Immutable for this decision: unlock it to explore."
+                  missing=value is None, actionable=bool(f.actionable), locked=not f.actionable, integer=f.integer,
+                  lock_reason=reason, allowed_change=allowed)
+    lock_note = (f" Locked: {reason} Unlock it to explore how the model depends on it." if reason
+                 else f" {allowed[:1].upper()}{allowed[1:]}.")
+    if value is None:
+        lock_note = " Unknown for this patient." + lock_note
     if f.is_numeric:
         lo, hi = f.plausible
         if value is not None:
@@ -77,8 +101,9 @@ def _slider(f: FeatureSpec, value, training_range) -> SliderSpec:
                           limits=f.limits, plausible=f.plausible, training_range=training_range, help=helptext)
     options = (0, 1) if f.type == "binary" else tuple(f.categories)
     labels = ("no", "yes") if f.type == "binary" else tuple(f.categories)
-    start = value if value is not None else options[0]
-    return SliderSpec(**common, start=start, options=options, option_labels=labels, help=lock_note.strip())
+    if not f.required or value is None:  # never shown as "no" (or any category) when it is not known
+        options, labels = (None, *options), (UNKNOWN, *labels)
+    return SliderSpec(**common, start=value, options=options, option_labels=labels, help=lock_note.strip())
 
 
 def _snap(x: float, step: float, lo: float, hi: float) -> float:

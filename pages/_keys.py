@@ -62,3 +62,8 @@ SG_CALIBRATION = "sg.calibration"
 MC_CALIBRATION = "mc.calibration"
 MC_DECISION = "mc.decision"
 MC_COVERAGE = "mc.coverage"
+
+
+# --- bundle refusal (any page) --------------------------------------------------------------------
+def retrain(cohort: str) -> str:
+    return f"bundle.retrain.{cohort}"

@@ -1,9 +1,10 @@
 """How sure: intervals on every number, and an explicit "insufficient evidence" state.
 
-* Arm cohorts — a bootstrap ensemble of the model (``ensemble``): intervals on each arm's risk and on the
-  difference between arms.
-* Dose cohort — Mondrian split-conformal prediction intervals by race group (``conformal``, applied to
-  the dose in ``dose_intervals``), with their empirical coverage (``coverage``).
+* Arm cohorts — a bootstrap ensemble of the model (``ensemble``): empirical intervals on each arm's risk
+  and on the difference between arms, and how stable their ends are (``stability``).
+* Dose cohort — Mondrian split-conformal prediction intervals by race group, calibrated on a part of the
+  training split the model never saw (``conformal``, applied to the dose in ``dose_intervals``), with
+  their empirical coverage (``coverage``).
 * Missing inputs — the prediction under each plausible value of a missing feature (``missing``).
 """
 
@@ -12,12 +13,14 @@ from .coverage import STATUS_INSUFFICIENT, STATUS_OK, CoverageReport, GroupCover
 from .dose_intervals import DOSE_COVERAGE, dose_coverage, dose_groups, dose_interval, fit_dose_conformal
 from .ensemble import (LEVEL, MAX_ARM_WIDTH, MAX_DIFFERENCE_WIDTH, N_MEMBERS, ArmEnsemble, ArmUncertainty,
                        arm_interval_check, arm_uncertainty, fit_ensemble)
+from .stability import HalfDisagreement, half_disagreement
 from .missing import MissingRange, missing_ranges, plausible_values
 
 __all__ = [
     "DOSE_COVERAGE", "LEVEL", "MAX_ARM_WIDTH", "MAX_DIFFERENCE_WIDTH", "N_MEMBERS", "STATUS_INSUFFICIENT",
-    "STATUS_OK", "ArmEnsemble", "ArmUncertainty", "CoverageReport", "GroupCoverage", "IntervalResult",
+    "STATUS_OK", "ArmEnsemble", "ArmUncertainty", "CoverageReport", "GroupCoverage", "HalfDisagreement",
+    "IntervalResult",
     "MissingRange", "MondrianConformalRegressor", "arm_interval_check", "arm_uncertainty", "conformal_rank",
     "coverage_report", "dose_coverage", "dose_groups", "dose_interval", "fit_dose_conformal", "fit_ensemble",
-    "min_calibration_size", "missing_ranges", "plausible_values",
+    "half_disagreement", "min_calibration_size", "missing_ranges", "plausible_values",
 ]

@@ -38,7 +38,7 @@ from core.evaluation import metrics as M  # noqa: E402
 from core.modeling.training import train  # noqa: E402
 from core.uncertainty.conformal import MondrianConformalRegressor  # noqa: E402
 from core.uncertainty.dose_intervals import dose_coverage, fit_dose_conformal  # noqa: E402
-from core.uncertainty.ensemble import N_MEMBERS, fit_ensemble  # noqa: E402
+from core.uncertainty.ensemble import N_MEMBERS, arm_interval_check, fit_ensemble  # noqa: E402
 from core.uncertainty.stability import half_disagreement  # noqa: E402
 
 OLD_MEMBERS = 40
@@ -77,6 +77,9 @@ def arm_cohort(name: str) -> dict:
         f"new: {N_MEMBERS} refits, normal approximation": half_disagreement(fits[N_MEMBERS], test, arms).to_dict(),
     }
     out["normal_vs_percentile_at_new_count"] = _method_gap(fits[N_MEMBERS], test, arms)
+    check = arm_interval_check(fits[N_MEMBERS], result.model, test, result.test_labels.y, result.test_labels.weight)
+    out["test_interval_check"] = {k: check[k] for k in ("method", "guarantee", "mean_interval_width",
+                                                        "bins_with_observed_rate_inside")} | {"bins": len(check["bins"])}
     one = test.head(1)
     stacked = one.loc[one.index.repeat(len(arms))].reset_index(drop=True).assign(arm=arms)
     t0 = time.perf_counter()
@@ -153,7 +156,36 @@ def main() -> None:
         for name in args.cohorts.split(","):
             out[name] = dose_cohort(name) if load_cohort(name).spec.is_dose else arm_cohort(name)
         out["simulated_split_conformal"] = simulated_guarantee(args.reps)
+    out = {"summary": _summary(out), **out}
     print(json.dumps(out, indent=1, default=float))
+
+
+def _summary(out: dict) -> dict:
+    """The headline numbers per cohort, rounded (the details follow)."""
+    r = lambda v, d=2: round(float(v), d)  # noqa: E731
+    summary = {}
+    for name, x in out.items():
+        if "recalibration" in x:
+            rec = x["recalibration"]
+            summary[name] = {
+                "recalibration": rec["decision"],
+                "test slope/intercept/Brier old -> new": [
+                    [r(rec[k]["calibration_slope"]), r(rec[k]["calibration_intercept"]), r(rec[k]["brier"], 4)]
+                    for k in ("test_always_recalibrated (old)", "test_as_decided (new)")],
+                "half disagreement, points (arm median/p90, difference median/p90)": {
+                    k: [r(v["arm_ends"]["median_points"]), r(v["arm_ends"]["p90_points"]),
+                        r(v["difference_ends"]["median_points"]), r(v["difference_ends"]["p90_points"])]
+                    for k, v in x["stability_points"].items()},
+                "seconds: ensemble 40 -> 100 refits": [r(x["timing"][f"ensemble_{OLD_MEMBERS}_refits_s"]),
+                                                       r(x["timing"][f"ensemble_{N_MEMBERS}_refits_s"])]}
+        elif "test_coverage_overall" in x:
+            summary[name] = {"nominal": x["nominal"], "test_coverage": r(x["test_coverage_overall"]["coverage"], 3),
+                             "by_group": {g["group"]: r(g["coverage"], 3) for g in x["test_coverage_by_group"]},
+                             "mae": r(x["test_mae_mg_per_week"], 2)}
+        elif "mean_coverage" in x:
+            summary[name] = {"nominal": x["nominal"], "mean_coverage": r(x["mean_coverage"], 4),
+                             "mc_se": r(x["monte_carlo_se"], 4)}
+    return summary
 
 
 if __name__ == "__main__":

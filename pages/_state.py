@@ -34,10 +34,10 @@ def _bundle(name: str) -> ModelBundle:
 _READY: set[str] = set()  # cohorts whose bundle this server process has verified (no patient data)
 
 
-def get_bundle(name: str) -> ModelBundle:
+def get_bundle(name: str, *, notice=None) -> ModelBundle:
     """The cohort's verified bundle. A missing one is trained with visible progress (first start); one that
-    fails its manifest is refused on screen (file and what failed) with an explicit retrain button, and
-    the page stops: it is never retrained on its own."""
+    fails its manifest is refused on screen (file and what failed; in ``notice``, a main-area container,
+    if given) with an explicit retrain button, and the page stops: it is never retrained on its own."""
     if name not in _READY:
         status = service.bundle_status(name)
         if status.state == service.MISSING:
@@ -45,7 +45,8 @@ def get_bundle(name: str) -> ModelBundle:
                 service.ensure_bundle(name, progress=box.write)
                 box.update(label=f"{name} model trained and saved", state="complete", expanded=False)
         elif status.state == service.REFUSED:
-            _show_refusal(status)
+            with notice if notice is not None else st.container():
+                _show_refusal(status)
             st.stop()
         _bundle.clear()  # a bundle verified now replaces anything cached under this name
         _READY.add(name)
@@ -54,7 +55,7 @@ def get_bundle(name: str) -> ModelBundle:
 
 def _show_refusal(status) -> None:
     st.error(f"**The {status.name} model bundle was refused and has not been loaded.**  \n"
-             f"File: `{status.file or status.path}` — {status.problem}  \n{status.message}", icon="⛔")
+             f"File: `{status.file or status.path}` — {status.problem}  \n{status.message}", icon=":material/block:")
     st.write("Equipoise never retrains a bundle on its own: a changed bundle may be a fault or tampering worth "
              "investigating first. Retraining replaces the whole bundle directory "
              f"`{status.path}` with a new model trained on the bundled {status.name} data.")
@@ -100,11 +101,12 @@ def sidebar() -> Selection:
     ss.setdefault(SOURCE, SOURCES[0])
     for key in (TEST_ID, RECORD, LABEL, WHATIF):
         ss.setdefault(key, {})
+    notice = st.container()  # main area, above the page: where a refused bundle is explained
     with st.sidebar:
         st.header("Patient")
         ss[K.W_COHORT] = ss[COHORT]
         st.selectbox("Cohort and model", service.BUNDLED, key=K.W_COHORT, on_change=_persist, args=(K.W_COHORT, COHORT))
-        bundle = get_bundle(ss[COHORT])
+        bundle = get_bundle(ss[COHORT], notice=notice)
         st.caption(bundle.spec.title)
         ss[K.W_SOURCE] = ss[SOURCE]
         st.radio("Patient from", SOURCES, key=K.W_SOURCE, on_change=_persist, args=(K.W_SOURCE, SOURCE))

@@ -15,7 +15,9 @@ the patient's stable dose lies in the interval is at least 90% within each group
 marginal coverage; at most 90% + 1/(n_g + 1) with continuous scores). It is *not* conditional on the
 patient's other features: a given genotype or site may be covered less often. Clipping at 0 mg/week
 does not change coverage (a dose is never negative). A group with fewer than 30 calibration patients
-gets no interval.
+gets no interval. The calibration part and the test split are stratified random samples (by dose quintile),
+so exchangeability holds within strata; with both drawn in the same proportions this changes the guarantee
+only negligibly. Patients from another population (another country, era or clinic) are not covered by it.
 """
 
 from __future__ import annotations

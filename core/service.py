@@ -5,7 +5,7 @@ observers before returning it (:func:`observe`), so recording what was shown —
 checks — has exactly one place to live. Callers lay results out; they never reach into deep modules.
 
 >>> from core import service
->>> bundle = service.ensure_bundle("actg175")            # trained and saved on first use
+>>> bundle = service.ensure_bundle("actg175")            # trained and saved on first use only
 >>> report = service.predict(bundle, service.held_out_patients(bundle)[0])
 """
 
@@ -21,7 +21,7 @@ from ._errors import BundleIntegrityError, PatientValidationError
 from .data.cohorts import BUNDLED, load_cohort  # noqa: F401  (BUNDLED: the bundled cohorts' names)
 from .fairness.groups import is_intersection  # noqa: F401  (for pages: is an audited attribute an intersection?)
 from .fairness.patient_warnings import METRIC_NAMES  # noqa: F401  (plain names of audit metrics, for pages)
-from .modeling.bundle import ModelBundle, load_bundle, verify_bundle
+from .modeling.bundle import BundleRefusedError, ModelBundle, load_bundle, verify_bundle
 
 DEFAULT_COHORT = "actg175"
 
@@ -79,12 +79,45 @@ def bundle_path(name: str) -> Path:
     return bundle_root() / name
 
 
-def bundle_is_ready(name: str) -> bool:
+READY, MISSING, REFUSED = "ready", "missing", "refused"
+
+
+@dataclass(frozen=True)
+class BundleStatus:
+    """Whether a cohort's bundle can be used: ``state`` is ``ready``, ``missing`` (never trained; may be
+    trained) or ``refused`` (exists but fails its manifest or does not parse; never retrained on its own).
+    For a refusal, ``file`` names the file at fault (None when the whole bundle is) and ``problem`` says
+    what failed; ``message`` is the full sentence."""
+
+    name: str
+    path: str
+    state: str
+    message: str = ""
+    file: str | None = None
+    problem: str = ""
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "path": self.path, "state": self.state, "message": self.message,
+                "file": self.file, "problem": self.problem}
+
+
+def bundle_status(name: str) -> BundleStatus:
+    """Check a cohort's bundle on disk (manifest, format and every file's sha256) without training anything."""
+    path = bundle_path(name)
+    if not path.exists():
+        return BundleStatus(name, str(path), MISSING, f"No bundle for {name!r} at {str(path)!r} yet.")
     try:
-        verify_bundle(bundle_path(name))
-    except BundleIntegrityError:
-        return False
-    return True
+        verify_bundle(path)
+    except BundleRefusedError as exc:
+        return BundleStatus(name, str(path), REFUSED, str(exc), exc.file, exc.problem)
+    except BundleIntegrityError as exc:
+        return BundleStatus(name, str(path), REFUSED, str(exc), None, str(exc))
+    return BundleStatus(name, str(path), READY)
+
+
+def bundle_is_ready(name: str) -> bool:
+    """True if the cohort's bundle exists and passes its manifest."""
+    return bundle_status(name).state == READY
 
 
 def open_bundle(path: str | Path) -> ModelBundle:
@@ -93,13 +126,24 @@ def open_bundle(path: str | Path) -> ModelBundle:
 
 
 def ensure_bundle(name: str, *, progress: Callable[[str], None] | None = None) -> ModelBundle:
-    """Load the cohort's bundle, training and saving it first if it is missing or fails its manifest."""
+    """Load the cohort's bundle; a bundled cohort whose bundle is *missing* is trained and saved first.
+
+    A bundle that exists but fails its manifest (a changed, missing or extra file, an old format) is
+    refused with a :class:`BundleRefusedError` naming the file and what failed; it is left untouched and
+    never retrained here. Retraining it is an explicit action: :func:`retrain_bundle`.
+    """
     path = bundle_path(name)
-    try:
-        return load_bundle(path)
-    except BundleIntegrityError:
-        if name not in BUNDLED:
-            raise
+    if not path.exists() and name in BUNDLED:
+        train_bundle(load_cohort(name), path, progress=progress)
+    return load_bundle(path)
+
+
+def retrain_bundle(name: str, *, progress: Callable[[str], None] | None = None) -> ModelBundle:
+    """Explicitly retrain a bundled cohort's bundle, replacing whatever is on disk (e.g. a refused one)."""
+    if name not in BUNDLED:
+        raise BundleIntegrityError(f"Only a bundled cohort can be retrained here ({', '.join(BUNDLED)}); got {name!r}. "
+                                   "Train your own with `equipoise train --csv FILE --spec SPEC --out DIR`.")
+    path = bundle_path(name)
     train_bundle(load_cohort(name), path, progress=progress)
     return load_bundle(path)
 

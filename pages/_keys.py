@@ -67,6 +67,12 @@ MC_CALIBRATION = "mc.calibration"
 MC_DECISION = "mc.decision"
 MC_COVERAGE = "mc.coverage"
 
+
+# --- bundle refusal (any page) --------------------------------------------------------------------
+def retrain(cohort: str) -> str:
+    return f"bundle.retrain.{cohort}"
+
+
 if __name__ == "__main__":  # run as a page by Streamlit's legacy pages-folder mode: hand over to the router
     from pages._router import take_over
 

@@ -29,19 +29,43 @@ class Selection:
 # --- cached, read-only, shared by all sessions --------------------------------------------------
 @st.cache_resource(show_spinner=False)
 def _bundle(name: str) -> ModelBundle:
-    return service.ensure_bundle(name)
+    return service.open_bundle(service.bundle_path(name))
 
 
 _READY: set[str] = set()  # cohorts whose bundle this server process has verified (no patient data)
 
 
-def get_bundle(name: str) -> ModelBundle:
-    if name not in _READY and not service.bundle_is_ready(name):
-        with st.status(f"First start: training the {name} model (under a minute)…", expanded=True) as status:
-            service.ensure_bundle(name, progress=status.write)
-            status.update(label=f"{name} model trained and saved", state="complete", expanded=False)
-    _READY.add(name)
+def get_bundle(name: str, *, notice=None) -> ModelBundle:
+    """The cohort's verified bundle. A missing one is trained with visible progress (first start); one that
+    fails its manifest is refused on screen (file and what failed; in ``notice``, a main-area container,
+    if given) with an explicit retrain button, and the page stops: it is never retrained on its own."""
+    if name not in _READY:
+        status = service.bundle_status(name)
+        if status.state == service.MISSING:
+            with st.status(f"First start: training the {name} model (under a minute)…", expanded=True) as box:
+                service.ensure_bundle(name, progress=box.write)
+                box.update(label=f"{name} model trained and saved", state="complete", expanded=False)
+        elif status.state == service.REFUSED:
+            with notice if notice is not None else st.container():
+                _show_refusal(status)
+            st.stop()
+        _bundle.clear()  # a bundle verified now replaces anything cached under this name
+        _READY.add(name)
     return _bundle(name)
+
+
+def _show_refusal(status) -> None:
+    st.error(f"**The {status.name} model bundle was refused and has not been loaded.**  \n"
+             f"File: `{status.file or status.path}` — {status.problem}  \n{status.message}", icon=":material/block:")
+    st.write("Equipoise never retrains a bundle on its own: a changed bundle may be a fault or tampering worth "
+             "investigating first. Retraining replaces the whole bundle directory "
+             f"`{status.path}` with a new model trained on the bundled {status.name} data.")
+    if st.button("Retrain this bundle", key=K.retrain(status.name), type="primary"):
+        with st.status(f"Retraining the {status.name} model…", expanded=True) as box:
+            service.retrain_bundle(status.name, progress=box.write)
+            box.update(label=f"{status.name} model retrained and saved", state="complete", expanded=False)
+        _bundle.clear()
+        st.rerun()
 
 
 @st.cache_resource(show_spinner=False)
@@ -79,11 +103,12 @@ def sidebar() -> Selection:
     for key in (TEST_ID, RECORD, LABEL, WHATIF, FORM_RAW):
         ss.setdefault(key, {})
     _follow_link()
+    notice = st.container()  # main area, above the page: where a refused bundle is explained
     with st.sidebar:
         st.header("Patient")
         ss[K.W_COHORT] = ss[COHORT]
         st.selectbox("Cohort and model", service.BUNDLED, key=K.W_COHORT, on_change=_persist, args=(K.W_COHORT, COHORT))
-        bundle = get_bundle(ss[COHORT])
+        bundle = get_bundle(ss[COHORT], notice=notice)
         st.caption(bundle.spec.title)
         ss[K.W_SOURCE] = ss[SOURCE]
         st.radio("Patient from", SOURCES, key=K.W_SOURCE, on_change=_persist, args=(K.W_SOURCE, SOURCE))

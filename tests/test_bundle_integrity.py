@@ -9,6 +9,7 @@ import pytest
 from core import BundleIntegrityError
 from core.modeling.heldout import bundle_cohort
 from core.modeling.bundle import load_bundle
+from core.uncertainty.ensemble import N_MEMBERS
 
 FORBIDDEN = (b"\x80\x04", b"joblib", b"pickle")
 
@@ -40,7 +41,7 @@ def test_bundle_holds_only_text_and_json_with_a_complete_manifest(bundle_dirs):
     assert files == set(manifest["files"])
     assert {"spec.json", "model.json", "model_trees.txt", "baseline.json", "evaluation.json", "training.json",
             "uncertainty.json", "audit.json", "novelty.json"} <= files
-    assert sum(name.startswith("ensemble/member_") for name in files) == 40
+    assert sum(name.startswith("ensemble/member_") for name in files) == N_MEMBERS
     for name in files:
         data = (path / name).read_bytes()
         assert not data.startswith(FORBIDDEN[0])

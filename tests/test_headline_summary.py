@@ -71,7 +71,7 @@ def test_state_follows_from_every_pairwise_interval(bundles, cohort):
 
 
 @pytest.mark.parametrize("cohort", ARM_COHORTS)
-def test_pairwise_intervals_match_an_independent_percentile_of_the_ensemble(bundles, cohort):
+def test_pairwise_intervals_match_an_independent_normal_interval_of_the_members(bundles, cohort):
     bundle = bundles(cohort)
     arms = bundle.spec.arms
     record, rep = _reports(bundle, n=1)[0]
@@ -80,9 +80,13 @@ def test_pairwise_intervals_match_an_independent_percentile_of_the_ensemble(bund
     for m in bundle.ensemble.members:  # each member on its own, arm by arm
         members.append([float(m.predict(row.assign(**{ARM: arm}))[0]) for arm in arms])
     risks = np.array(members)
+    assert bundle.ensemble.method == "normal"
+    from scipy import stats
+
     for p in rep["pairwise"]:
         i, j = arms.index(p["a"]), arms.index(p["b"])
-        expected = np.percentile(risks[:, i] - risks[:, j], [2.5, 97.5])
+        d = risks[:, i] - risks[:, j]
+        expected = stats.norm.interval(0.95, loc=d.mean(), scale=d.std(ddof=1))
         np.testing.assert_allclose(p["interval"], expected, atol=1e-9)
         assert p["share_a_lower"] == pytest.approx(np.mean(risks[:, i] < risks[:, j]))
         probs = {a["arm"]: a["probability"] for a in rep["arms"]}

@@ -144,9 +144,3 @@ def fit_boosted(design: Design, frame: pd.DataFrame, y: np.ndarray, w: np.ndarra
                            categorical_feature=design.categorical_indices, free_raw_data=False)
         model = replace(model, booster=lgb.train(params.lgb_params(seed), data, num_boost_round=params.n_trees))
     return model
-
-
-def fit_calibration(raw: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    """Logistic recalibration a + b·raw, fitted on out-of-fold predictions (never on the test split)."""
-    lm = LogisticRegression(C=1e6, max_iter=1000).fit(raw.reshape(-1, 1), y, sample_weight=w)
-    return float(lm.intercept_[0]), float(lm.coef_[0, 0])

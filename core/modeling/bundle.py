@@ -24,8 +24,26 @@ from .sections import RepresentationSection, TrainingRecord, UncertaintySection
 from ..data.spec import CohortSpec
 from .training import TrainingResult
 
-FORMAT = "equipoise-bundle/1"
+FORMAT = "equipoise-bundle/2"
 MANIFEST = "manifest.json"
+# Format 2 (issue 8): dose intervals are split-conformal on a held-out calibration part (training.json gains
+# n_fit, n_calibration, calibration_split), the recalibration is kept only where cross-validation shows it
+# helps (training.json: recalibration), and uncertainty.json states each interval's method and guarantee.
+FORMAT_CHANGES = {
+    "equipoise-bundle/1": ("its dose intervals were calibrated on out-of-fold residuals of a model tuned on them "
+                           "(no valid guarantee) and its recalibration was never tested"),
+}
+MSG_OLD_FORMAT = ("Bundle {path!r} has format {found!r}, written by an older Equipoise; this version reads {expected!r} "
+                  "only ({why}). Refusing to load it. Retrain it: `equipoise train --cohort {cohort} --out {path}`, or "
+                  "press 'Retrain this bundle' in the dashboard.")
+
+
+class BundleRefusedError(BundleIntegrityError):
+    """A bundle that exists but is refused: ``path``, the ``file`` at fault (None if the whole bundle), ``problem``."""
+
+    def __init__(self, message: str, *, path: Path, file: str | None = None, problem: str = ""):
+        super().__init__(message)
+        self.path, self.file, self.problem = Path(path), file, problem or message
 
 
 @dataclass(frozen=True)
@@ -115,32 +133,46 @@ def save_bundle(result: TrainingResult, evaluation: Evaluation, out_dir: str | P
 
 
 def verify_bundle(path: str | Path) -> dict:
-    """Check the manifest against the files on disk; return the manifest or raise BundleIntegrityError."""
+    """Check the manifest against the files on disk; return the manifest or raise BundleIntegrityError.
+
+    A bundle that does not exist raises :class:`BundleIntegrityError`; one that exists but fails its
+    manifest raises :class:`BundleRefusedError`, naming the file and what failed.
+    """
     path = Path(path)
     mpath = path / MANIFEST
     if not path.is_dir():
         raise BundleIntegrityError(f"Model bundle {str(path)!r} does not exist or is not a directory. "
                                    "Train one with `equipoise train --cohort NAME --out DIR`.")
+
+    def refuse(message: str, file: str | None, problem: str):
+        raise BundleRefusedError(message, path=path, file=file, problem=problem)
+
     if not mpath.is_file():
-        raise BundleIntegrityError(f"Model bundle {str(path)!r} has no {MANIFEST}: refusing to load it.")
+        refuse(f"Model bundle {str(path)!r} has no {MANIFEST}: refusing to load it.", MANIFEST, "missing")
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
         listed = dict(manifest["files"])
-    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError):
-        raise BundleIntegrityError(f"The {MANIFEST} of bundle {str(path)!r} is unreadable: refusing to load it.") from None
-    if manifest.get("format") != FORMAT:
-        raise BundleIntegrityError(f"Bundle {str(path)!r} has format {manifest.get('format')!r}, expected {FORMAT!r}.")
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError):
+        refuse(f"The {MANIFEST} of bundle {str(path)!r} is unreadable: refusing to load it.", MANIFEST, "unreadable")
+    found = manifest.get("format")
+    if found != FORMAT:
+        why = FORMAT_CHANGES.get(found, "an unknown format")
+        refuse(MSG_OLD_FORMAT.format(path=str(path), found=found, expected=FORMAT, why=why,
+                                     cohort=manifest.get("cohort", "NAME")), MANIFEST, f"format {found!r}, expected {FORMAT!r}")
     on_disk = {p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()} - {MANIFEST}
     missing, extra = sorted(set(listed) - on_disk), sorted(on_disk - set(listed))
     if missing:
-        raise BundleIntegrityError(f"Bundle {str(path)!r} is missing file(s) {missing} listed in its manifest.")
+        refuse(f"Bundle {str(path)!r} is missing file(s) {missing} listed in its manifest.", missing[0],
+               "missing (listed in the manifest)")
     if extra:
-        raise BundleIntegrityError(f"Bundle {str(path)!r} has file(s) {extra} that its manifest does not list.")
+        refuse(f"Bundle {str(path)!r} has file(s) {extra} that its manifest does not list.", extra[0],
+               "not listed in the manifest")
     for name, expected in listed.items():
         actual = sha256_file(path / name)
         if actual != expected:
-            raise BundleIntegrityError(f"Bundle file {name!r} in {str(path)!r} has sha256 {actual[:16]}…, but the "
-                                       f"manifest says {expected[:16]}…: it was changed after training. Refusing to load.")
+            refuse(f"Bundle file {name!r} in {str(path)!r} has sha256 {actual[:16]}…, but the manifest says "
+                   f"{expected[:16]}…: it was changed after training. Refusing to load.", name,
+                   "changed after training (sha256 differs from the manifest)")
     return manifest
 
 
@@ -157,19 +189,24 @@ def load_bundle(path: str | Path) -> ModelBundle:
     trees = (path / "model_trees.txt").read_text(encoding="utf-8") if "model_trees.txt" in listed else None
     texts = {name: (path / name).read_text(encoding="utf-8") for name in listed
              if name.endswith(".txt") and name != "model_trees.txt"}
-    return ModelBundle(
-        path=path, bundle_id=manifest["bundle_id"], sha256=sha256_file(path / MANIFEST),
-        spec=CohortSpec.from_dict(read("spec.json")),
-        model=BoostedModel.from_dict(read("model.json"), trees),
-        baseline=optional("baseline.json", BoostedModel.from_dict),
-        evaluation=Evaluation.from_dict(read("evaluation.json")),
-        training=TrainingRecord.from_dict(read(TrainingRecord.FILE)),
-        uncertainty=optional(UncertaintySection.FILE, UncertaintySection.from_dict),
-        representation=optional(RepresentationSection.FILE, RepresentationSection.from_dict),
-        audit=optional("audit.json", SubgroupAudit.from_dict),
-        novelty=optional("novelty.json", NoveltyDetector.from_dict),
-        texts=texts,
-    )
+    try:
+        return ModelBundle(
+            path=path, bundle_id=manifest["bundle_id"], sha256=sha256_file(path / MANIFEST),
+            spec=CohortSpec.from_dict(read("spec.json")),
+            model=BoostedModel.from_dict(read("model.json"), trees),
+            baseline=optional("baseline.json", BoostedModel.from_dict),
+            evaluation=Evaluation.from_dict(read("evaluation.json")),
+            training=TrainingRecord.from_dict(read(TrainingRecord.FILE)),
+            uncertainty=optional(UncertaintySection.FILE, UncertaintySection.from_dict),
+            representation=optional(RepresentationSection.FILE, RepresentationSection.from_dict),
+            audit=optional("audit.json", SubgroupAudit.from_dict),
+            novelty=optional("novelty.json", NoveltyDetector.from_dict),
+            texts=texts,
+        )
+    except BundleRefusedError:
+        raise
+    except BundleIntegrityError as exc:  # a section that does not parse: its message names the file
+        raise BundleRefusedError(str(exc), path=path, problem=str(exc)) from exc
 
 
 def _json(obj) -> str:

@@ -17,6 +17,9 @@ from ..fairness import RepresentationPolicy, audit_subgroups, fit_novelty, novel
 from .training import TrainingResult, train
 from ..uncertainty import (arm_interval_check, dose_coverage, dose_interval, evidence_limits, fit_dose_conformal,
                           fit_ensemble, plausible_values)
+from ..uncertainty.dose_intervals import dose_interval_method
+from ..uncertainty.ensemble import ENSEMBLE_GUARANTEE, N_MEMBERS, ensemble_method
+from ..uncertainty.stability import half_disagreement
 
 N_BOOT_AUDIT = 200
 
@@ -43,23 +46,30 @@ def assess(result: TrainingResult, *, progress: Callable[[str], None], n_members
     pred_test = model.predict(test_frame)
     interval = None
     if spec.is_dose:
-        progress("calibrating Mondrian conformal intervals on out-of-fold residuals")
-        cp = fit_dose_conformal(spec, train_frame, result.labels.y, result.oof_raw)
+        cal = result.calibration_rows
+        progress(f"calibrating split-conformal intervals on the {int(cal.sum())} held-out calibration patients")
+        cal_frame = train_frame[cal].reset_index(drop=True)
+        cp = fit_dose_conformal(spec, cal_frame, result.labels.y[cal], model.predict(cal_frame))
         uncertainty["conformal"] = cp.to_dict()
+        uncertainty["interval_method"] = dose_interval_method(cp, spec)
         uncertainty["test_coverage"] = dose_coverage(cp, spec, test_frame, pred_test, y_test)
         res = dose_interval(cp, spec, test_frame, pred_test)
         interval = np.column_stack([res.low, res.high])
     else:
-        kw = {"n_members": n_members} if n_members else {}
-        progress(f"fitting the bootstrap ensemble ({kw.get('n_members', 40)} refits)")
+        n_members = n_members or N_MEMBERS
+        progress(f"fitting the bootstrap ensemble ({n_members} refits)")
         ensemble = fit_ensemble(model, train_frame, result.labels.y, result.labels.weight,
-                                strata=result.labels.strata, seed=spec.seed, **kw)
+                                strata=result.labels.strata, seed=spec.seed, n_members=n_members)
         limits = evidence_limits(ensemble, train_frame, spec.arms)
         ensemble = replace(ensemble, max_arm_width=limits["max_arm_width"],
                            max_difference_width=limits["max_difference_width"])
         uncertainty["evidence_limits"] = limits
         doc, texts = ensemble.to_files()
         uncertainty["ensemble"] = doc
+        uncertainty["interval_method"] = {"kind": "confidence interval for the estimated risk",
+                                          "method": ensemble_method(ensemble), "guarantee": ENSEMBLE_GUARANTEE,
+                                          "level": ensemble.level, "n_members": len(ensemble.members)}
+        uncertainty["stability"] = {"split": "test", **half_disagreement(ensemble, test_frame, list(spec.arms)).to_dict()}
         uncertainty["test_check"] = arm_interval_check(ensemble, model, test_frame, y_test, w_test)
 
     progress(f"auditing subgroups on the test split ({N_BOOT_AUDIT} bootstrap resamples)")

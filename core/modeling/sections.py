@@ -45,6 +45,10 @@ class TrainingRecord:
     source: dict
     exclusions: list
     versions: dict
+    n_fit: int  # training-split patients the model was fitted and tuned on
+    n_calibration: int  # dose cohorts: training-split patients kept for conformal calibration only
+    calibration_split: dict | None  # how that calibration part was drawn (None for arm cohorts)
+    recalibration: dict | None  # arm cohorts: whether the recalibration map is used, and the CV numbers behind it
     iwpc_impute: dict = field(default_factory=dict)
 
     FILE = "training.json"
@@ -67,7 +71,9 @@ class UncertaintySection:
     test_check: dict | None = None
     conformal: dict | None = None
     test_coverage: dict | None = None
-    evidence_limits: dict | None = None
+    evidence_limits: dict | None = None  # arm cohorts: when intervals are too wide for a number (training split)
+    interval_method: dict | None = None  # {"kind", "method", "guarantee", ...}: how the intervals are made
+    stability: dict | None = None  # arm cohorts: two halves of the ensemble compared on the test split
 
     FILE = "uncertainty.json"
 
@@ -77,7 +83,7 @@ class UncertaintySection:
     @classmethod
     def from_dict(cls, doc: Any) -> "UncertaintySection":
         return _from_dict(cls, doc, cls.FILE, optional=("ensemble", "test_check", "conformal", "test_coverage",
-                                                                 "evidence_limits"))
+                                                         "stability", "evidence_limits"))
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,13 @@
 
 1. A test split fixed by the spec's seed (stratified by arm and outcome) is set aside first. Nothing
    — fitting, tuning, calibration — ever sees it.
-2. On the training split: cross-validation picks the linear penalty, the tree settings and the number
-   of trees; out-of-fold predictions fit the recalibration; the final model is refitted on all of it.
-3. The test split is scored once, for the model and the simple baselines in the same run.
+2. Dose cohorts only: a conformal calibration part (``CALIBRATION_FRACTION`` of the training split,
+   stratified by the Mondrian group and the outcome quintile) is set aside next. The model and its
+   tuning never see it; it only calibrates the split-conformal intervals (:mod:`core.uncertainty.dose_intervals`).
+3. On the rows that remain (the whole training split for arm cohorts): cross-validation picks the
+   linear penalty, the tree settings and the number of trees, and decides whether a logistic
+   recalibration helps (:mod:`core.modeling.recalibration`); the final model is refitted on all of them.
+4. The test split is scored once, for the model and the simple baselines in the same run.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from .. import __version__
 from ..data.cohorts import ARM, PATIENT_ID, Cohort
-from .boosted import BoostedModel, BoostParams, fit_boosted, fit_calibration, fit_linear
+from .boosted import BoostedModel, BoostParams, fit_boosted, fit_linear
 from .design import Design
+from .recalibration import decide_recalibration
 from .tuning import tune
 from ..data.survival import horizon_outcome
 
 N_FOLDS = 5
+CALIBRATION_FRACTION = 0.2  # dose cohorts: share of the training split kept for conformal calibration only
 
 
 @dataclass(frozen=True)
@@ -92,8 +98,9 @@ class TrainingResult:
     test_labels: Labels  # of the test split, from its own censoring distribution
     info: dict = field(default_factory=dict)
     iwpc_impute: dict = field(default_factory=dict)
-    oof_raw: np.ndarray | None = None  # out-of-fold predictions on the training split (model scale, uncalibrated)
-    folds: np.ndarray | None = None
+    oof_raw: np.ndarray | None = None  # out-of-fold predictions (model scale, uncalibrated); NaN on calibration rows
+    folds: np.ndarray | None = None  # CV fold of each training-split row; -1 on the conformal calibration part
+    calibration_rows: np.ndarray | None = None  # dose cohorts: training-split rows the model and tuning never saw
 
     @property
     def spec(self):
@@ -115,35 +122,78 @@ def train(cohort: Cohort, *, progress: Callable[[str], None] | None = None, grid
     test = split_test(cohort, labels_for(cohort))
     frame = cohort.frame[~test].reset_index(drop=True)
     labels = labels_for(cohort, ~test)
-    y, w, strata = labels.y, labels.weight, labels.strata
     say(f"{spec.name}: {cohort.n} patients; {int((~test).sum())} train, {int(test.sum())} held-out test (seed {spec.seed})")
-    design = Design.fit(spec, frame)
-    folds = _folds(strata, seed=spec.seed)
+    calibration = split_calibration(cohort, frame, labels) if spec.is_dose else np.zeros(len(frame), dtype=bool)
+    fit = ~calibration
+    if calibration.any():
+        say(f"set aside {int(calibration.sum())} training patients for conformal calibration only "
+            f"(never used to fit or tune the model)")
+    f_frame = frame[fit].reset_index(drop=True)
+    y, w, strata = labels.y[fit], labels.weight[fit], labels.strata[fit]
+    design = Design.fit(spec, f_frame)
+    fit_folds = _folds(strata, seed=spec.seed)
     default, default_max = default_grid(task)
     grid, max_trees = grid or default, max_trees or default_max
     say(f"tuning {len(grid)} settings by {N_FOLDS}-fold cross-validation on the training split")
-    params, oof_raw, cv_table = tune(design, frame, y, w, task=task, folds=folds, grid=grid, max_trees=max_trees,
-                                     seed=spec.seed)
+    params, oof_fit, cv_table = tune(design, f_frame, y, w, task=task, folds=fit_folds, grid=grid,
+                                     max_trees=max_trees, seed=spec.seed)
     say(f"chose {params.n_trees} trees (num_leaves={params.num_leaves}, linear penalty={params.linear_penalty})")
-    model = fit_boosted(design, frame, y, w, task=task, params=params, seed=spec.seed)
+    model = fit_boosted(design, f_frame, y, w, task=task, params=params, seed=spec.seed)
+    recalibration = None
     if task == "binary":
-        model = replace(model, calibration=fit_calibration(oof_raw, y, w))
-    baseline = None if spec.is_dose else fit_linear(design, frame, y, w, task="binary", penalty=1.0)
+        decision = decide_recalibration(oof_fit, y, w, fit_folds)
+        model = replace(model, calibration=decision.calibration)
+        recalibration = decision.to_dict()
+        say(decision.summary())
+    baseline = None if spec.is_dose else fit_linear(design, f_frame, y, w, task="binary", penalty=1.0)
     impute = {}
     if spec.is_dose and {"height_cm", "weight_kg"} <= set(spec.feature_names):
         impute = {c: float(frame[c].median()) for c in ("height_cm", "weight_kg")}
+    folds = np.full(len(frame), -1)
+    folds[fit] = fit_folds
+    oof_raw = np.full(len(frame), np.nan)
+    oof_raw[fit] = oof_fit
     info = {
         "n_total": cohort.n, "n_train": int((~test).sum()), "n_test": int(test.sum()),
+        "n_fit": int(fit.sum()), "n_calibration": int(calibration.sum()),
+        "calibration_split": _calibration_record(spec, calibration),
         "n_censored_before_horizon_train": labels.n_censored_before_horizon,
         "test_patient_ids": cohort.frame.loc[test, PATIENT_ID].astype(str).tolist(),
-        "cv": cv_table, "chosen": params.__dict__, "folds": N_FOLDS,
+        "cv": cv_table, "chosen": params.__dict__, "folds": N_FOLDS, "recalibration": recalibration,
         "data_sha256": cohort.source.get("sha256", ""), "source": cohort.source,
         "exclusions": list(cohort.exclusions), "versions": versions(),
     }
-    say("fitted final model on the full training split")
+    say("fitted final model on the training rows")
     return TrainingResult(cohort=cohort, model=model, baseline=baseline, test_mask=test, labels=labels,
                           test_labels=labels_for(cohort, test), info=info, iwpc_impute=impute, oof_raw=oof_raw,
-                          folds=folds)
+                          folds=folds, calibration_rows=calibration)
+
+
+def split_calibration(cohort: Cohort, frame: pd.DataFrame, labels: Labels) -> np.ndarray:
+    """Boolean mask (over the training split) of the conformal calibration part, fixed by the spec's seed.
+
+    Stratified by the Mondrian group and the outcome quintile, so every group keeps its share of
+    calibration rows. Depends only on training-split rows, never on the test split.
+    """
+    from ..uncertainty.dose_intervals import dose_groups
+
+    strata = pd.Series(dose_groups(cohort.spec, frame)).astype(str) + "_" + pd.Series(labels.strata).astype(str)
+    counts = strata.map(strata.value_counts())
+    strata = strata.where(counts >= 2, "rare").to_numpy()
+    idx = np.arange(len(frame))
+    _, cal = train_test_split(idx, test_size=CALIBRATION_FRACTION, random_state=cohort.spec.seed + 1, stratify=strata)
+    mask = np.zeros(len(frame), dtype=bool)
+    mask[cal] = True
+    return mask
+
+
+def _calibration_record(spec, calibration: np.ndarray) -> dict | None:
+    if not calibration.any():
+        return None
+    return {"fraction": CALIBRATION_FRACTION, "n": int(calibration.sum()), "seed": spec.seed + 1,
+            "stratified_by": f"{spec.protected[0].name} and outcome quintile",
+            "used_for": "split-conformal calibration of the dose intervals only; the model, its tuning and "
+                        "its baselines never saw these rows"}
 
 
 def _folds(strata: np.ndarray, *, seed: int) -> np.ndarray:

@@ -43,8 +43,8 @@ class Limitation:
     """A known limitation, stated as a fact: ``kind`` (for filtering) and a plain-language ``message``.
 
     Kinds: ``test_split_size``, ``censoring``, ``optimistic_baseline``, ``flagged_group``,
-    ``underrepresented``, ``c_for_benefit_noise``, ``baseline_better``, ``calibration``,
-    ``interval_check``, ``observational``.
+    ``underrepresented``, ``c_for_benefit_noise``, ``baseline_better``, ``calibration``, ``recalibration``,
+    ``interval_method``, ``interval_check``, ``observational``.
     """
 
     kind: str
@@ -72,7 +72,8 @@ def find_limitations(f: CardFacts) -> tuple[Limitation, ...]:
     """Every rule's limitations, in the order the card lists them."""
     out: list[Limitation] = []
     for make in (_test_size, _censoring, _observational, _optimistic_iwpc, _baseline_better, _calibration_slope,
-                 _c_for_benefit, _flagged_groups, _underrepresented, _interval_check):
+                 _recalibration, _c_for_benefit, _flagged_groups, _underrepresented, _interval_method,
+                 _interval_check):
         out += make(f)
     return tuple(out)
 
@@ -162,6 +163,35 @@ def _calibration_slope(f: CardFacts) -> list[Limitation]:
     return [Limitation("calibration", (
         f"The model's calibration slope on the test split is {slope:.2f} (1 is ideal): its predicted risks are "
         f"{spread} spread out than the observed event rates. The calibration curve shows where."))]
+
+
+def _recalibration(f: CardFacts) -> list[Limitation]:
+    rec = f.bundle.training.recalibration
+    if not rec:
+        return []
+    cv = rec["cv"]
+    verdict = ("so the model's risks are recalibrated" if rec["used"] else
+               "so no recalibration is applied: the risks are the model's own")
+    return [Limitation("recalibration", (
+        f"A logistic recalibration was tested by cross-validation on the training split only: out-of-fold log-loss "
+        f"{cv['log_loss_with']:.4f} with it vs {cv['log_loss_without']:.4f} without (Brier {cv['brier_with']:.4f} vs "
+        f"{cv['brier_without']:.4f}), {verdict}. The test split played no part in this choice."))]
+
+
+def _interval_method(f: CardFacts) -> list[Limitation]:
+    stated = (f.bundle.uncertainty.interval_method if f.bundle.uncertainty else None) or {}
+    if not stated:
+        return []
+    if f.bundle.spec.is_dose:
+        return [Limitation("interval_method", (
+            f"Dose intervals: {stated['method']}. Guarantee: {stated['guarantee']} The guarantee is about patients "
+            "like those in the cohort on average; it does not promise coverage for a particular patient, and it "
+            "needs new patients to resemble the calibration patients (it does not hold for a different population)."))]
+    return [Limitation("interval_method", (
+        f"Risk intervals: {stated['method']}. They are empirical confidence intervals for the model's estimated risk, "
+        "with no coverage guarantee: they reflect how much the estimate moves when the model is refitted on "
+        "resampled training patients, not the uncertainty of choosing its settings, and not whether the event "
+        "will happen to this patient."))]
 
 
 def _c_for_benefit(f: CardFacts) -> list[Limitation]:

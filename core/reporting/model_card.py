@@ -231,6 +231,10 @@ def _study_design(bundle: ModelBundle, split: HeldOutSplit) -> dict:
            "test_split": (f"{spec.test_fraction:.0%} of patients held out, fixed by seed {spec.seed} and stratified by "
                           f"{'outcome quintile' if spec.is_dose else 'arm and outcome'}; never used for fitting, "
                           "tuning or calibration.")}
+    cal = bundle.training.calibration_split
+    if cal:
+        out["calibration_split"] = (f"{cal['n']:,} training patients ({cal['fraction']:.0%}, stratified by "
+                                    f"{cal['stratified_by']}) were set aside before fitting: {cal['used_for']}.")
     if not spec.is_dose:
         out["arms_train"] = counts_in_order(split.train_frame[ARM], spec.arms)
         out["arms_test"] = counts_in_order(split.frame[ARM], spec.arms)
@@ -269,7 +273,7 @@ def _version(bundle: ModelBundle) -> dict:
     return {"bundle_id": bundle.bundle_id, "sha256": bundle.sha256, "created_utc": _created(bundle),
             "versions": dict(bundle.training.versions),
             "data_sha256": bundle.training.data_sha256, "chosen": dict(bundle.training.chosen),
-            "cv_folds": bundle.training.folds}
+            "cv_folds": bundle.training.folds, "recalibration": bundle.training.recalibration}
 
 
 def _created(bundle: ModelBundle) -> str | None:

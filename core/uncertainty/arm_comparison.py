@@ -1,7 +1,8 @@
 """Arm cohorts, one patient: ensemble intervals on every arm's risk and on the difference of every pair of arms.
 
 The bootstrap ensemble (:mod:`.ensemble`) gives, for each member, the patient's risk under each arm.
-Percentiles across members give an interval for each arm and for each pairwise difference; the share of
+Its interval method (:meth:`ArmEnsemble.interval`) gives an interval for each arm (``kind="risk"``) and for
+each pairwise difference (``kind="difference"``); the share of
 members in which an arm has the most favourable risk says how stable the ranking is.
 
 *Insufficient evidence* is declared when an arm's or a difference's interval is wider than the limits
@@ -20,7 +21,7 @@ import pandas as pd
 
 from .._json import jsonable
 from ..data.cohorts import ARM
-from .ensemble import ArmEnsemble
+from .ensemble import DIFFERENCE, RISK, ArmEnsemble
 
 LIMIT_QUANTILE = 0.99   # evidence limits: this quantile of the training patients' interval widths
 
@@ -92,10 +93,10 @@ def arm_uncertainty(ensemble: ArmEnsemble, row: pd.DataFrame, arms: list[str], *
     """Ensemble intervals for one patient (``row`` has one row) under every arm and for every pair."""
     risks = _risks(ensemble, row, arms)
     level = ensemble.level
-    intervals = {arm: ensemble.interval(risks[:, i]) for i, arm in enumerate(arms)}
+    intervals = {arm: ensemble.interval(risks[:, i], kind=RISK) for i, arm in enumerate(arms)}
     pairs, shares = {}, {}
     for (i, a), (j, b) in itertools.combinations(enumerate(arms), 2):
-        pairs[(a, b)] = ensemble.interval(risks[:, i] - risks[:, j])
+        pairs[(a, b)] = ensemble.interval(risks[:, i] - risks[:, j], kind=DIFFERENCE)
         shares[(a, b)] = float(np.mean(risks[:, i] < risks[:, j]))
     best = risks.argmin(axis=1) if higher_is_worse else risks.argmax(axis=1)
     best_share = {arm: float(np.mean(best == i)) for i, arm in enumerate(arms)}
@@ -128,13 +129,13 @@ def interval_widths(ensemble: ArmEnsemble, frame: pd.DataFrame, arms: list[str])
     n = len(frame)
     stacked = pd.concat([frame.assign(**{ARM: arm}) for arm in arms], ignore_index=True)
     risks = ensemble.risks(stacked).reshape(len(ensemble.members), len(arms), n)  # members × arms × patients
-    tail = 100 * (1 - ensemble.level) / 2
-    lo, hi = np.percentile(risks, [tail, 100 - tail], axis=0)
-    arm_w = (hi - lo).max(axis=0)
+    arm_w = np.zeros(n)
+    for i in range(len(arms)):
+        lo, hi = ensemble.intervals(risks[:, i, :], kind=RISK)
+        arm_w = np.maximum(arm_w, hi - lo)
     diff_w = np.zeros(n)
     for i, j in itertools.combinations(range(len(arms)), 2):
-        d = risks[:, i, :] - risks[:, j, :]
-        dlo, dhi = np.percentile(d, [tail, 100 - tail], axis=0)
+        dlo, dhi = ensemble.intervals(risks[:, i, :] - risks[:, j, :], kind=DIFFERENCE)
         diff_w = np.maximum(diff_w, dhi - dlo)
     return arm_w, diff_w
 

@@ -1,12 +1,20 @@
 """Split-conformal prediction intervals for a regression model, group-conditional (Mondrian).
 
 The nonconformity score of a calibration row is ``|y - y_pred|`` (or ``|y - y_pred| / sigma`` when
-``normalized=True``, with ``sigma`` a per-row difficulty estimate such as a predicted absolute
-residual). For each Mondrian category (group) of ``n`` calibration rows the interval half-width is
-the ``k``-th smallest score, ``k = ceil((n + 1) * coverage)`` — the exact finite-sample
-split-conformal rule, which guarantees ``P(y in interval) >= coverage`` within every group when
-calibration and new rows are exchangeable. When ``k > n`` that quantile is infinite: the group is
-too small for the requested coverage.
+``normalized=True``, with ``sigma`` a per-row difficulty estimate such as the predicted dose). For each
+Mondrian category (group) of ``n`` calibration rows the interval half-width is the ``k``-th smallest
+score, ``k = ceil((n + 1) * coverage)`` (Vovk et al. 2005; Lei et al. 2018). When ``k > n`` that
+quantile is infinite: the group is too small for the requested coverage.
+
+Guarantee, and when it holds. If (a) the model that made ``y_pred`` — and ``sigma`` — was fitted *and
+tuned* without the calibration rows, and (b) the calibration rows of a group and a new row of that
+group are exchangeable, then ``coverage <= P(y in interval) < coverage + 1/(n + 1)`` within that group
+(the upper bound needs continuous scores without ties); the probability is over the calibration set
+and the new row together, so it is marginal, not conditional on the row's features. Residuals of the
+calibration rows under a model that saw them — including out-of-fold residuals when the settings were
+tuned on those residuals, or fold-model residuals placed around a refitted model — do *not* satisfy
+(a); intervals calibrated that way are empirical, with no stated guarantee. This module cannot check
+(a): the caller (:mod:`core.uncertainty.dose_intervals`) holds out the calibration part before fitting.
 
 A row whose group is too small (or was never seen at calibration) gets **no** interval: its
 ``low``/``high`` are NaN, its ``status`` is ``'insufficient_evidence'`` with a ``reason`` naming the
@@ -168,7 +176,11 @@ class MondrianConformalRegressor:
     # -- fitting --
 
     def calibrate(self, y_true, y_pred, *, groups=None, difficulty=None) -> "MondrianConformalRegressor":
-        """Compute the conformal quantile of each group from a held-out calibration set."""
+        """Compute the conformal quantile of each group from a held-out calibration set.
+
+        ``y_pred`` must come from a model fitted and tuned without these rows (see the module doc);
+        otherwise the intervals are empirical and carry no finite-sample guarantee.
+        """
         check_attributes(self, _CONSTRAINTS)
         y = _vector(y_true, "y_true")
         yhat = _vector(y_pred, "y_pred")

@@ -85,7 +85,7 @@ def difference_figure(report: Mapping) -> go.Figure:
                   subtitle=f"Point: model estimate; bar: {level:.0%} interval; dashed line: no difference<br>"
                            f"{note[0].upper() + note[1:]}.",
                   x_title=_wrap(f"Absolute {quantity} difference, {label} (percentage points)", 40),
-                  y_title="")
+                  y_title="Arms compared")
 
 
 def icon_array(p_a: float, p_b: float, *, label_a: str, label_b: str, outcome: str) -> go.Figure:
@@ -172,7 +172,8 @@ def waterfall(explanation: Mapping, *, units: Mapping[str, str] | None = None, m
     if plain is not None:
         note = _wrap(plain.get("summary", ""), 80)
     else:
-        note = f"Base value {base:.3f} + contributions {signed(output - base, '.3f')} = {output:.3f} {unit}" + {
+        note = (f"Base value {base:.3f} + contributions {signed(output - base, '.3f')} = {output:.3f} "
+                f"{unit}").replace("-", MINUS) + {
             "log-odds": f" (a risk of {100 / (1 + math.exp(-output)):.1f}%)",
             "log odds ratio": f" (an odds ratio of {math.exp(output):.2f})"}.get(unit, "")
     subtitle = (f"{note}<br>The contributions add up exactly. Orange bars (+) push the estimate up, blue bars "
@@ -182,7 +183,7 @@ def waterfall(explanation: Mapping, *, units: Mapping[str, str] | None = None, m
         title = f"{title}: what moves this patient's estimated risk"
     else:
         title = f"{title}: contribution of each feature"
-    return _style(fig, title=title, subtitle=subtitle, y_title="", wrap=(45, 70),
+    return _style(fig, title=title, subtitle=subtitle, y_title="This patient's characteristics", wrap=(45, 70),
                   x_title=_wrap(SCALE_TITLES.get("difference points" if difference else unit,
                                                  f"Contribution ({unit})"), 45),
                   height=240 + 40 * len(rows) + 18 * note.count("<br>"))

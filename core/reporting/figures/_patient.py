@@ -13,15 +13,15 @@ from plotly.subplots import make_subplots
 
 from ..._format import display_value
 from ._style import (BLACK, BLUE, MINUS, ORANGE, POINTS, SERIES, VERMILLION, signed, _interval_text, _lower_first, _quantity, _require, _rows,
-                     _same_length, _scaled, _style, _wrap)
+                     _same_length, _scaled, _style, _wrap, _wrap_lines)
 
 WATERFALL_SCALES = ("plain", "model")
 SCALE_TITLES = {
-    POINTS: "Contribution to the estimated risk (percentage points)",
-    "difference points": "Contribution to the difference in estimated risk (percentage points)",
+    POINTS: "Change in risk (percentage points)",
+    "difference points": "Change in the difference (percentage points)",
     "log-odds": "Contribution to the predicted risk (log-odds)",
     "log odds ratio": "Contribution to the difference between arms (log odds ratio)",
-    "mg/week": "Contribution to the predicted dose (mg/week)",
+    "mg/week": "Change in dose (mg/week)",
 }
 
 MSG_PROBABILITY = "The {name!r} argument must be a probability in the range [0, 1]. Got {got!r} instead."
@@ -49,10 +49,11 @@ def arm_forest(report: Mapping) -> go.Figure:
     _rows(fig, rows, {"favoured": ("Favoured by the model", BLUE, "diamond"), "reference": ("Reference arm", BLACK,
                       "square"), "other": ("Other arms", ORANGE, "circle")}, y_title="Treatment arm",
           value_text=lambda v: f"{v:.1f}%")
-    fig.update_xaxes(rangemode="tozero")
+    fig.update_xaxes(range=[0, 1.15 * max(max(r[3][1] if r[3] else r[2], r[2]) for r in rows)])
+    fig.update_layout(showlegend=False)  # each row's label names its role (favoured, reference)
     return _style(fig, title=f"Estimated {quantity} under each treatment option",
                   subtitle=f"Points: model estimates (%); bars: {level:.0%} intervals from bootstrap models",
-                  x_title=_wrap(f"Predicted {quantity} of {what} (%)", 50), y_title="Treatment arm",
+                  x_title=_wrap(f"Predicted {quantity} of {what} (%)", 34), y_title="Treatment arm",
                   height=200 + 70 * len(arms), wrap=(48, 70))
 
 
@@ -81,11 +82,12 @@ def difference_figure(report: Mapping) -> go.Figure:
         note += "; insufficient evidence: at least one interval is wide"
     fig.update_layout(showlegend=False)
     fig.update_traces(textposition="bottom center")
+    fig.update_yaxes(showticklabels=False)  # one row: the title names the arms compared
     return _style(fig, title=f"Difference in estimated {quantity}: {label}", height=360, wrap=(34, 50),
                   subtitle=f"Point: model estimate; bar: {level:.0%} interval; dashed line: no difference<br>"
                            f"{note[0].upper() + note[1:]}.",
-                  x_title=_wrap(f"Absolute {quantity} difference, {label} (percentage points)", 40),
-                  y_title="Arms compared")
+                  x_title=_wrap(f"Absolute {quantity} difference, {label} (percentage points)", 28),
+                  y_title="")
 
 
 def icon_array(p_a: float, p_b: float, *, label_a: str, label_b: str, outcome: str) -> go.Figure:
@@ -148,29 +150,30 @@ def waterfall(explanation: Mapping, *, units: Mapping[str, str] | None = None, m
     shown = [c for c in ranked[:max_features] if c[key] != 0]
     rest = ranked[len(shown):]
     difference = unit == POINTS and base == 0.0
-    start = ("No difference (starting point)" if difference else plain.get("base_label", "Starting point")
+    start = ("No difference" if difference else plain.get("base_label", "Starting point")
              if plain else "Base value (average patient)")
-    rows = [(start, base, "absolute")] + [(_wrap(_row_label(c, units), 38), float(c[key]), "relative")
+    rows = [(_wrap(start, 24), base, "absolute")] + [(_wrap(_row_label(c, units), 24), float(c[key]), "relative")
                                          for c in shown]
     if rest:
         rows.append((f"other {len(rest)} feature{'s' * (len(rest) > 1)}", float(sum(c[key] for c in rest)),
                      "relative"))
     rows.append(("Difference for this patient" if difference else "This patient's estimate", output, "total"))
     labels, values, measures = zip(*rows)
-    texts = [_value_text(v, unit, m) for v, m in zip(values, measures)]
+    texts = [_value_text(v, "difference" if difference else unit, m) for v, m in zip(values, measures)]
     running = base + np.cumsum([0.0, *values[1:-1]])
     lo, hi = min(running.min(), output, 0.0 if unit == POINTS else base), max(running.max(), output, base)
-    pad = 0.45 * max(hi - lo, 1e-6)  # room for the value written beside each bar, inside the axes
+    pad = 0.3 * max(hi - lo, 1e-6)  # room for the value written beside each bar, inside the axes
     fig = go.Figure(go.Waterfall(
         orientation="h", y=list(labels), x=list(values), measure=list(measures), text=texts, name="Contributions",
         textposition="outside", cliponaxis=False, hoverinfo="text",
         hovertext=[f"{lab}<br>{'contribution ' * (m == 'relative')}{t}" for lab, t, m in zip(labels, texts, measures)],
         increasing={"marker": {"color": VERMILLION}}, decreasing={"marker": {"color": BLUE}},
         totals={"marker": {"color": BLACK}}, connector={"line": {"color": BLACK, "dash": "dot", "width": 1}}))
-    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_yaxes(autorange="reversed", type="category", tickfont={"size": 12})
     fig.update_xaxes(range=[lo - pad, hi + pad])
+    fig.update_traces(textfont={"size": 12})
     if plain is not None:
-        note = _wrap(plain.get("summary", ""), 80)
+        note = plain.get("summary", "")
     else:
         note = (f"Base value {base:.3f} + contributions {signed(output - base, '.3f')} = {output:.3f} "
                 f"{unit}").replace("-", MINUS) + {
@@ -185,8 +188,9 @@ def waterfall(explanation: Mapping, *, units: Mapping[str, str] | None = None, m
         title = f"{title}: contribution of each feature"
     return _style(fig, title=title, subtitle=subtitle, y_title="This patient's characteristics", wrap=(45, 70),
                   x_title=_wrap(SCALE_TITLES.get("difference points" if difference else unit,
-                                                 f"Contribution ({unit})"), 45),
-                  height=240 + 40 * len(rows) + 18 * note.count("<br>"))
+                                                 f"Contribution ({unit})"), 18),
+                  height=260 + 22 * _wrap_lines(subtitle, 70).count("<br>") + 24 * sum(1 + r[0].count("<br>")
+                                                                                      for r in rows))
 
 
 def _row_label(c: Mapping, units: Mapping[str, str]) -> str:
@@ -196,6 +200,8 @@ def _row_label(c: Mapping, units: Mapping[str, str]) -> str:
 
 
 def _value_text(v: float, unit: str, measure: str) -> str:
+    if unit == "difference":
+        return signed(v, ".2f" if measure == "relative" and abs(v) < 0.1 else ".1f")
     if unit == POINTS:
         fmt = ".2f" if measure == "relative" and abs(v) < 0.1 else ".1f"
         return signed(v, fmt) if measure == "relative" else f"{v:.1f}%" if v >= 0 else signed(v, fmt)
@@ -218,6 +224,7 @@ def ice_figure(curve) -> go.Figure:
     what = scale[len("probability"):].strip() if scale.startswith("probability") else ""
     factor, y_title = ((100, f"Predicted {quantity} (%)") if scale.startswith("probability") or scale == "risk" else
                        (1, "Predicted weekly dose (mg/week)") if scale == "mg/week" else (1, f"Prediction ({scale})"))
+    unit = "" if unit and unit.lower().rstrip("s") in label.lower() else unit  # 'Age decade (...)', not '(decades)'
     x_unit, y_unit = f" {unit}" if unit else "", "%" if factor == 100 else f" {scale}"
     numeric = all(isinstance(g, numbers.Real) and not isinstance(g, bool) for g in grid)
     fig = go.Figure()

@@ -24,19 +24,20 @@ MSG_LENGTHS = "{what}: {names} must have the same length. Got lengths {lengths} 
 
 # --- shared styling and small helpers --------------------------------------------------------------
 def _style(fig: go.Figure, *, title: str, x_title: str, y_title: str, subtitle: str = "",
-           height: int | None = None, wrap: tuple[int, int] | None = None) -> go.Figure:
+           height: int | None = None, wrap: tuple[int, int] = (48, 66)) -> go.Figure:
     """The one place where look and feel is set: palette, fonts, titles, hover labels, margins.
 
     Margins grow with the tick labels and axis titles (``automargin``), so nothing is cut at the chart's edge;
-    ``wrap=(title_chars, subtitle_chars)`` wraps the title and subtitle for charts drawn in a narrow column.
+    ``wrap=(title_chars, subtitle_chars)`` wraps the title and subtitle; the default fits a half-width column
+    of a 1280 px page.
     """
     if wrap:
         title, subtitle = _wrap_lines(title, wrap[0]), _wrap_lines(subtitle, wrap[1])
     text = f"{title}<br><sup>{subtitle.replace('<br>', '</sup><br><sup>')}</sup>" if subtitle else title
-    top = 40 + 26 * (title.count("<br>") + 1) + 20 * (subtitle.count("<br>") + 1) * bool(subtitle)
+    top = 44 + 26 * (title.count("<br>") + 1) + 20 * (subtitle.count("<br>") + 1) * bool(subtitle)
     fig.update_layout(template="simple_white", colorway=list(PALETTE), height=height,
-                      title={"text": text, "x": 0.01, "xanchor": "left", "y": 0.98, "yanchor": "top",
-                             "yref": "container"},
+                      title={"text": text, "x": 0.01, "xanchor": "left", "y": 1, "yanchor": "top",
+                             "yref": "container", "pad": {"t": 16}},
                       font={"family": "Arial, Helvetica, sans-serif", "size": 14, "color": BLACK},
                       hoverlabel={"font_size": 14, "bgcolor": "white", "font_color": BLACK},
                       separators=".,", margin={"l": 10, "r": 30, "t": top, "b": 10, "autoexpand": True})
@@ -105,7 +106,7 @@ def _rows(fig: go.Figure, rows: Sequence[tuple], kinds: Mapping[str, tuple], *, 
         errors = {"type": "data", "symmetric": False, "color": BLACK, "thickness": 2, "width": 6,
                   "array": [iv[1] - v if iv else 0.0 for v, iv in zip(x, ivs)],
                   "arrayminus": [v - iv[0] if iv else 0.0 for v, iv in zip(x, ivs)]}
-        fig.add_trace(go.Scatter(x=x, y=at, name=name, error_x=errors, hovertext=hover, hoverinfo="text",
+        fig.add_trace(go.Scatter(x=x, y=at, name=name, error_x=errors, hovertext=hover, hoverinfo="text", cliponaxis=False,
                                  mode="markers+text" if value_text else "markers", textposition="top center",
                                  text=[value_text(v) for v in x] if value_text else None,
                                  marker={"color": colour, "symbol": symbol, "size": 14}))

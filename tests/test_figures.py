@@ -643,8 +643,16 @@ def test_figures_from_a_real_arm_report_and_audit(bundles):
     drawn = sorted(x for t in forest.data for x in t.x)
     assert drawn == pytest.approx(sorted(100 * a["probability"] for a in report["arms"]))
     for expl in [report["explanation"], report["difference_explanation"], *report["arm_explanations"].values()]:
-        (trace,) = F.waterfall(expl, units=units).data
+        (trace,) = F.waterfall(expl, units=units).data  # main view: percentage points
+        assert trace.x[0] + math.fsum(trace.x[1:-1]) == pytest.approx(expl["plain"]["output"], abs=1e-9)
+        assert expl["plain"]["scale"] == "percentage points"
+        (trace,) = F.waterfall(expl, units=units, scale="model").data  # details: log-odds
         assert trace.x[0] + math.fsum(trace.x[1:-1]) == pytest.approx(expl["output"], abs=1e-9)
+    fav, versus = report["comparison"]["favoured"], report["comparison"]["versus"]
+    (trace,) = F.waterfall(report["difference_explanation"], units=units).data
+    assert trace.x[-1] == pytest.approx(100 * report["comparison"]["difference"], abs=1e-9)
+    assert trace.x[-1] == pytest.approx(100 * (next(a["probability"] for a in report["arms"] if a["arm"] == fav)
+                                               - next(a["probability"] for a in report["arms"] if a["arm"] == versus)))
     F.difference_figure(report).to_json()
     fav = next(a for a in report["arms"] if a["arm"] == report["comparison"]["favoured"])
     ref = next(a for a in report["arms"] if a["reference"])
@@ -668,6 +676,7 @@ def test_figures_from_a_real_dose_report(bundles):
     assert fig.layout.xaxis.title.text == "Weekly warfarin dose (mg/week)"
     (trace,) = F.waterfall(report["explanation"], units={}).data
     assert trace.x[0] + math.fsum(trace.x[1:-1]) == pytest.approx(report["explanation"]["output"], abs=1e-9)
+    assert report["explanation"]["plain"]["output"] == pytest.approx(report["dose"]["mg_per_week"], abs=1e-9)
     F.subgroup_forest(bundle.audit, "mae").to_json()
     coverage = bundle.uncertainty.test_coverage
     fig = F.coverage_figure(coverage)

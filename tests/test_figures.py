@@ -71,6 +71,22 @@ ARM_REPORT = {
     "missing_inputs": [], "warnings": [],
 }
 
+
+
+def _with_points(expl: dict) -> dict:
+    """The plain (percentage-point) part core adds: log-odds rows times (risk change / log-odds change)."""
+    p0, p1 = 100 / (1 + math.exp(-expl["base_value"])), 100 / (1 + math.exp(-expl["output"]))
+    k = (p1 - p0) / (expl["output"] - expl["base_value"])
+    rows = [dict(c, plain=k * c["shap"], phrase=PHRASES.get(c["feature"])) for c in expl["contributions"]]
+    return dict(expl, contributions=rows, plain={"scale": "percentage points", "base_value": p0, "output": p1,
+                                                   "base_label": "Starting point: the model's average trial patient",
+                                                   "summary": "Estimated risk with ZDV+ddI: 8.4%."})
+
+
+PHRASES = {"treatment_arm": "Treatment: ZDV+ddI", "weight_kg": "Weight 73.9 kg", "symptomatic": "Symptomatic HIV "
+           "infection: no", "cd4_cells_per_ul": "CD4 count at baseline: 347 cells/µL"}
+ARM_REPORT["explanation"] = _with_points(ARM_REPORT["explanation"])
+
 DOSE_REPORT = {
     "cohort": "warfarin",
     "outcome": {"label": "Stable therapeutic warfarin dose", "type": "continuous", "higher_is_worse": True,
@@ -133,6 +149,7 @@ def _all_figures() -> dict[str, go.Figure]:
         "icon_array": F.icon_array(0.0838, 0.1824, label_a="ZDV+ddI", label_b="ZDV",
                                    outcome=ARM_REPORT["outcome"]["label"]),
         "waterfall": F.waterfall(ARM_REPORT["explanation"], units=UNITS),
+        "waterfall_model": F.waterfall(ARM_REPORT["explanation"], units=UNITS, scale="model"),
         "dose": F.dose_figure(DOSE_REPORT),
         "subgroups": F.subgroup_forest(AUDIT, "auc", highlight=[("race", "white")]),
         "calibration": F.calibration_figure(CURVES),
@@ -144,6 +161,11 @@ def _all_figures() -> dict[str, go.Figure]:
 
 def _trace(fig, name):
     return next(t for t in fig.data if t.name == name)
+
+
+def _words(text: str) -> str:
+    """A title as read: tags and line breaks as single spaces."""
+    return " ".join(re.sub(r"<[^>]+>", " ", text).split())
 
 
 def _bounds(trace):
@@ -218,8 +240,9 @@ def test_no_text_is_phrased_as_an_order(name):
 def test_every_quantitative_axis_states_its_unit():
     figs = _all_figures()
     assert figs["arm_forest"].layout.xaxis.title.text.endswith("(%)")
-    assert "(percentage points)" in figs["difference"].layout.xaxis.title.text
-    assert "(log-odds)" in figs["waterfall"].layout.xaxis.title.text
+    assert "(percentage points)" in _words(figs["difference"].layout.xaxis.title.text)
+    assert "(percentage points)" in _words(figs["waterfall"].layout.xaxis.title.text)
+    assert "(log-odds)" in figs["waterfall_model"].layout.xaxis.title.text
     assert figs["dose"].layout.xaxis.title.text == "Weekly warfarin dose (mg/week)"
     assert "unitless" in figs["subgroups"].layout.xaxis.title.text
     assert figs["calibration"].layout.xaxis.title.text == "Predicted risk (%)"
@@ -246,7 +269,7 @@ def test_arm_forest_draws_each_probability_and_interval_in_percent():
         x, lo, hi = drawn[label]
         assert x == pytest.approx(100 * arm["probability"])
         assert (lo, hi) == pytest.approx((100 * arm["interval"][0], 100 * arm["interval"][1]))
-    assert "Predicted risk of ≥50% CD4 decline" in fig.layout.xaxis.title.text
+    assert "Predicted risk of ≥50% CD4 decline" in _words(fig.layout.xaxis.title.text)
 
 
 def test_arm_forest_marks_the_favoured_and_the_reference_arm_by_symbol_and_label():
@@ -274,7 +297,7 @@ def test_difference_figure_draws_percentage_points_with_interval_and_zero_line()
     lo, hi = _bounds(trace)
     assert (lo[0], hi[0]) == pytest.approx((-13.384145753946838, -5.820251139759386))
     assert any(s.x0 == 0 and s.x1 == 0 for s in fig.layout.shapes)
-    assert "excludes zero" in fig.layout.title.text
+    assert "excludes zero" in _words(fig.layout.title.text)
     assert fig.layout.xaxis.range[0] < lo[0] and fig.layout.xaxis.range[1] > 0
 
 
@@ -290,7 +313,7 @@ def test_icon_arrays_fill_round_100p_icons_with_filled_symbols(p_a, p_b):
         assert len(cells) == 100
     titles = [a.text for a in fig.layout.annotations]
     assert f"about {round(100 * p_b)} of 100" in titles[1]
-    assert "recurrence within 5 years" in fig.layout.title.text
+    assert "recurrence within 5 years" in _words(fig.layout.title.text)
 
 
 def test_icon_array_says_fewer_than_one_for_a_small_nonzero_risk():
@@ -312,40 +335,81 @@ def test_icon_array_refuses_a_non_probability(p_a, err_msg):
 # --- explanations -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("scale", ["plain", "model"])
 @pytest.mark.parametrize("max_features", [1, 5, 10, 14, 50])
-def test_waterfall_measures_sum_to_the_output_and_aggregate_the_rest(max_features):
+def test_waterfall_measures_sum_to_the_output_and_aggregate_the_rest(max_features, scale):
     expl = ARM_REPORT["explanation"]
-    (trace,) = F.waterfall(expl, units=UNITS, max_features=max_features).data
+    key, base, output = (("plain", expl["plain"]["base_value"], expl["plain"]["output"]) if scale == "plain" else
+                         ("shap", expl["base_value"], expl["output"]))
+    (trace,) = F.waterfall(expl, units=UNITS, max_features=max_features, scale=scale).data
     measures, x = list(trace.measure), list(trace.x)
-    assert measures[0] == "absolute" and x[0] == pytest.approx(expl["base_value"])
-    assert measures[-1] == "total" and x[-1] == pytest.approx(expl["output"])
+    assert measures[0] == "absolute" and x[0] == pytest.approx(base)
+    assert measures[-1] == "total" and x[-1] == pytest.approx(output)
     assert set(measures[1:-1]) == {"relative"}
-    assert x[0] + math.fsum(x[1:-1]) == pytest.approx(expl["output"], abs=1e-12)
+    assert x[0] + math.fsum(x[1:-1]) == pytest.approx(output, abs=1e-12)
+    assert sorted(x[1:1 + min(max_features, 14)], key=abs, reverse=True) == x[1:1 + min(max_features, 14)]
     shown = min(max_features, len(CONTRIBUTIONS))
     rest = len(CONTRIBUTIONS) - shown
     assert len(measures) == 2 + shown + (rest > 0)
     if rest:
         assert trace.y[-2] == f"other {rest} feature{'s' * (rest > 1)}"
+    assert key in expl["contributions"][0]
 
 
-def test_waterfall_rows_carry_label_value_and_unit_largest_first():
+def test_waterfall_main_view_is_in_percentage_points_without_log_odds():
+    fig = F.waterfall(ARM_REPORT["explanation"], units=UNITS)
+    text = " ".join([fig.layout.title.text, fig.layout.xaxis.title.text, *fig.data[0].y, *fig.data[0].text])
+    assert "log" not in text.lower()
+    assert "percentage points" in _words(fig.layout.xaxis.title.text)
+    assert fig.data[0].text[0] == "14.6%" and fig.data[0].text[-1] == "8.4%"  # 100 / (1 + exp(1.7647)) = 14.62
+
+
+def test_waterfall_rows_read_as_clinical_phrases_largest_first():
     fig = F.waterfall(ARM_REPORT["explanation"], units=UNITS, max_features=10)
     labels = [y.replace("<br>", " ") for y in fig.data[0].y]
-    assert labels[1] == "Treatment arm = ZDV+ddI"
-    assert "CD4 count at baseline = 347 cells/µL" in labels
-    assert "Weight = 73.94 kg" in labels
+    assert labels[1] == "Treatment: ZDV+ddI"
+    assert "CD4 count at baseline: 347 cells/µL" in labels
+    assert "Weight 73.9 kg" in labels
+    assert "Symptomatic HIV infection: no" in labels
+    # a row without a phrase (an older report) keeps label = value unit
     assert "Karnofsky performance score = 100 points (0–100)" in labels
-    shaps = [abs(v) for v in fig.data[0].x[1:11]]
-    assert shaps == sorted(shaps, reverse=True)
-    assert "add up exactly" in fig.layout.title.text
-    assert "a risk of 8.4%" in fig.layout.title.text
+    assert "add up exactly" in _words(fig.layout.title.text)
+
+
+def test_waterfall_model_view_keeps_the_log_odds_and_the_risk():
+    fig = F.waterfall(ARM_REPORT["explanation"], units=UNITS, scale="model")
+    assert "a risk of 8.4%" in _words(fig.layout.title.text)
+    assert "−2.393" in fig.layout.title.text
+
+
+@pytest.mark.parametrize("scale", ["plain", "model"])
+def test_negative_values_carry_a_real_minus_sign(scale):
+    fig = F.waterfall(ARM_REPORT["explanation"], units=UNITS, scale=scale)
+    for v, t in zip(fig.data[0].x, fig.data[0].text):
+        assert "-" not in t
+        assert t.startswith("−") == (v < 0 and float(t.replace("−", "-").rstrip("%")) != 0), (v, t)
+    assert F.difference_figure(ARM_REPORT).data[0].text[0] == "−9.9"
+
+
+def test_difference_figure_labels_stay_inside_the_chart():
+    fig = F.difference_figure(ARM_REPORT)
+    sides = sorted((a.x, a.xanchor) for a in fig.layout.annotations)
+    assert sides == [(0, "left"), (1, "right")]
+    assert all(a.xref == "paper" for a in fig.layout.annotations)
+    assert all(len(line) <= 40 for line in fig.layout.xaxis.title.text.split("<br>"))
+    assert fig.layout.xaxis.automargin and fig.layout.yaxis.automargin
+
+
+def test_waterfall_refuses_an_unknown_scale():
+    with pytest.raises(ValueError, match=r"The 'scale' argument must be one of 'plain', 'model'\. Got 'logit' instead\."):
+        F.waterfall(ARM_REPORT["explanation"], scale="logit")
 
 
 @pytest.mark.parametrize("scale, unit", [("log-odds", "(log-odds)"), ("log odds ratio", "(log odds ratio)"),
                                          ("mg/week", "(mg/week)")])
 def test_waterfall_x_axis_is_titled_with_the_scale(scale, unit):
     expl = dict(ARM_REPORT["explanation"], scale=scale)
-    assert F.waterfall(expl, units=UNITS).layout.xaxis.title.text.endswith(unit)
+    assert F.waterfall(expl, units=UNITS, scale="model").layout.xaxis.title.text.replace("<br>", " ").endswith(unit)
 
 
 @pytest.mark.parametrize("max_features", [0, -1, 2.5, True, "10"])
@@ -579,8 +643,16 @@ def test_figures_from_a_real_arm_report_and_audit(bundles):
     drawn = sorted(x for t in forest.data for x in t.x)
     assert drawn == pytest.approx(sorted(100 * a["probability"] for a in report["arms"]))
     for expl in [report["explanation"], report["difference_explanation"], *report["arm_explanations"].values()]:
-        (trace,) = F.waterfall(expl, units=units).data
+        (trace,) = F.waterfall(expl, units=units).data  # main view: percentage points
+        assert trace.x[0] + math.fsum(trace.x[1:-1]) == pytest.approx(expl["plain"]["output"], abs=1e-9)
+        assert expl["plain"]["scale"] == "percentage points"
+        (trace,) = F.waterfall(expl, units=units, scale="model").data  # details: log-odds
         assert trace.x[0] + math.fsum(trace.x[1:-1]) == pytest.approx(expl["output"], abs=1e-9)
+    fav, versus = report["comparison"]["favoured"], report["comparison"]["versus"]
+    (trace,) = F.waterfall(report["difference_explanation"], units=units).data
+    assert trace.x[-1] == pytest.approx(100 * report["comparison"]["difference"], abs=1e-9)
+    assert trace.x[-1] == pytest.approx(100 * (next(a["probability"] for a in report["arms"] if a["arm"] == fav)
+                                               - next(a["probability"] for a in report["arms"] if a["arm"] == versus)))
     F.difference_figure(report).to_json()
     fav = next(a for a in report["arms"] if a["arm"] == report["comparison"]["favoured"])
     ref = next(a for a in report["arms"] if a["reference"])
@@ -604,6 +676,7 @@ def test_figures_from_a_real_dose_report(bundles):
     assert fig.layout.xaxis.title.text == "Weekly warfarin dose (mg/week)"
     (trace,) = F.waterfall(report["explanation"], units={}).data
     assert trace.x[0] + math.fsum(trace.x[1:-1]) == pytest.approx(report["explanation"]["output"], abs=1e-9)
+    assert report["explanation"]["plain"]["output"] == pytest.approx(report["dose"]["mg_per_week"], abs=1e-9)
     F.subgroup_forest(bundle.audit, "mae").to_json()
     coverage = bundle.uncertainty.test_coverage
     fig = F.coverage_figure(coverage)

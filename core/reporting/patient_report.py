@@ -15,7 +15,7 @@ from .._json import jsonable
 from .._errors import PatientValidationError
 from ..modeling.bundle import ModelBundle
 from ..data.cohorts import ARM, patient_frame
-from ..explain.explanation import Explanation, explain_difference, explain_dose, feature_labels, row_values
+from ..explain.explanation import Explanation, explain_arm, explain_difference, explain_dose
 from ..evaluation.baselines import FIXED_DOSE_MG_PER_WEEK, iwpc_doses
 from ..fairness.patient_warnings import RepresentationPolicy, representation_warnings
 from ..uncertainty import MissingRange, PairwiseDifference, arm_uncertainty, dose_interval, missing_ranges, pairwise_differences
@@ -148,10 +148,7 @@ def _arm_report(bundle: ModelBundle, row: pd.DataFrame, warnings: list, common: 
     favoured = arms[order[0]]
     versus = ref if favoured != ref else arms[order[1]]
     i_f, i_v = arms.index(favoured), arms.index(versus)
-    names, labels = feature_labels(spec, model)
-    values = row_values(spec, row, None)
-    arm_expl = {arm: Explanation(f"Risk under {arm}", "log-odds", float(base[i]), float(logit[i]), names, labels,
-                                 values + (arm,), contrib[i]) for i, arm in enumerate(arms)}
+    arm_expl = {arm: explain_arm(spec, model, row, arm, float(base[i]), contrib[i]) for i, arm in enumerate(arms)}
     comparison = {
         "favoured": favoured, "versus": versus, "reference": ref,
         "difference": float(prob[i_f] - prob[i_v]),

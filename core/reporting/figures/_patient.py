@@ -12,16 +12,20 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..._format import display_value
-from ._style import (BLACK, BLUE, ORANGE, SERIES, VERMILLION, _interval_text, _lower_first, _quantity, _require, _rows,
-                     _same_length, _scaled, _style, _wrap)
+from ._style import (BLACK, BLUE, MINUS, ORANGE, POINTS, SERIES, VERMILLION, signed, _interval_text, _lower_first, _quantity, _require, _rows,
+                     _same_length, _scaled, _style, _wrap, _wrap_lines)
 
+WATERFALL_SCALES = ("plain", "model")
 SCALE_TITLES = {
+    POINTS: "Change in risk (percentage points)",
+    "difference points": "Change in the difference (percentage points)",
     "log-odds": "Contribution to the predicted risk (log-odds)",
     "log odds ratio": "Contribution to the difference between arms (log odds ratio)",
-    "mg/week": "Contribution to the predicted dose (mg/week)",
+    "mg/week": "Change in dose (mg/week)",
 }
 
 MSG_PROBABILITY = "The {name!r} argument must be a probability in the range [0, 1]. Got {got!r} instead."
+MSG_SCALE = "The 'scale' argument must be one of {allowed}. Got {got!r} instead."
 MSG_MAX_FEATURES = "The 'max_features' argument must be an int >= 1. Got {got!r} instead."
 
 
@@ -45,11 +49,12 @@ def arm_forest(report: Mapping) -> go.Figure:
     _rows(fig, rows, {"favoured": ("Favoured by the model", BLUE, "diamond"), "reference": ("Reference arm", BLACK,
                       "square"), "other": ("Other arms", ORANGE, "circle")}, y_title="Treatment arm",
           value_text=lambda v: f"{v:.1f}%")
-    fig.update_xaxes(rangemode="tozero")
+    fig.update_xaxes(range=[0, 1.15 * max(max(r[3][1] if r[3] else r[2], r[2]) for r in rows)])
+    fig.update_layout(showlegend=False)  # each row's label names its role (favoured, reference)
     return _style(fig, title=f"Estimated {quantity} under each treatment option",
                   subtitle=f"Points: model estimates (%); bars: {level:.0%} intervals from bootstrap models",
-                  x_title=_wrap(f"Predicted {quantity} of {what} (%)", 70), y_title="Treatment arm",
-                  height=180 + 70 * len(arms))
+                  x_title=_wrap(f"Predicted {quantity} of {what} (%)", 34), y_title="Treatment arm",
+                  height=200 + 70 * len(arms), wrap=(48, 70))
 
 
 def difference_figure(report: Mapping) -> go.Figure:
@@ -58,27 +63,31 @@ def difference_figure(report: Mapping) -> go.Figure:
     quantity, level = _quantity(report.get("outcome", {})), c.get("level", 0.95)
     fav, d, iv = c["favoured"], 100 * c["difference"], _scaled(c.get("interval"), 100)
     label = f"{fav} − {c['versus']}"
-    hover = f"{label}: {d:+.1f} percentage points<br>{_interval_text(iv, ' points', level)}"
+    hover = f"{label}: {signed(d)} percentage points<br>{_interval_text(iv, ' points', level)}"
     if c.get("favoured_share") is not None:
         hover += f"<br>{fav} had the most favourable estimate in {c['favoured_share']:.0%} of bootstrap models"
     fig = go.Figure()
     _rows(fig, [(label, "d", d, iv, hover, "")], {"d": ("Difference", BLUE, "diamond")}, y_title="Arms compared",
-          value_text=lambda v: f"{v:+.1f}")
+          value_text=lambda v: signed(v))
     span = 1.3 * max([abs(d), 1.0] + [abs(v) for v in iv or []])
     fig.update_xaxes(range=[-span, span], zeroline=False)
     fig.add_vline(x=0, line={"color": BLACK, "dash": "dash", "width": 1.5})
-    for side, text in ((-1, f"◀ lower {quantity} with {fav}"), (1, f"higher {quantity} with {fav} ▶")):
-        fig.add_annotation(x=0, y=1, xref="x", yref="paper", yanchor="bottom", showarrow=False, text=text,
-                           xanchor="right" if side < 0 else "left", xshift=6 * side)
+    for x, anchor, text in ((0, "left", f"◀ lower {quantity}<br>with {fav}"),
+                            (1, "right", f"higher {quantity}<br>with {fav} ▶")):
+        fig.add_annotation(x=x, y=1, xref="paper", yref="paper", yanchor="bottom", showarrow=False, text=text,
+                           xanchor=anchor, align=anchor, font={"size": 12})
     note = (f"the {level:.0%} interval {'includes' if iv[0] <= 0 <= iv[1] else 'excludes'} zero" if iv
             else "no interval available for this difference")
     if c.get("insufficient_evidence"):
         note += "; insufficient evidence: at least one interval is wide"
     fig.update_layout(showlegend=False)
-    return _style(fig, title=f"Difference in estimated {quantity}: {label}", height=320,
+    fig.update_traces(textposition="bottom center")
+    fig.update_yaxes(showticklabels=False)  # one row: the title names the arms compared
+    return _style(fig, title=f"Difference in estimated {quantity}: {label}", height=360, wrap=(34, 50),
                   subtitle=f"Point: model estimate; bar: {level:.0%} interval; dashed line: no difference<br>"
                            f"{note[0].upper() + note[1:]}.",
-                  x_title=f"Absolute {quantity} difference, {label} (percentage points)", y_title="Arms compared")
+                  x_title=_wrap(f"Absolute {quantity} difference, {label} (percentage points)", 28),
+                  y_title="")
 
 
 def icon_array(p_a: float, p_b: float, *, label_a: str, label_b: str, outcome: str) -> go.Figure:
@@ -117,46 +126,88 @@ def icon_array(p_a: float, p_b: float, *, label_a: str, label_b: str, outcome: s
 
 
 # --- explanations ------------------------------------------------------------------------------------
-def waterfall(explanation: Mapping, *, units: Mapping[str, str] | None = None, max_features: int = 10) -> go.Figure:
-    """From the base value to this patient's output, one bar per feature; the smallest aggregated."""
+def waterfall(explanation: Mapping, *, units: Mapping[str, str] | None = None, max_features: int = 10,
+              scale: str = "plain") -> go.Figure:
+    """From the starting point to this patient's output, one bar per feature; the smallest aggregated.
+
+    ``scale='plain'`` (the main view) draws the headline's scale: percentage points of risk for an arm
+    cohort, mg/week for a dose (the explanation's ``plain`` part). ``scale='model'`` draws the model's own
+    scale (log-odds, log odds ratio), for a details view. Both add up exactly.
+    """
     if isinstance(max_features, bool) or not isinstance(max_features, int) or max_features < 1:
         raise ValueError(MSG_MAX_FEATURES.format(got=max_features))
+    if scale not in WATERFALL_SCALES:
+        raise ValueError(MSG_SCALE.format(got=scale, allowed=", ".join(map(repr, WATERFALL_SCALES))))
     contributions = _require(explanation, "contributions", "waterfall", "an explanation")
-    units, scale = units or {}, explanation.get("scale", "")
-    base, output = float(explanation["base_value"]), float(explanation["output"])
-    ranked = sorted(contributions, key=lambda c: -abs(c["shap"]))
-    shown = [c for c in ranked[:max_features] if c["shap"] != 0]
+    plain = explanation.get("plain") if scale == "plain" else None
+    if plain is not None:
+        unit, base, output, key = plain["scale"], float(plain["base_value"]), float(plain["output"]), "plain"
+    else:
+        unit, base, output, key = (explanation.get("scale", ""), float(explanation["base_value"]),
+                                   float(explanation["output"]), "shap")
+    units = units or {}
+    ranked = sorted(contributions, key=lambda c: -abs(c[key]))
+    shown = [c for c in ranked[:max_features] if c[key] != 0]
     rest = ranked[len(shown):]
-    rows = [("Base value (average patient)", base, "absolute")] + [
-        (_wrap(f"{c.get('label', c['feature'])} = {display_value(c.get('value'))} "
-               f"{units.get(c['feature'], '')}".rstrip(), 55),
-         float(c["shap"]), "relative") for c in shown]
+    difference = unit == POINTS and base == 0.0
+    start = ("No difference" if difference else plain.get("base_label", "Starting point")
+             if plain else "Base value (average patient)")
+    rows = [(_wrap(start, 24), base, "absolute")] + [(_wrap(_row_label(c, units), 24), float(c[key]), "relative")
+                                         for c in shown]
     if rest:
-        rows.append((f"other {len(rest)} feature{'s' * (len(rest) > 1)}", float(sum(c["shap"] for c in rest)),
+        rows.append((f"other {len(rest)} feature{'s' * (len(rest) > 1)}", float(sum(c[key] for c in rest)),
                      "relative"))
-    rows.append(("This patient's prediction", output, "total"))
+    rows.append(("Difference for this patient" if difference else "This patient's estimate", output, "total"))
     labels, values, measures = zip(*rows)
-    texts = [f"{v:+.3f}" if m == "relative" else f"{v:.3f}" for v, m in zip(values, measures)]
+    texts = [_value_text(v, "difference" if difference else unit, m) for v, m in zip(values, measures)]
     running = base + np.cumsum([0.0, *values[1:-1]])
-    lo, hi = min(running.min(), output), max(running.max(), output)
-    pad = 0.25 * max(hi - lo, 1e-6)
+    lo, hi = min(running.min(), output, 0.0 if unit == POINTS else base), max(running.max(), output, base)
+    pad = 0.3 * max(hi - lo, 1e-6)  # room for the value written beside each bar, inside the axes
     fig = go.Figure(go.Waterfall(
         orientation="h", y=list(labels), x=list(values), measure=list(measures), text=texts, name="Contributions",
-        textposition="outside", hoverinfo="text",
-        hovertext=[f"{lab}<br>{'contribution ' * (m == 'relative')}{t} {scale}"
-                   for lab, t, m in zip(labels, texts, measures)],
+        textposition="outside", cliponaxis=False, hoverinfo="text",
+        hovertext=[f"{lab}<br>{'contribution ' * (m == 'relative')}{t}" for lab, t, m in zip(labels, texts, measures)],
         increasing={"marker": {"color": VERMILLION}}, decreasing={"marker": {"color": BLUE}},
         totals={"marker": {"color": BLACK}}, connector={"line": {"color": BLACK, "dash": "dot", "width": 1}}))
-    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_yaxes(autorange="reversed", type="category", tickfont={"size": 12})
     fig.update_xaxes(range=[lo - pad, hi + pad])
-    note = f"Base value {base:.3f} + contributions {output - base:+.3f} = {output:.3f} {scale}" + {
-        "log-odds": f" (a risk of {100 / (1 + math.exp(-output)):.1f}%)",
-        "log odds ratio": f" (an odds ratio of {math.exp(output):.2f})"}.get(scale, "")
-    return _style(fig, title=f"{explanation.get('title', 'Prediction')}: contribution of each feature",
-                  subtitle=f"{note}: the contributions add up exactly.<br>Orange bars (+) push the estimate "
-                           "up, blue bars (−) push it down; black bars: base value and prediction",
-                  x_title=SCALE_TITLES.get(scale, f"Contribution ({scale})"), y_title="Feature = this patient's value",
-                  height=220 + 40 * len(rows))
+    fig.update_traces(textfont={"size": 12})
+    if plain is not None:
+        note = plain.get("summary", "")
+    else:
+        note = (f"Base value {base:.3f} + contributions {signed(output - base, '.3f')} = {output:.3f} "
+                f"{unit}").replace("-", MINUS) + {
+            "log-odds": f" (a risk of {100 / (1 + math.exp(-output)):.1f}%)",
+            "log odds ratio": f" (an odds ratio of {math.exp(output):.2f})"}.get(unit, "")
+    subtitle = (f"{note}<br>The contributions add up exactly. Orange bars (+) push the estimate up, blue bars "
+                f"({MINUS}) push it down")
+    title = explanation.get("title", "Prediction")
+    if plain is not None and unit == POINTS and not difference:
+        title = f"{title}: what moves this patient's estimated risk"
+    else:
+        title = f"{title}: contribution of each feature"
+    return _style(fig, title=title, subtitle=subtitle, y_title="This patient's characteristics", wrap=(45, 70),
+                  x_title=_wrap(SCALE_TITLES.get("difference points" if difference else unit,
+                                                 f"Contribution ({unit})"), 18),
+                  height=260 + 22 * _wrap_lines(subtitle, 70).count("<br>") + 24 * sum(1 + r[0].count("<br>")
+                                                                                      for r in rows))
+
+
+def _row_label(c: Mapping, units: Mapping[str, str]) -> str:
+    if c.get("phrase"):
+        return c["phrase"]
+    return f"{c.get('label', c['feature'])} = {display_value(c.get('value'))} {units.get(c['feature'], '')}".rstrip()
+
+
+def _value_text(v: float, unit: str, measure: str) -> str:
+    if unit == "difference":
+        return signed(v, ".2f" if measure == "relative" and abs(v) < 0.1 else ".1f")
+    if unit == POINTS:
+        fmt = ".2f" if measure == "relative" and abs(v) < 0.1 else ".1f"
+        return signed(v, fmt) if measure == "relative" else f"{v:.1f}%" if v >= 0 else signed(v, fmt)
+    if unit == "mg/week":
+        return signed(v, ".1f") if measure == "relative" else f"{v:.1f}"
+    return signed(v, ".3f") if measure == "relative" else f"{v:.3f}".replace("-", MINUS)
 
 
 def ice_figure(curve) -> go.Figure:
@@ -173,6 +224,7 @@ def ice_figure(curve) -> go.Figure:
     what = scale[len("probability"):].strip() if scale.startswith("probability") else ""
     factor, y_title = ((100, f"Predicted {quantity} (%)") if scale.startswith("probability") or scale == "risk" else
                        (1, "Predicted weekly dose (mg/week)") if scale == "mg/week" else (1, f"Prediction ({scale})"))
+    unit = "" if unit and unit.lower().rstrip("s") in label.lower() else unit  # 'Age decade (...)', not '(decades)'
     x_unit, y_unit = f" {unit}" if unit else "", "%" if factor == 100 else f" {scale}"
     numeric = all(isinstance(g, numbers.Real) and not isinstance(g, bool) for g in grid)
     fig = go.Figure()

@@ -15,24 +15,46 @@ PALETTE = (ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILLION, PURPLE, BLACK)
 SERIES = ((BLUE, "solid", "circle"), (ORANGE, "dash", "square"), (GREEN, "dot", "diamond"),
           (VERMILLION, "dashdot", "triangle-up"), (PURPLE, "longdash", "x"), (SKY, "longdashdot", "star"))
 
+POINTS = "percentage points"  # the plain scale of an arm cohort's explanations (core.explain.explanation.POINTS)
+MINUS = "−"  # U+2212: a real minus sign, which no font drops and no reader takes for a hyphen
+
 MSG_MISSING_KEY = "{func} needs {what} with a {key!r} entry. Got keys {keys} instead."
 MSG_LENGTHS = "{what}: {names} must have the same length. Got lengths {lengths} instead."
 
 
 # --- shared styling and small helpers --------------------------------------------------------------
 def _style(fig: go.Figure, *, title: str, x_title: str, y_title: str, subtitle: str = "",
-           height: int | None = None) -> go.Figure:
-    """The one place where look and feel is set: palette, fonts, titles, hover labels, margins."""
-    text = f"{title}<br><sup>{subtitle}</sup>" if subtitle else title
+           height: int | None = None, wrap: tuple[int, int] = (48, 66)) -> go.Figure:
+    """The one place where look and feel is set: palette, fonts, titles, hover labels, margins.
+
+    Margins grow with the tick labels and axis titles (``automargin``), so nothing is cut at the chart's edge;
+    ``wrap=(title_chars, subtitle_chars)`` wraps the title and subtitle; the default fits a half-width column
+    of a 1280 px page.
+    """
+    if wrap:
+        title, subtitle = _wrap_lines(title, wrap[0]), _wrap_lines(subtitle, wrap[1])
+    text = f"{title}<br><sup>{subtitle.replace('<br>', '</sup><br><sup>')}</sup>" if subtitle else title
+    top = 44 + 26 * (title.count("<br>") + 1) + 20 * (subtitle.count("<br>") + 1) * bool(subtitle)
     fig.update_layout(template="simple_white", colorway=list(PALETTE), height=height,
-                      title={"text": text, "x": 0.01, "xanchor": "left"},
+                      title={"text": text, "x": 0.01, "xanchor": "left", "y": 1, "yanchor": "top",
+                             "yref": "container", "pad": {"t": 16}},
                       font={"family": "Arial, Helvetica, sans-serif", "size": 14, "color": BLACK},
                       hoverlabel={"font_size": 14, "bgcolor": "white", "font_color": BLACK},
-                      margin={"l": 10, "r": 10, "t": 64 + 28 * (subtitle.count("<br>") + 1) * bool(subtitle),
-                              "b": 10})
-    fig.update_xaxes(title_text=x_title, showgrid=True, gridcolor="#E5E5E5")
-    fig.update_yaxes(title_text=y_title)
+                      separators=".,", margin={"l": 10, "r": 30, "t": top, "b": 10, "autoexpand": True})
+    fig.update_xaxes(title_text=x_title, showgrid=True, gridcolor="#E5E5E5", automargin=True)
+    fig.update_yaxes(title_text=y_title, automargin=True)
     return fig
+
+
+def _wrap_lines(text: str, width: int) -> str:
+    """Wrap each ``<br>``-separated line of ``text`` to ``width`` characters."""
+    return "<br>".join(_wrap(line, width) for line in text.split("<br>")) if text else text
+
+
+def signed(x: float, fmt: str = ".1f") -> str:
+    """``+1.2`` / ``−0.4`` with a real minus sign; ``0.0`` without a sign."""
+    text = f"{x:+{fmt}}"
+    return text[1:] if float(text) == 0 else text.replace("-", MINUS)
 
 
 def _wrap(text: str, width: int = 60) -> str:
@@ -84,7 +106,7 @@ def _rows(fig: go.Figure, rows: Sequence[tuple], kinds: Mapping[str, tuple], *, 
         errors = {"type": "data", "symmetric": False, "color": BLACK, "thickness": 2, "width": 6,
                   "array": [iv[1] - v if iv else 0.0 for v, iv in zip(x, ivs)],
                   "arrayminus": [v - iv[0] if iv else 0.0 for v, iv in zip(x, ivs)]}
-        fig.add_trace(go.Scatter(x=x, y=at, name=name, error_x=errors, hovertext=hover, hoverinfo="text",
+        fig.add_trace(go.Scatter(x=x, y=at, name=name, error_x=errors, hovertext=hover, hoverinfo="text", cliponaxis=False,
                                  mode="markers+text" if value_text else "markers", textposition="top center",
                                  text=[value_text(v) for v in x] if value_text else None,
                                  marker={"color": colour, "symbol": symbol, "size": 14}))

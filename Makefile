@@ -24,6 +24,10 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/bench_audit.py
 	$(PY) benchmarks/bench_ui.py
+	$(PY) benchmarks/headline_report.py
+	$(PY) benchmarks/warnings_report.py
+	$(PY) benchmarks/counterfactual_report.py
+	$(PY) benchmarks/statistics_report.py
 
 clean:
 	rm -rf $(VENV) .equipoise_cache

@@ -72,19 +72,24 @@ with st.expander("Inputs used for this estimate", expanded=insufficient):
 if not insufficient:
     st.subheader("Why")
     units = units_of(spec)
+
+    def why(expl: dict, key: str) -> None:
+        st.markdown(inert(expl["plain"]["summary"]))
+        st.plotly_chart(figures.waterfall(expl, units=units), width="stretch", key=key)
+        st.caption(inert(expl["plain"]["method"]))
+        with st.expander("Details: the same explanation on the model's log-odds scale"):
+            st.plotly_chart(figures.waterfall(expl, units=units, scale="model"), width="stretch", key=f"{key}.model")
+
     if spec.is_dose:
-        st.plotly_chart(figures.waterfall(data["explanation"], units=units), width="stretch", key=K.P_WHY_DOSE)
+        why(data["explanation"], K.P_WHY_DOSE)
     else:
         comp = data["comparison"]
-        tab_arm, tab_diff = st.tabs([inert(f"Risk under {comp['favoured']}"),
-                                     inert(f"Why {comp['favoured']} differs from {comp['versus']}")])
-        with tab_arm:
-            st.plotly_chart(figures.waterfall(data["explanation"], units=units), width="stretch", key=K.P_WHY_ARM)
+        tab_diff, tab_arm = st.tabs([inert(f"Why {comp['favoured']} differs from {comp['versus']}"),
+                                     inert(f"Risk under {comp['favoured']}")])
         with tab_diff:
-            st.plotly_chart(figures.waterfall(data["difference_explanation"], units=units), width="stretch",
-                            key=K.P_WHY_DIFFERENCE)
-    st.caption("Exact per-patient SHAP values: the base value plus the contributions equals the model's output on "
-               "the stated scale.")
+            why(data["difference_explanation"], K.P_WHY_DIFFERENCE)
+        with tab_arm:
+            why(data["explanation"], K.P_WHY_ARM)
 
     if data["missing_inputs"]:
         st.subheader("Missing inputs")
@@ -93,6 +98,8 @@ if not insufficient:
             for s in missing["scenarios"]:
                 pred = s["prediction"]
                 shown = f"{pred:.1f} mg/week" if spec.is_dose else ", ".join(f"{a}: {100 * p:.0f}%" for a, p in pred.items())
-                rows.append({"if the value were": str(s["value"]), "prediction": shown})
+                value = {0: "no", 1: "yes"}.get(s["value"], s["value"]) if spec.feature(missing["feature"]).type == "binary" \
+                    else s["value"]
+                rows.append({"if the value were": str(value), "prediction": shown})
             st.write(f"**{inert(missing['label'])}** is unknown. Predictions over its plausible values:")
             st.dataframe(rows, hide_index=True)

@@ -11,7 +11,7 @@ import streamlit as st
 
 from core import PatientValidationError, service
 from core.reporting import figures
-from pages._layout import units_of, warning_banners
+from pages._layout import inert, units_of, warning_banners
 from pages._state import quietly, sidebar
 from pages import _keys as K
 
@@ -56,25 +56,32 @@ for i, s in enumerate(service.slider_specs(bundle, record)):
         changes[s.feature] = value
 
 for why, labels in locked_why.items():  # one line per reason, not one per widget
-    st.caption(f"🔒 {why}: {', '.join(labels)}.")
+    st.caption("🔒 " + inert(f"{why}: {', '.join(labels)}."))
 for how, labels in allowed.items():
-    st.caption(f"{', '.join(labels)}: {how} (the search for the smallest change proposes only that).")
+    st.caption(inert(f"{', '.join(labels)}: {how} (the search for the smallest change proposes only that)."))
 
 try:
     result = quietly(service.what_if, bundle, record, changes)
 except PatientValidationError as exc:
     for e in exc.errors:
-        st.error(e.message)
+        st.error(inert(e.message))
     st.stop()
 
 res = result.to_dict()
 modified = res["modified"]
 st.subheader("Predictions")
-st.write(res["summary"])
-st.caption(res["caveat"])
-for o in res["outside_training"]:
-    st.warning(o["message"])
-if spec.is_dose:
+insufficient = modified["summary"]["state"] == "insufficient_evidence"
+if insufficient:  # the changed patient: no number is more certain than the evidence
+    st.markdown(f"**{inert(modified['summary']['text'])}**")
+else:
+    st.write(inert(res["summary"]))
+st.caption(inert(res["caveat"]))
+warning_banners([w for w in modified["warnings"] if w["kind"] in ("insufficient_evidence", "out_of_distribution",
+                                                                  "outside_evidence")],
+                fold=("insufficient_evidence",) if insufficient else ())
+if insufficient:
+    pass
+elif spec.is_dose:
     d, iv = res["dose_delta"], modified["dose"]["interval"]
     st.metric("Predicted weekly dose", f"{d['after']:.1f} mg/week", delta=f"{d['delta']:+.1f} mg/week vs baseline",
               delta_color="off", help=f"{modified['dose']['coverage']:.0%} interval {iv[0]:.1f}–{iv[1]:.1f} mg/week"
@@ -89,13 +96,15 @@ else:
         if lo is not None:
             col.caption(f"95% interval {100 * lo:.0f}–{100 * hi:.0f}%")
     if res["favoured_changed"]:
-        st.info(f"The model's favoured arm changes from {res['favoured_before']} to {res['favoured_after']}.")
-warning_banners([w for w in modified["warnings"] if w["kind"] in ("insufficient_evidence", "out_of_distribution")])
-left, right = st.columns(2)
-with left:
-    st.plotly_chart(figures.dose_figure(modified) if spec.is_dose else figures.arm_forest(modified), key=K.WI_PREDICTION)
-with right:
-    st.plotly_chart(figures.waterfall(modified["explanation"], units=units_of(spec)), key=K.WI_WHY)
+        st.info(inert(f"The model's favoured arm changes from {res['favoured_before']} to {res['favoured_after']}."))
+if not insufficient:
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(figures.dose_figure(modified) if spec.is_dose else figures.arm_forest(modified),
+                        key=K.WI_PREDICTION)
+    with right:
+        st.caption(inert(modified["explanation"]["plain"]["summary"]))
+        st.plotly_chart(figures.waterfall(modified["explanation"], units=units_of(spec)), key=K.WI_WHY)
 
 st.subheader("Smallest change that would alter the suggestion")
 target = None
@@ -107,11 +116,11 @@ if memo_key not in memo:
     memo[memo_key] = service.counterfactual(bundle, record, dose_change_mg_per_week=target).to_dict()
 cf = memo[memo_key]
 with st.container(border=True):  # neutral: a counterfactual is a statement about the model, never a success
-    st.markdown(cf["message"])
+    st.markdown(inert(cf["message"]))
     if cf["allowed"]:
-        st.caption("Searched only the changes a clinician could make: " + "; ".join(cf["allowed"])
-                   + ". Unknown values are never changed.")
-    st.caption(cf["caveat"])
+        st.caption(inert("Searched only the changes a clinician could make: " + "; ".join(cf["allowed"])
+                         + ". Unknown values are never changed."))
+    st.caption(inert(cf["caveat"]))
 
 st.subheader("One feature's effect for this patient")
 names = [f.name for f in spec.features]

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import io
-import itertools
 import json
 import warnings
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from core import SpecError, service

@@ -209,10 +209,12 @@ def _c_for_benefit(f: CardFacts) -> list[Limitation]:
         if vals:
             ranges.append(f"{min(vals):.2f}–{max(vals):.2f} for {r['name']}" if len(vals) > 1
                           else f"{vals[0]:.2f} for {r['name']}")
-    pooled = (f.audit.get("overall") or {}).get("metrics", {}).get("c_for_benefit") or {}
-    ci = (f" Pooled over the active arms the model's value is {pooled['value']:.2f} (95% bootstrap interval "
-          f"{pooled['ci_low']:.2f} to {pooled['ci_high']:.2f})." if is_number(pooled.get("value"))
-          and is_number(pooled.get("ci_low")) and is_number(pooled.get("ci_high")) else "")
+    overall = (f.audit.get("overall") or {}).get("metrics", {})
+    per_arm_ci = [f"{k[len('c_for_benefit['):-1]} {m['value']:.2f} ({m['ci_low']:.2f} to {m['ci_high']:.2f})"
+                  for k, m in overall.items() if k.startswith("c_for_benefit[") and is_number(m.get("value"))
+                  and is_number(m.get("ci_low")) and is_number(m.get("ci_high"))]
+    ci = (f" For the model, each active arm against the reference, with 95% arm-stratified bootstrap intervals: "
+          f"{_join(per_arm_ci)}." if per_arm_ci else "")
     return [Limitation("c_for_benefit_noise", (
         f"c-for-benefit (how well predicted benefit ranks observed benefit; 0.5 is chance) on the test split ranges "
         f"{_join(ranges)} across {len(keys)} arm comparison(s). With as few as {per_arm} test patients in an arm "
@@ -221,7 +223,7 @@ def _c_for_benefit(f: CardFacts) -> list[Limitation]:
 
 def _flagged_groups(f: CardFacts) -> list[Limitation]:
     groups = f.audit.get("groups") or []
-    overall = (f.audit.get("overall") or {}).get("metrics", {})
+    settings = f.audit.get("settings") or {}
     out = []
     for g in groups:
         flagged = [(k, m) for k, m in g.get("metrics", {}).items()
@@ -230,18 +232,22 @@ def _flagged_groups(f: CardFacts) -> list[Limitation]:
             continue
         parts = []
         for k, m in flagged:
-            ov = (overall.get(k) or {}).get("value")
-            lo, hi = _num(m.get("difference_ci_low"), sign=True), _num(m.get("difference_ci_high"), sign=True)
-            parts.append(f"{_METRIC_LABEL.get(k, k)} {_num(m.get('value'))} vs {_num(ov)} overall (difference "
-                         f"{_num(m.get('difference'), sign=True)}, 95% CI {lo} to {hi})")
+            parts.append(f"{_METRIC_LABEL.get(k, k)} {_num(m.get('value'))} vs {_num(m.get('complement'))} for the "
+                         f"rest (difference {_num(m.get('difference'), sign=True)}, p = {_num(m.get('p_value'))}, "
+                         f"adjusted p = {_num(m.get('p_adjusted'))})")
         out.append(Limitation("flagged_group", (
             f"For {g['attribute']} = {g['group']} (n={g['n']} test patients) the subgroup audit finds the model worse "
-            f"than overall on {_join(parts)}.")))
-    if out:
-        n_groups = len(groups)
+            f"than for the rest of the test patients on {_join(parts)}.")))
+    n_tests = settings.get("n_tests")
+    if n_tests:
+        method = {"holm": "Holm's method", "fdr_bh": "the Benjamini–Hochberg method"}.get(
+            settings.get("correction"), str(settings.get("correction")))
+        found = f"{len(out)} group(s) remain flagged" if out else "no group remains flagged"
         out.append(Limitation("flagged_group", (
-            f"The subgroup audit's intervals are not corrected for the {n_groups} groups audited, so some of these "
-            "flags can arise by chance; the subgroups page shows every group with its interval.")))
+            f"The subgroup audit compares each group with the rest of the test patients in {n_tests} tests, corrected "
+            f"for multiplicity with {method}; {found} "
+            f"({settings.get('n_below_alpha_uncorrected', '?')} test(s) were below 0.05 before correction). Small "
+            "groups have little power: no flag is not proof that the model works as well for them.")))
     return out
 
 

@@ -259,7 +259,7 @@ def _arm_hits(bundle: ModelBundle, frame: pd.DataFrame, flips: np.ndarray, base,
     diffs = risks[:, len(rows):] - risks[:, :len(rows)]
     hits = []
     for j, (i, f) in enumerate(zip(flips, fav)):
-        lo, hi = ensemble.interval(diffs[:, j])
+        lo, hi = ensemble.interval(diffs[:, j], kind="difference")
         effect = CounterfactualEffect("risk_difference", (lo, hi), ensemble.level, arms[fav0], arms[int(f)],
                                       float(pred[i, f] - pred[i, fav0]))
         hits.append(_Hit(int(i), bool(hi < 0 if hiw else lo > 0), effect))

@@ -42,7 +42,7 @@ _METRIC_LABEL = {"auc": "AUC", "brier": "Brier score", "calibration_intercept": 
 class Limitation:
     """A known limitation, stated as a fact: ``kind`` (for filtering) and a plain-language ``message``.
 
-    Kinds: ``test_split_size``, ``censoring``, ``optimistic_baseline``, ``flagged_group``,
+    Kinds: ``test_split_size``, ``censoring``, ``optimistic_baseline``, ``flagged_group``, ``subgroup_audit_method``,
     ``underrepresented``, ``c_for_benefit_noise``, ``baseline_better``, ``calibration``, ``recalibration``,
     ``interval_method``, ``interval_check``, ``observational``.
     """
@@ -243,7 +243,7 @@ def _flagged_groups(f: CardFacts) -> list[Limitation]:
         method = {"holm": "Holm's method", "fdr_bh": "the Benjamini–Hochberg method"}.get(
             settings.get("correction"), str(settings.get("correction")))
         found = f"{len(out)} group(s) remain flagged" if out else "no group remains flagged"
-        out.append(Limitation("flagged_group", (
+        out.append(Limitation("subgroup_audit_method", (
             f"The subgroup audit compares each group with the rest of the test patients in {n_tests} tests, corrected "
             f"for multiplicity with {method}; {found} "
             f"({settings.get('n_below_alpha_uncorrected', '?')} test(s) were below 0.05 before correction). Small "

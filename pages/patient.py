@@ -58,9 +58,10 @@ else:
         st.dataframe([{"Arms": f"{p['a']} − {p['b']}", "Difference": f"{100 * p['difference']:+.1f}",
                        "95% interval": "—" if p["interval"] is None else
                        f"{100 * p['interval'][0]:+.1f} to {100 * p['interval'][1]:+.1f}",
-                       "Share of refits where the first is lower": "—" if p["share_a_lower"] is None else
+                       "First lower in": "—" if p["share_a_lower"] is None else
                        f"{p['share_a_lower']:.0%}"} for p in data["pairwise"]], hide_index=True, width="stretch")
-        st.caption("A difference is called clear only when its 95% interval excludes zero.")
+        st.caption("A difference is called clear only when its 95% interval excludes zero. \"First lower in\": the "
+                   "share of the model's bootstrap refits in which the first arm has the lower risk.")
     probs = {a["arm"]: a["probability"] for a in data["arms"]}
     st.plotly_chart(figures.icon_array(probs[comp["favoured"]], probs[comp["versus"]], label_a=comp["favoured"],
                                        label_b=comp["versus"], outcome=data["outcome"]["label"]),
@@ -77,8 +78,10 @@ if not insufficient:
         st.markdown(inert(expl["plain"]["summary"]))
         st.plotly_chart(figures.waterfall(expl, units=units), width="stretch", key=key)
         st.caption(inert(expl["plain"]["method"]))
-        with st.expander("Details: the same explanation on the model's log-odds scale"):
-            st.plotly_chart(figures.waterfall(expl, units=units, scale="model"), width="stretch", key=f"{key}.model")
+        if expl["scale"] == "log-odds":
+            with st.expander("Details: the same explanation on the model's log-odds scale"):
+                st.plotly_chart(figures.waterfall(expl, units=units, scale="model"), width="stretch",
+                                key=f"{key}.model")
 
     if spec.is_dose:
         why(data["explanation"], K.P_WHY_DOSE)

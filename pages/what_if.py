@@ -83,7 +83,8 @@ if insufficient:
     pass
 elif spec.is_dose:
     d, iv = res["dose_delta"], modified["dose"]["interval"]
-    st.metric("Predicted weekly dose", f"{d['after']:.1f} mg/week", delta=f"{d['delta']:+.1f} mg/week vs baseline",
+    st.metric("Predicted weekly dose", f"{d['after']:.1f} mg/week",
+              delta=f"{d['delta']:+.1f} mg/week vs baseline" if changes else None,
               delta_color="off", help=f"{modified['dose']['coverage']:.0%} interval {iv[0]:.1f}–{iv[1]:.1f} mg/week"
               if iv else "Insufficient evidence for an interval")
 else:
@@ -91,7 +92,8 @@ else:
     intervals = {a["arm"]: a["interval"] for a in modified["arms"]}
     for col, d in zip(cols, res["arm_deltas"]):
         lo, hi = intervals[d["arm"]] or (None, None)
-        col.metric(f"Risk with {d['arm']}", f"{100 * d['after']:.1f}%", delta=f"{100 * d['delta']:+.1f} points",
+        col.metric(f"Risk with {d['arm']}", f"{100 * d['after']:.1f}%",
+                   delta=f"{100 * d['delta']:+.1f} points" if changes else None,
                    delta_color="inverse" if spec.outcome.higher_is_worse else "normal")
         if lo is not None:
             col.caption(f"95% interval {100 * lo:.0f}–{100 * hi:.0f}%")

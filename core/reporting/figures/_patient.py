@@ -31,15 +31,21 @@ MSG_MAX_FEATURES = "The 'max_features' argument must be an int >= 1. Got {got!r}
 
 # --- patient report: arms ------------------------------------------------------------------------
 def arm_forest(report: Mapping) -> go.Figure:
-    """Each arm's predicted risk (%) with its interval; the reference arm and the favoured arm marked."""
+    """Each arm's predicted risk (%) with its interval; the reference arm and the most favourable arm(s) marked.
+
+    When the headline says the evidence cannot separate several arms (``summary.best_set``), all of them are
+    marked "similar, lowest" — none is called favoured."""
     arms = _require(report, "arms", "arm_forest", "an arm cohort's patient report")
     outcome, comparison = report.get("outcome", {}), report.get("comparison") or {}
     favoured, level = comparison.get("favoured"), comparison.get("level", 0.95)
     quantity, what = _quantity(outcome), _lower_first(outcome.get("label", "the outcome"))
+    best_set = (report.get("summary") or {}).get("best_set") or [favoured]
+    best_word = "favoured" if len(best_set) == 1 else "similar, lowest" if outcome.get("higher_is_worse", True) \
+        else "similar, highest"
     rows = []
     for a in arms:
-        is_fav = a["arm"] == favoured
-        roles = [r for r, on in (("favoured", is_fav), ("reference", a.get("reference"))) if on]
+        is_fav = a["arm"] in best_set
+        roles = [r for r, on in ((best_word, is_fav), ("reference", a.get("reference"))) if on]
         name = f"<b>{a['arm']}</b>" if is_fav else a["arm"]
         p, iv = 100 * a["probability"], _scaled(a.get("interval"), 100)
         rows.append((f"{name} ({', '.join(roles)})" if roles else name,

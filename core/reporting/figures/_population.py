@@ -114,7 +114,8 @@ def calibration_figure(curves: Sequence[Mapping], *, unit: str = "%", quantity: 
     fig.update_yaxes(range=[0, top], scaleanchor="x", constrain="domain")
     return _style(fig, title=f"Calibration: predicted vs observed {quantity}",
                   subtitle="Points above the dotted line: more observed than predicted; marker size: patients",
-                  x_title=f"Predicted {quantity} ({unit})", y_title=f"Observed {quantity} ({unit})", height=520)
+                  x_title=f"Predicted {quantity} ({unit})", y_title=f"Observed {quantity} ({unit})", height=520,
+                  legend_below=True)
 
 
 def decision_curve_figure(dc: Mapping) -> go.Figure:
@@ -136,7 +137,7 @@ def decision_curve_figure(dc: Mapping) -> go.Figure:
     return _style(fig, title="Decision curve: net benefit across threshold probabilities",
                   subtitle="Higher net benefit is better; the axis is cut a little below zero",
                   x_title="Threshold probability (%)", y_title="Net benefit (net true positives per patient)",
-                  height=450)
+                  height=450, legend_below=True)
 
 
 def coverage_figure(coverage: Mapping) -> go.Figure:

@@ -24,12 +24,12 @@ MSG_LENGTHS = "{what}: {names} must have the same length. Got lengths {lengths} 
 
 # --- shared styling and small helpers --------------------------------------------------------------
 def _style(fig: go.Figure, *, title: str, x_title: str, y_title: str, subtitle: str = "",
-           height: int | None = None, wrap: tuple[int, int] = (48, 66)) -> go.Figure:
+           height: int | None = None, wrap: tuple[int, int] = (48, 66), legend_below: bool = False) -> go.Figure:
     """The one place where look and feel is set: palette, fonts, titles, hover labels, margins.
 
     Margins grow with the tick labels and axis titles (``automargin``), so nothing is cut at the chart's edge;
     ``wrap=(title_chars, subtitle_chars)`` wraps the title and subtitle; the default fits a half-width column
-    of a 1280 px page.
+    of a 1280 px page. ``legend_below`` puts the legend under the plot, so a half-width chart keeps its width.
     """
     if wrap:
         title, subtitle = _wrap_lines(title, wrap[0]), _wrap_lines(subtitle, wrap[1])
@@ -43,6 +43,8 @@ def _style(fig: go.Figure, *, title: str, x_title: str, y_title: str, subtitle: 
                       separators=".,", margin={"l": 10, "r": 30, "t": top, "b": 10, "autoexpand": True})
     fig.update_xaxes(title_text=x_title, showgrid=True, gridcolor="#E5E5E5", automargin=True)
     fig.update_yaxes(title_text=y_title, automargin=True)
+    if legend_below:
+        fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.38, "yanchor": "top"})
     return fig
 
 

@@ -315,6 +315,13 @@ def patient_groups(bundle: ModelBundle, record: Mapping[str, Any]) -> list[tuple
     return _patient_groups(bundle.spec, dict(record))
 
 
+def input_rows(bundle: ModelBundle, report: Mapping[str, Any]) -> list[dict]:
+    """The inputs a report used, in clinical words, unknown ones and unusual ones marked."""
+    from .reporting.inputs import input_rows as rows
+
+    return rows(bundle.spec, report)
+
+
 def warning_digest(warnings, *, fold: tuple[str, ...] = ()):
     """What a page shows prominently (at most three banners, one per kind) and what it folds away."""
     from .reporting.banners import digest

@@ -40,24 +40,10 @@ def units_of(spec) -> dict[str, str]:
     return {f.name: f.unit for f in spec.features}
 
 
-def inputs_table(spec, report: dict) -> list[dict]:
+def inputs_table(bundle, report: dict) -> list[dict]:
     """The inputs the estimate used, as entered: unknown stays unknown, unusual values are marked."""
-    flagged = {w.get("field") or w.get("feature"): w["kind"] for w in report["warnings"]
-               if w["kind"] in ("implausible_value", "out_of_distribution") and (w.get("field") or w.get("feature"))}
-    rows = []
-    for f in spec.features:
-        value = report["patient"].get(f.name)
-        if value is None:
-            shown, note = "unknown", "not entered: the estimate does not assume a value"
-        elif f.type == "binary":
-            shown, note = ("yes" if int(value) == 1 else "no"), ""
-        else:
-            shown, note = f"{value} {f.unit}".strip() if f.is_numeric else str(value), ""
-        if f.name in flagged:
-            note = {"implausible_value": "unusual value: please check",
-                    "out_of_distribution": "outside the training data"}[flagged[f.name]]
-        rows.append({"Input": f.label, "Value": shown, "Note": note})
-    return rows
+    return service.input_rows(bundle, report)
+
 
 if __name__ == "__main__":  # run as a page by Streamlit's legacy pages-folder mode: hand over to the router
     from pages._router import take_over

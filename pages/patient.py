@@ -68,7 +68,7 @@ else:
                     width="stretch", key=K.P_ICONS)
 
 with st.expander("Inputs used for this estimate", expanded=insufficient):
-    st.dataframe(inputs_table(spec, data), hide_index=True, width="stretch")
+    st.dataframe(inputs_table(bundle, data), hide_index=True, width="stretch")
 
 if not insufficient:
     st.subheader("Why")

@@ -153,3 +153,37 @@ def test_a_patient_from_an_uploaded_csv_row(page, server, tmp_path):
     _settle(page, "Patient")
     assert page.get_by_text("estimated risk").count() == 0
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def _most_warned(bundle_dir) -> str:
+    """The held-out patient with the most high/medium warnings (ties: the first)."""
+    import warnings as _w
+
+    from core import service
+
+    bundle = service.open_bundle(bundle_dir)
+    best, best_n = None, -1
+    for r in service.held_out_patients(bundle):
+        record = {k: v for k, v in r.items() if k != "patient_id"}
+        with _w.catch_warnings():
+            _w.simplefilter("ignore")
+            ws = service.predict(bundle, record).to_dict()["warnings"]
+        n = sum(w["severity"] in ("high", "medium") for w in ws)
+        if n > best_n:
+            best, best_n = r["patient_id"], n
+    return best
+
+
+@pytest.mark.parametrize("cohort", ["actg175", "colon", "warfarin"])
+def test_the_headline_is_on_the_first_screen_for_the_most_warned_patient(page, server, bundle_dirs, cohort):
+    patient = _most_warned(bundle_dirs(cohort))
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    page.goto(f"{server}/?cohort={cohort}&patient={patient}")
+    _settle(page, "Patient")
+    page.get_by_text(f"Test patient {patient}").first.wait_for(timeout=30_000)
+    _settle(page, "Patient")
+    page.screenshot(path=str(SHOTS / f"first_screen_{cohort}.png"))
+    headline = page.locator("[data-testid='stMarkdownContainer'] h4").first
+    box = headline.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 1000, box
+    assert page.locator("[data-testid='stException']").count() == 0

@@ -7,6 +7,7 @@ SOURCE = "eq.source"                  # where the patient comes from
 TEST_ID = "eq.test_id"                # {cohort: chosen held-out patient}
 RECORD = "eq.record"                  # {cohort: validated record of the current patient}
 LABEL = "eq.label"                    # {cohort: how the patient is named}
+FROM = "eq.from"                      # {cohort: the source (SOURCES) the current patient came from}
 REFUSED = "eq.refused"                # {cohort: {field: message}} why the last form/CSV patient was refused
 WHATIF = "eq.whatif"                  # what-if page: {cohort: {feature: value}}
 UNLOCKED = "eq.unlocked"              # what-if page: immutable features unlocked by the user

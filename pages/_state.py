@@ -12,7 +12,7 @@ import streamlit as st
 
 from core import ModelBundle, PatientReport, PatientValidationError, service
 
-from pages._keys import COHORT, FORM_RAW, LABEL, LINK, LINK_ERROR, RECORD, REFUSED, SOURCE, TEST_ID, WHATIF
+from pages._keys import COHORT, FORM_RAW, FROM, LABEL, LINK, LINK_ERROR, RECORD, REFUSED, SOURCE, TEST_ID, WHATIF
 from pages import _keys as K
 from pages._layout import inert
 
@@ -100,7 +100,7 @@ def sidebar() -> Selection:
     ss = st.session_state
     ss.setdefault(COHORT, service.DEFAULT_COHORT)
     ss.setdefault(SOURCE, SOURCES[0])
-    for key in (TEST_ID, RECORD, LABEL, WHATIF, FORM_RAW):
+    for key in (TEST_ID, RECORD, LABEL, WHATIF, FORM_RAW, FROM):
         ss.setdefault(key, {})
     _follow_link()
     notice = st.container()  # main area, above the page: where a refused bundle is explained
@@ -124,6 +124,8 @@ def sidebar() -> Selection:
         st.divider()
         st.caption("Equipoise supports a decision; it never makes it.")
     _write_link()
+    if ss[FROM].get(name) != ss[SOURCE]:  # switched source: nothing of the previous patient stays on screen
+        _set_patient(name, None, "")
     return Selection(bundle=bundle, record=ss[RECORD].get(name), label=ss[LABEL].get(name, ""))
 
 
@@ -161,6 +163,7 @@ def _write_link() -> None:
 
 
 def _set_patient(name: str, record: dict | None, label: str) -> None:
+    st.session_state[FROM][name] = st.session_state[SOURCE]
     st.session_state[RECORD][name] = record
     st.session_state[LABEL][name] = label
     st.session_state[WHATIF].pop(name, None)

@@ -207,3 +207,16 @@ def test_selected_patient_stays_selected_across_pages(bundle_root):
     at.run()
     assert at.sidebar.selectbox(key="w.test_id").value == ids[3]
     assert at.session_state["eq.label"]["actg175"] == f"Test patient {ids[3]}"
+
+
+def test_switching_the_source_never_leaves_the_previous_patient_on_screen(bundle_root):
+    at = open_page("pages/patient.py")
+    assert at.get("plotly_chart")  # a held-out patient is shown
+    at.sidebar.radio(key="w.source").set_value("New patient (form)")
+    at.run()
+    assert not at.get("plotly_chart") and "Choose a patient" in texts(at)
+    at = use_form(at)  # a valid form patient is shown ...
+    assert at.get("plotly_chart") and "New patient (form)" in texts(at)
+    at.sidebar.radio(key="w.source").set_value("Row of an uploaded CSV")
+    at.run()  # ... and gone once the source changes, before any upload
+    assert not at.get("plotly_chart") and "New patient (form)" not in rendered(at.caption[0].value)

@@ -49,3 +49,14 @@ def bundles(bundle_dirs):
         return loaded[name]
 
     return get
+
+
+@pytest.fixture(scope="module")
+def bundle_root(bundle_dirs):
+    """The folder holding every bundled cohort's bundle, set as EQUIPOISE_BUNDLE_DIR for the module's tests."""
+    mp = pytest.MonkeyPatch()
+    for name in COHORTS:
+        root = bundle_dirs(name).parent
+    mp.setenv("EQUIPOISE_BUNDLE_DIR", str(root))
+    yield root
+    mp.undo()

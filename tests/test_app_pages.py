@@ -5,43 +5,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import re
-from pathlib import Path
+from tests._apps import APP, open_page, rendered
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = {"pages/patient.py": "Patient", "pages/what_if.py": "What if", "pages/subgroups.py": "Subgroups",
          "pages/model_card.py": "Model card"}
-
-
-@pytest.fixture(scope="module")
-def bundle_root(bundle_dirs, monkeypatch_module):
-    for name in ("actg175", "colon", "warfarin"):
-        root = bundle_dirs(name).parent
-    monkeypatch_module.setenv("EQUIPOISE_BUNDLE_DIR", str(root))
-    return root
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
-
-
-def open_page(page: str, cohort: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page(page)
-    at.run()
-    if cohort:
-        at.sidebar.selectbox(key="w.cohort").set_value(cohort)
-        at.run()
-    return at
-
-
-def rendered(markdown: str) -> str:
-    """What the reader sees of inert (escaped) Markdown: the escapes removed."""
-    return re.sub(r"\\(.)", r"\1", str(markdown))
 
 
 def texts(at: AppTest) -> str:

@@ -7,16 +7,11 @@ own server, so the URL under test is that server's first request.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pytest
 
-from tests.test_browser_e2e import CHROMIUM, CHROMIUM_ARGS, ROOT, SHOTS, _free_port, pytestmark  # noqa: F401
+from tests._browser import BROWSER_MARKS, SHOTS, launch, start_server, stop_server
 
+pytestmark = BROWSER_MARKS
 NAV = ["Patient", "What if", "Subgroups", "Model card"]
 CASES = [("", "Patient"), ("what_if", "What if"), ("subgroups", "Subgroups"), ("model_card", "Model card"),
          ("state", None), ("cached", None), ("layout", None), ("keys", None), ("router", None),
@@ -24,31 +19,12 @@ CASES = [("", "Patient"), ("what_if", "What if"), ("subgroups", "Subgroups"), ("
 STREAMLIT_NOTICE = "does not seem to exist"  # Streamlit's own page-not-found dialog
 
 
-def _start(root) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=os.environ | {"EQUIPOISE_BUNDLE_DIR": str(root)}, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    pytest.fail("streamlit did not answer its health endpoint within 60 s")
-
-
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        b = launch(p)
         yield b
         b.close()
 
@@ -61,7 +37,7 @@ def bundle_root(bundle_dirs):
 
 
 def _open_first(browser, bundle_root, path: str):
-    proc, url = _start(bundle_root)
+    proc, url = start_server(bundle_root)
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     page.goto(f"{url}/{path}")
     page.locator("h1").first.wait_for(timeout=90_000)
@@ -91,8 +67,7 @@ def test_first_request_on_a_fresh_server_is_routed(browser, bundle_root, path, t
             assert "Equipoise" in page.title()
     finally:
         page.close()
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_server(proc)
 
 
 def test_unknown_addresses_after_the_first_visit_get_only_our_page_not_found(browser, bundle_root):
@@ -110,8 +85,7 @@ def test_unknown_addresses_after_the_first_visit_get_only_our_page_not_found(bro
             assert page.get_by_role("link", name="Go to the Patient page").count() == 1
     finally:
         page.close()
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_server(proc)
 
 
 def test_a_deep_link_is_followed_on_a_fresh_server(browser, bundle_root):
@@ -127,5 +101,4 @@ def test_a_deep_link_is_followed_on_a_fresh_server(browser, bundle_root):
         assert page.locator("[data-testid='stException']").count() == 0
     finally:
         page.close()
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_server(proc)

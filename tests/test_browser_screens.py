@@ -10,41 +10,18 @@ Skipped, with the reason, without /usr/bin/chromium or the playwright package.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "tests" / "_artifacts" / "screenshots" / "screens"
+from tests._browser import BROWSER_MARKS, SHOTS as _SHOTS, launch, start_server, stop_server
+
+SHOTS = _SHOTS / "screens"
 COHORTS = ("actg175", "colon", "warfarin")
 PAGES = ("Patient", "What if", "Subgroups", "Model card")
 WIDTHS = (1280, 1440)
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+pytestmark = BROWSER_MARKS
 
-
-def _has_playwright() -> bool:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="no Chromium at /usr/bin/chromium (apt-get install chromium)"),
-    pytest.mark.skipif(not _has_playwright(), reason="the playwright package is not installed (pip install playwright)"),
-]
-
-# Returns one message per problem found in the visible Plotly charts of the page.
 CHECK_CHARTS = r"""
 () => {
   const problems = [];
@@ -95,37 +72,14 @@ CHECK_CHARTS = r"""
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(bundle_dirs):
     root = None
     for name in COHORTS:  # all bundles trained once per test session, in one folder
         root = bundle_dirs(name).parent
-    port = _free_port()
-    env = os.environ | {"EQUIPOISE_BUNDLE_DIR": str(root)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not answer its health endpoint within 60 s")
+    proc, url = start_server(root)
     yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop_server(proc)
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +87,7 @@ def browser(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        b = launch(p)
         yield b
         b.close()
 

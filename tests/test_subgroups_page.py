@@ -3,32 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-
-@pytest.fixture(scope="module")
-def bundle_root(bundle_dirs):
-    mp = pytest.MonkeyPatch()
-    for name in ("actg175", "colon", "warfarin"):
-        root = bundle_dirs(name).parent
-    mp.setenv("EQUIPOISE_BUNDLE_DIR", str(root))
-    yield root
-    mp.undo()
+from tests._apps import open_page
 
 
 def open_subgroups(cohort: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page("pages/subgroups.py")
-    at.run()
-    at.sidebar.selectbox(key="w.cohort").set_value(cohort)
-    at.run()
-    return at
+    return open_page("pages/subgroups.py", cohort)
 
 
 @pytest.mark.parametrize("cohort, metric", [("warfarin", "within_20"), ("actg175", "auc")])

@@ -3,33 +3,14 @@ are shown neutrally (never as a green success box)."""
 
 from __future__ import annotations
 
-import re
-
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-
-@pytest.fixture(scope="module")
-def bundle_root(bundle_dirs):
-    mp = pytest.MonkeyPatch()
-    for name in ("actg175", "colon", "warfarin"):
-        root = bundle_dirs(name).parent
-    mp.setenv("EQUIPOISE_BUNDLE_DIR", str(root))
-    yield root
-    mp.undo()
+from tests._apps import open_page, rendered
 
 
 def what_if(cohort: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page("pages/what_if.py")
-    at.run()
-    at.sidebar.selectbox(key="w.cohort").set_value(cohort)
-    at.run()
+    at = open_page("pages/what_if.py", cohort)
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -44,7 +25,7 @@ def test_missing_diabetes_heart_failure_and_valve_values_show_as_unknown_not_no(
 
 def test_locked_features_say_why_and_levers_say_what_is_allowed(bundle_root):
     at = what_if("warfarin")
-    captions = [re.sub(r"\\(.)", r"\1", c.value) for c in at.caption]  # as rendered (the text is escaped)
+    captions = [rendered(c.value) for c in at.caption]  # as rendered (the text is escaped)
     assert "🔒 A genotype does not change: CYP2C9 genotype, VKORC1 −1639 G>A genotype (rs9923231)." in captions
     assert ("Taking amiodarone, Taking an enzyme inducer (carbamazepine, phenytoin, rifampin), Taking aspirin, "
             "Taking simvastatin, Current smoker: may be stopped, not started (the search for the smallest change "

@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/warnings_report.py
 	$(PY) benchmarks/counterfactual_report.py
 	$(PY) benchmarks/statistics_report.py
+	$(PY) benchmarks/bench_cds.py
 
 clean:
 	rm -rf $(VENV) .equipoise_cache

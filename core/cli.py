@@ -71,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--patient", help="one patient as JSON ('-' for standard input)")
     what.add_argument("--csv", help="one report per row, as JSON Lines")
     what.add_argument("--split", choices=["test"], help="every patient of the bundle's held-out test split")
+    what.add_argument("--fhir", help="one patient as a FHIR R4 Bundle (or a CDS Hooks prefetch object), JSON")
     r.set_defaults(func=cmd_predict)
 
     f = sub.add_parser("counterfactual", help="the smallest change a clinician could make that clearly alters the "
@@ -92,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--n-boot", type=int, default=200)
     a.add_argument("--seed", type=int, default=0)
     a.set_defaults(func=cmd_audit)
+
+    v = sub.add_parser("serve", help="the CDS Hooks service (discovery, patient-view cards, feedback)")
+    v.add_argument("--host", default="127.0.0.1")
+    v.add_argument("--port", type=int, default=8088)
+    v.add_argument("--dashboard-url", help="where card links open the dashboard (default http://localhost:8501)")
+    v.set_defaults(func=cmd_serve)
     return p
 
 
@@ -143,6 +150,11 @@ def cmd_predict(args) -> int:
     bundle = service.open_bundle(args.bundle)
     if args.patient:
         return _predict_one(bundle, _read_patient(args.patient))
+    if args.fhir:
+        mapped = service.record_from_fhir(bundle, _read_patient(args.fhir))
+        for note in mapped.notes:
+            print(f"[equipoise] {note}", file=sys.stderr)
+        return _predict_one(bundle, mapped.record)
     if args.csv:
         return _predict_rows(bundle, _read_csv(args.csv), id_column=bundle.spec.patient_id)
     return _predict_rows(bundle, service.held_out_patients(bundle), id_column="patient_id")
@@ -168,6 +180,17 @@ def cmd_counterfactual(args) -> int:
                  "changes": [{"feature": c["feature"], "from": c["old"], "to": c["new"]} for c in result["changes"]],
                  "effect": result["effect"], "within_uncertainty": result["within_uncertainty"],
                  "message": result["message"], "caveat": result["caveat"]})
+    return 0
+
+
+def cmd_serve(args) -> int:
+    """Runs the CDS Hooks service until interrupted (uvicorn)."""
+    if not 1 <= args.port <= 65535:
+        raise InputFileError(f"--port must be in the range [1, 65535]. Got {args.port} instead.")
+    import uvicorn
+
+    uvicorn.run(service.cds_app(dashboard_url=args.dashboard_url), host=args.host, port=args.port,
+                log_level="warning")
     return 0
 
 

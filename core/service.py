@@ -34,6 +34,8 @@ EFFECT_CURVE = "effect_curve"
 MODEL_CARD = "model_card"
 SUBGROUP_AUDIT = "subgroup_audit"
 CALIBRATION = "calibration_curve"
+CDS_CARD = "cds_card"
+CDS_FEEDBACK = "cds_feedback"
 
 
 @dataclass(frozen=True)
@@ -320,6 +322,37 @@ def input_rows(bundle: ModelBundle, report: Mapping[str, Any]) -> list[dict]:
     from .reporting.inputs import input_rows as rows
 
     return rows(bundle.spec, report)
+
+
+def record_from_fhir(bundle: ModelBundle, chart_json: Mapping[str, Any], *, on=None):
+    """A FHIR Bundle (or CDS Hooks prefetch) mapped to this cohort's record: ``MappedRecord(record, notes)``."""
+    from .fhir import chart_from_bundle, record_from_chart
+
+    return record_from_chart(bundle.spec, chart_from_bundle(chart_json), on=on)
+
+
+def cds_app(*, dashboard_url: str | None = None):
+    """The CDS Hooks service as an ASGI app (FastAPI), answering through this module."""
+    from .cds.app import create_app
+
+    return create_app(dashboard_url=dashboard_url)
+
+
+def decode_link_record(token: str) -> dict:
+    """The patient inputs an EHR card's link carries (``?record=``); ValueError with a plain message if not."""
+    from .cds.cards import decode_record
+
+    return decode_record(token)
+
+
+def cds_card(bundle: ModelBundle, card: dict, *, hook_instance: str | None = None) -> dict:
+    """A CDS Hooks card about to be returned to an EHR (observers record it first)."""
+    return _shown(CDS_CARD, bundle, card, patient_id=None)
+
+
+def cds_feedback(bundle: ModelBundle, feedback: dict) -> dict:
+    """CDS Hooks feedback (accepted / overridden with a reason) for a card; observers record it."""
+    return _shown(CDS_FEEDBACK, bundle, feedback)
 
 
 def warning_digest(warnings, *, fold: tuple[str, ...] = ()):

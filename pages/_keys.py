@@ -13,6 +13,7 @@ WHATIF = "eq.whatif"                  # what-if page: {cohort: {feature: value}}
 UNLOCKED = "eq.unlocked"              # what-if page: immutable features unlocked by the user
 FORM_RAW = "eq.form_raw"              # {cohort: what was typed in the form, kept as typed (refused or not)}
 LINK = "eq.link"                      # the (cohort, patient) deep link last applied from the URL
+LINK_PENDING = "eq.link_pending"      # a cohort whose form holds inputs from an EHR link, not yet used
 LINK_ERROR = "eq.link_error"          # why the URL's deep link could not be followed
 COUNTERFACTUALS = "wi.counterfactuals"  # what-if page: per-session memo (patient data never in a shared cache)
 

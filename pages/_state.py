@@ -146,6 +146,14 @@ def _follow_link() -> None:
     if patient is not None:  # checked against the held-out patients once the bundle is loaded
         ss[SOURCE] = SOURCES[0]
         ss[TEST_ID][cohort] = patient
+    elif qp.get("record") is not None:  # inputs carried by an EHR card's link: they fill the form
+        try:
+            ss[FORM_RAW][cohort] = service.decode_link_record(qp["record"])
+        except ValueError as exc:
+            ss[LINK_ERROR] = str(exc)
+            return
+        ss[SOURCE], ss[K.LINK_PENDING] = SOURCES[1], cohort
+        st.query_params.pop("record", None)  # the inputs go to the form; the address keeps no patient data
 
 
 def _write_link() -> None:
@@ -212,6 +220,8 @@ def _patient_form(bundle: ModelBundle) -> None:
             if f.name in errors:
                 st.error(inert(errors[f.name]))
         submitted = st.form_submit_button("Use this patient")
+    if st.session_state.pop(K.LINK_PENDING, None) == name:  # inputs from an EHR link: used as if submitted
+        submitted, raw = True, dict(start)
     if submitted:
         st.session_state[FORM_RAW][name] = dict(raw)
         try:

@@ -187,3 +187,22 @@ def test_switching_the_source_never_leaves_the_previous_patient_on_screen(bundle
     at.sidebar.radio(key="w.source").set_value("Row of an uploaded CSV")
     at.run()  # ... and gone once the source changes, before any upload
     assert not at.get("plotly_chart") and "New patient (form)" not in rendered(at.caption[0].value)
+
+
+def test_an_ehr_link_carrying_inputs_opens_the_patient_on_the_form(bundle_root):
+    from core import service
+    from core.cds import encode_record
+
+    record = service.typical_patient(service.open_bundle(service.bundle_path("warfarin")))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["cohort"], at.query_params["record"] = "warfarin", encode_record(record)
+    at.run()
+    assert not at.exception
+    assert at.session_state["eq.source"] == "New patient (form)" and at.get("plotly_chart")
+    assert at.session_state["eq.record"]["warfarin"] == service.validate(
+        service.open_bundle(service.bundle_path("warfarin")), record).to_record()
+    assert "record" not in at.query_params  # the address keeps no patient data
+    bad = AppTest.from_file(APP, default_timeout=120)
+    bad.query_params["cohort"], bad.query_params["record"] = "warfarin", "not-a-record"
+    bad.run()
+    assert not bad.exception and any("cannot be read" in rendered(w.value) for w in bad.sidebar.warning)

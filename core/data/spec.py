@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .._format import exact_number
@@ -161,6 +161,7 @@ class CohortSpec:
     seed: int = 20261123
     notes: tuple[str, ...] = ()
     caveats: tuple[Caveat, ...] = ()
+    fhir: dict = field(default_factory=dict)  # feature -> where its value lives in a FHIR chart (core.fhir)
 
     # --- queries -------------------------------------------------------------------------
     @property
@@ -229,6 +230,7 @@ class CohortSpec:
             seed=int(raw.get("seed", 20261123)),
             notes=tuple(raw.get("notes", ())),
             caveats=parse_caveats(raw.get("caveats"), names),
+            fhir=_fhir_mapping(raw.get("fhir"), names),
         )
         if not 0.05 <= spec.test_fraction <= 0.5:
             raise SpecError(f"test_fraction must be in [0.05, 0.5]. Got {spec.test_fraction}.")
@@ -248,6 +250,12 @@ class CohortSpec:
 
 
 # --- one-line helpers for from_dict ------------------------------------------------------------
+def _fhir_mapping(raw, names: list[str]) -> dict:
+    from ..fhir.mapping import parse_mapping  # the FHIR rules live with the FHIR reader
+
+    return parse_mapping(raw, names)
+
+
 
 
 def _require(raw: dict, keys, where: str) -> None:

@@ -166,8 +166,9 @@ def load_bundle(path: str | Path) -> ModelBundle:
         try:
             text = contents[name].decode("utf-8")
             return parse(json.loads(text)) if as_json else parse(text)
-        except BundleIntegrityError as exc:  # a section that does not parse: its message names the file
-            raise BundleRefusedError(str(exc), path=path, file=name, problem=str(exc)) from exc
+        except BundleIntegrityError as exc:  # a section that does not parse
+            raise BundleRefusedError(f"Bundle file {name!r} in {str(path)!r} is refused: {exc}", path=path, file=name,
+                                     problem=str(exc)) from exc
         except (UnicodeDecodeError, RecursionError, ValueError, KeyError, TypeError, AttributeError,
                 IndexError) as exc:
             raise BundleRefusedError(f"Bundle file {name!r} in {str(path)!r} does not parse ({type(exc).__name__}: "

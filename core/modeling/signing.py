@@ -229,6 +229,9 @@ def _public_keys(data: bytes, path: str) -> list:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+    if b"PRIVATE KEY-----" in data:
+        raise SigningConfigError(f"{ENV_TRUSTED}: {path!r} holds a private key. Trusted keys are public keys only; "
+                                 "keep the private key out of the trusted-keys folder.")
     begin, end = b"-----BEGIN PUBLIC KEY-----", b"-----END PUBLIC KEY-----"
     blocks = [begin + chunk.split(end)[0] + end for chunk in data.split(begin)[1:] if end in chunk]
     if not blocks:

@@ -179,3 +179,26 @@ def test_trusted_keys_without_a_trusted_signing_key_refuse_to_train(keys, monkey
     monkeypatch.setenv("EQUIPOISE_SIGNING_KEY", str(keys["other"][0]))
     with pytest.raises(SigningConfigError, match="is not one of them"):
         service.ensure_bundle("colon")
+
+
+def test_the_model_card_page_shows_the_signer(signed, keys, monkeypatch):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    import pages._state as state
+
+    monkeypatch.setenv("EQUIPOISE_BUNDLE_DIR", str(signed.parent))
+    monkeypatch.setenv("EQUIPOISE_TRUSTED_KEYS", str(keys["site"][1]))
+    state._READY.clear()
+    state._bundle.clear()
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
+    at.session_state["eq.cohort"] = "colon"
+    at.run()
+    at.switch_page("pages/model_card.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    caption = "\n".join(c.value for c in at.caption).replace("\\", "")
+    assert "signed by Oncology ML team on " in caption and "with a trusted key" in caption
+    state._READY.clear()
+    state._bundle.clear()

@@ -223,7 +223,11 @@ def _read_bundle(path: Path, *, trust: bool) -> tuple[Manifest, dict[str, bytes]
         manifest = parse_manifest(raw, path=path)
         contents: dict[str, bytes] = {}
         extra: list[str] = []
-        _walk(root, "", set(manifest.files) | {SIGNATURE}, contents, extra, path, [0, 0])
+        try:
+            _walk(root, "", set(manifest.files) | {SIGNATURE}, contents, extra, path, [0, 0])
+        except OSError as exc:  # e.g. an unreadable folder, or a file swapped for a link while we read
+            refuse(f"Model bundle {str(path)!r} cannot be read ({exc.strerror}: {exc.filename or ''}).", None,
+                   "cannot be read")
     finally:
         os.close(root)
     signature_bytes = contents.pop(SIGNATURE, None)

@@ -148,3 +148,29 @@ def test_fuzz_manifests_on_disk_through_verify_bundle(tmp_path_factory):
     run()
     print(f"\nmanifests on disk: {dict(counts)}")
     assert sum(counts.values()) == N // 4 and counts["accepted"] >= 1
+
+
+def test_fuzz_signature_files_only_ever_raise_bundle_integrity_error():
+    from core.modeling.manifest import parse_manifest as parse
+    from core.modeling.signing import SIG_FIELDS, check_signature
+
+    files = {"model.json": "0" * 64}
+    manifest = parse(_encode({"format": FORMAT, "bundle_id": _id("c", files), "cohort": "c",
+                              "created_utc": "2026-12-02T18:00:00+00:00", "files": files}))
+    fields = st.fixed_dictionaries({}, optional={name: st.one_of(st.text(max_size=90), json_values)
+                                                 for name in SIG_FIELDS})
+    counts = Counter()
+
+    @settings(max_examples=N // 2, **SETTINGS)
+    @given(st.one_of(fields.map(_encode), json_values.map(_encode), st.binary(max_size=300)),
+           st.sampled_from([None, {}]))
+    def run(data, trusted):
+        try:
+            check_signature(manifest, data, path=__import__("pathlib").Path("fuzz"), trusted=trusted)
+        except BundleIntegrityError:
+            counts["refused"] += 1
+        else:
+            counts["accepted"] += 1
+    run()
+    print(f"\nsignature files: {dict(counts)}")
+    assert counts == {"refused": N // 2}

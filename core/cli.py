@@ -56,7 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--cohort", help="a bundled cohort (see `equipoise cohorts`)")
     src.add_argument("--csv", help="your own data, with --spec")
     t.add_argument("--spec", help="cohort spec JSON for --csv (see README)")
-    t.add_argument("--out", help="bundle directory (default: bundles/NAME)")
+    t.add_argument("--out", help="bundle directory (default: bundles/NAME); a verified bundle already there is kept "
+                   "in OUT.versions/BUNDLE_ID/, anything else there is refused")
+    t.add_argument("--force", action="store_true", help="if OUT holds something that is not a verified bundle, move "
+                   "it aside into OUT.versions/moved-aside-TIME/ instead of refusing (nothing is deleted)")
     t.set_defaults(func=cmd_train)
 
     m = sub.add_parser("template", help="print an example patient JSON with every field documented")
@@ -126,8 +129,12 @@ def cmd_train(args) -> int:
         cohort = service.load_cohort(args.cohort)
     out = Path(args.out or Path("bundles") / cohort.spec.name)
     progress = lambda msg: print(f"[equipoise] {msg}", file=sys.stderr, flush=True)  # noqa: E731
-    path, evaluation = service.train_bundle(cohort, out, progress=progress)
-    progress(f"bundle written to {path}")
+    path, evaluation = service.train_bundle(cohort, out, progress=progress, force=args.force)
+    try:
+        bundle = service.open_bundle(path)
+        progress(f"bundle {bundle.bundle_id} written to {path} ({bundle.signed_by['text']})")
+    except EquipoiseError as exc:  # e.g. built for another site's trusted keys
+        progress(f"bundle written to {path}, but this installation refuses to load it: {exc}")
     print(f"Held-out test split of {cohort.spec.name}: n={evaluation.n_test} (never used for fitting, tuning or calibration)\n")
     print(evaluation.table())
     print("\n" + evaluation.verdict)

@@ -22,6 +22,7 @@ from .data.cohorts import BUNDLED, load_cohort  # noqa: F401  (BUNDLED: the bund
 from .fairness.groups import is_intersection  # noqa: F401  (for pages: is an audited attribute an intersection?)
 from .fairness.patient_warnings import METRIC_NAMES  # noqa: F401  (plain names of audit metrics, for pages)
 from .modeling.bundle import BundleRefusedError, ModelBundle, load_bundle, verify_bundle
+from .modeling.signing import SigningConfigError, require_trusted_signer
 
 DEFAULT_COHORT = "actg175"
 
@@ -87,9 +88,10 @@ READY, MISSING, REFUSED = "ready", "missing", "refused"
 @dataclass(frozen=True)
 class BundleStatus:
     """Whether a cohort's bundle can be used: ``state`` is ``ready``, ``missing`` (never trained; may be
-    trained) or ``refused`` (exists but fails its manifest or does not parse; never retrained on its own).
-    For a refusal, ``file`` names the file at fault (None when the whole bundle is) and ``problem`` says
-    what failed; ``message`` is the full sentence."""
+    trained) or ``refused`` (exists but fails its manifest, its signature or does not parse; never retrained
+    on its own). For a refusal, ``file`` names the file at fault (None when the whole bundle is) and
+    ``problem`` says what failed; ``message`` is the full sentence; ``retrain`` is False when retraining
+    cannot help (the signing configuration itself is unusable). ``signed_by`` says who signed a ready bundle."""
 
     name: str
     path: str
@@ -97,24 +99,28 @@ class BundleStatus:
     message: str = ""
     file: str | None = None
     problem: str = ""
+    retrain: bool = True
+    signed_by: dict | None = None
 
     def to_dict(self) -> dict:
         return {"name": self.name, "path": self.path, "state": self.state, "message": self.message,
-                "file": self.file, "problem": self.problem}
+                "file": self.file, "problem": self.problem, "retrain": self.retrain, "signed_by": self.signed_by}
 
 
 def bundle_status(name: str) -> BundleStatus:
-    """Check a cohort's bundle on disk (manifest, format and every file's sha256) without training anything."""
+    """Check a cohort's bundle on disk (manifest, id, every file's sha256, signature) without training anything."""
     path = bundle_path(name)
-    if not path.exists():
+    if not os.path.lexists(path):
         return BundleStatus(name, str(path), MISSING, f"No bundle for {name!r} at {str(path)!r} yet.")
     try:
-        verify_bundle(path)
+        manifest = verify_bundle(path)
     except BundleRefusedError as exc:
         return BundleStatus(name, str(path), REFUSED, str(exc), exc.file, exc.problem)
+    except SigningConfigError as exc:
+        return BundleStatus(name, str(path), REFUSED, str(exc), None, str(exc), retrain=False)
     except BundleIntegrityError as exc:
         return BundleStatus(name, str(path), REFUSED, str(exc), None, str(exc))
-    return BundleStatus(name, str(path), READY)
+    return BundleStatus(name, str(path), READY, signed_by=manifest["signed_by"])
 
 
 def bundle_is_ready(name: str) -> bool:
@@ -123,38 +129,59 @@ def bundle_is_ready(name: str) -> bool:
 
 
 def open_bundle(path: str | Path) -> ModelBundle:
-    """Load a bundle after checking its manifest; raises BundleIntegrityError naming what is wrong."""
+    """Load a bundle after checking its manifest, id and signature; raises BundleIntegrityError naming what is wrong."""
     return load_bundle(path)
 
 
 def ensure_bundle(name: str, *, progress: Callable[[str], None] | None = None) -> ModelBundle:
     """Load the cohort's bundle; a bundled cohort whose bundle is *missing* is trained and saved first.
 
-    A bundle that exists but fails its manifest (a changed, missing or extra file, an old format) is
-    refused with a :class:`BundleRefusedError` naming the file and what failed; it is left untouched and
-    never retrained here. Retraining it is an explicit action: :func:`retrain_bundle`.
+    A bundle that exists but fails its manifest (a changed, missing or extra file, an old format, a bad
+    signature) is refused with a :class:`BundleRefusedError` naming the file and what failed; it is left
+    untouched and never retrained here. Retraining it is an explicit action: :func:`retrain_bundle`.
+    Two callers that find it missing at once train it once: the second waits, then loads the first's.
     """
     path = bundle_path(name)
-    if not path.exists() and name in BUNDLED:
+    if not os.path.lexists(path) and name in BUNDLED:
+        require_trusted_signer(name)
         train_bundle(load_cohort(name), path, progress=progress)
     return load_bundle(path)
 
 
 def retrain_bundle(name: str, *, progress: Callable[[str], None] | None = None) -> ModelBundle:
-    """Explicitly retrain a bundled cohort's bundle, replacing whatever is on disk (e.g. a refused one)."""
+    """Explicitly retrain a bundled cohort's bundle; whatever was on disk (e.g. a refused bundle) is moved aside
+    into ``bundles/NAME.versions/`` (a verified one under its bundle id), never deleted."""
     if name not in BUNDLED:
         raise BundleIntegrityError(f"Only a bundled cohort can be retrained here ({', '.join(BUNDLED)}); got {name!r}. "
                                    "Train your own with `equipoise train --csv FILE --spec SPEC --out DIR`.")
+    require_trusted_signer(name)
     path = bundle_path(name)
-    train_bundle(load_cohort(name), path, progress=progress)
+    train_bundle(load_cohort(name), path, progress=progress, force=True)
     return load_bundle(path)
 
 
-def train_bundle(cohort, out: str | Path, *, progress: Callable[[str], None] | None = None):
-    """Train, evaluate and assess ``cohort`` and write the sealed bundle; returns (path, Evaluation)."""
-    from .modeling.pipeline import build_bundle
+def train_bundle(cohort, out: str | Path, *, progress: Callable[[str], None] | None = None, force: bool = False):
+    """Train, evaluate and assess ``cohort`` and write the sealed bundle; returns (path, Evaluation).
 
-    return build_bundle(cohort, out, progress=progress)
+    Refused before any training if ``out`` holds something that is not a verified bundle (unless ``force``,
+    which moves it aside) or the signing key is unusable. One writer per path: a caller that finds another
+    training the same path waits for it and, if a new bundle was finished meanwhile, loads that one instead
+    of training again.
+    """
+    from .modeling.bundle_store import bundle_lock, check_target, verified_sha
+    from .modeling.pipeline import build_bundle
+    from .modeling.signing import signer_from_env
+
+    say = progress or (lambda _m: None)
+    signer_from_env()  # an unusable key fails now, not after a minute of training
+    check_target(out, force=force)
+    before = verified_sha(out)
+    with bundle_lock(out, on_wait=lambda: say(f"another session is training {out}; waiting for it")) as waited:
+        after = verified_sha(out) if waited else None
+        if after is not None and after != before:
+            say(f"it finished meanwhile: using that bundle instead of training again ({out})")
+            return Path(out), load_bundle(out).evaluation
+        return build_bundle(cohort, out, progress=progress, force=force)
 
 
 # --- cohorts ---------------------------------------------------------------------------------------

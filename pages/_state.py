@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from core import ModelBundle, PatientReport, PatientValidationError, service
+from core import EquipoiseError, ModelBundle, PatientReport, PatientValidationError, service
 
 from pages._keys import COHORT, FORM_RAW, FROM, LABEL, LINK, LINK_ERROR, RECORD, REFUSED, SOURCE, TEST_ID, WHATIF
 from pages import _keys as K
@@ -43,7 +43,12 @@ def get_bundle(name: str, *, notice=None) -> ModelBundle:
         status = service.bundle_status(name)
         if status.state == service.MISSING:
             with st.status(f"First start: training the {name} model (under a minute)…", expanded=True) as box:
-                service.ensure_bundle(name, progress=box.write)
+                try:
+                    service.ensure_bundle(name, progress=lambda m: box.write(inert(m)))
+                except EquipoiseError as exc:  # e.g. trusted keys configured but no signing key
+                    box.update(label=f"The {name} model could not be trained", state="error", expanded=True)
+                    st.error(inert(str(exc)))
+                    st.stop()
                 box.update(label=f"{name} model trained and saved", state="complete", expanded=False)
         elif status.state == service.REFUSED:
             with notice if notice is not None else st.container():
@@ -55,14 +60,25 @@ def get_bundle(name: str, *, notice=None) -> ModelBundle:
 
 
 def _show_refusal(status) -> None:
-    st.error(f"**The {status.name} model bundle was refused and has not been loaded.**  \n"
-             f"File: `{status.file or status.path}` — {status.problem}  \n{status.message}", icon=":material/block:")
+    st.error(f"**The {inert(status.name)} model bundle was refused and has not been loaded.**  \n"
+             f"File: {inert(status.file or status.path)} — {inert(status.problem)}  \n{inert(status.message)}",
+             icon=":material/block:")
+    if not status.retrain:
+        st.write("This is a problem of the signing configuration, not of the bundle: retraining would not help. "
+                 "Fix the environment variable named above and restart the dashboard.")
+        return
     st.write("Equipoise never retrains a bundle on its own: a changed bundle may be a fault or tampering worth "
-             "investigating first. Retraining replaces the whole bundle directory "
-             f"`{status.path}` with a new model trained on the bundled {status.name} data.")
+             f"investigating first. Retraining moves the refused bundle aside into {inert(status.path + '.versions')} "
+             f"(renamed, never deleted, so it can still be examined) and trains a new model on the bundled "
+             f"{inert(status.name)} data.")
     if st.button("Retrain this bundle", key=K.retrain(status.name), type="primary"):
         with st.status(f"Retraining the {status.name} model…", expanded=True) as box:
-            service.retrain_bundle(status.name, progress=box.write)
+            try:
+                service.retrain_bundle(status.name, progress=lambda m: box.write(inert(m)))
+            except EquipoiseError as exc:
+                box.update(label=f"{status.name} model not retrained", state="error", expanded=True)
+                st.error(inert(str(exc)))
+                return
             box.update(label=f"{status.name} model retrained and saved", state="complete", expanded=False)
         _bundle.clear()
         st.rerun()

@@ -11,11 +11,13 @@ from core.reporting import figures
 from pages._state import sidebar
 from pages._cached import card_for
 from pages import _keys as K
+from pages._layout import inert
 
 selection = sidebar()
 card = card_for(selection.bundle)
 st.title("Model card")
-st.caption(f"{card['title']} · bundle {card['bundle_id']} · sha256 {card['sha256'][:16]}…")
+st.caption(f"{card['title']} · bundle {card['bundle_id']} · sha256 {card['sha256'][:16]}… · "
+           f"{inert(card['version']['signed_by']['text'])}")
 
 st.subheader("Intended use")
 for line in card["intended_use"]:

@@ -13,6 +13,8 @@ from core import BundleIntegrityError, service
 from core.cli import main
 from core.modeling.bundle import FORMAT, BundleRefusedError
 
+TRAIN_BUNDLE = service.train_bundle
+
 
 @pytest.fixture
 def bundle_root(bundle_dirs, tmp_path, monkeypatch):
@@ -85,14 +87,19 @@ def test_a_missing_bundle_is_trained_on_first_use(bundle_root, bundle_dirs, monk
     assert service.bundle_status("actg175").state == service.READY
 
 
-def test_retraining_is_an_explicit_action(bundle_root, bundle_dirs, monkeypatch):
+def test_retraining_is_an_explicit_action_that_keeps_the_refused_bundle(bundle_root, bundle_dirs, monkeypatch):
+    from core.modeling import pipeline
+    from _bundle_helpers import fake_build
+
     root, _ = bundle_root
-    _tamper(root / "colon")
+    _, tampered = _tamper(root / "colon")
     source = bundle_dirs("colon")
-    monkeypatch.setattr(service, "train_bundle", lambda cohort, out, progress=None: (
-        shutil.rmtree(out), shutil.copytree(source, out)))
+    monkeypatch.setattr(service, "train_bundle", TRAIN_BUNDLE)  # the real one, with the minute of training faked
+    monkeypatch.setattr(pipeline, "build_bundle", fake_build(source, []))
     assert service.retrain_bundle("colon").bundle_id == service.open_bundle(source).bundle_id
     assert service.bundle_is_ready("colon")
+    (kept,) = (root / "colon.versions").iterdir()  # the refused bundle, renamed, never deleted
+    assert kept.name.startswith("refused-") and (kept / "evaluation.json").read_bytes() == tampered
 
 
 def test_cli_refuses_a_tampered_bundle_naming_the_file(bundle_root):
@@ -125,3 +132,35 @@ def test_dashboard_shows_the_refusal_and_a_retrain_button_but_never_retrains(bun
     assert "actg175 model bundle was refused" in text and "manifest.json" in text
     assert [b.label for b in at.button] == ["Retrain this bundle"]
     assert calls == [] and target.read_bytes() == tampered
+
+
+def test_pressing_retrain_in_the_dashboard_keeps_the_refused_bundle_and_loads_the_new_one(bundle_root, bundle_dirs,
+                                                                                           monkeypatch):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    import pages._state as state
+    from core.modeling import pipeline
+    from _bundle_helpers import fake_build
+
+    state._READY.clear()
+    state._bundle.clear()
+    root, _ = bundle_root
+    shutil.copytree(bundle_dirs("actg175"), root / "actg175")
+    source = bundle_dirs("colon")
+    _, tampered = _tamper(root / "colon")
+    monkeypatch.setattr(service, "train_bundle", TRAIN_BUNDLE)
+    built = []
+    monkeypatch.setattr(pipeline, "build_bundle", fake_build(source, built))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
+    at.session_state["eq.cohort"] = "colon"
+    at.run()
+    assert "colon model bundle was refused" in "\n".join(e.value for e in at.error)
+    assert any("renamed, never deleted" in m.value for m in at.markdown)
+    at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert built == [str(root / "colon")] and service.bundle_is_ready("colon")
+    (kept,) = (root / "colon.versions").iterdir()
+    assert (kept / "evaluation.json").read_bytes() == tampered
+    assert not [e.value for e in at.error if "refused" in e.value]

@@ -1,15 +1,18 @@
-"""Model bundles: a directory of LightGBM text models and JSON, sealed by a sha256 manifest.
+"""Model bundles: a directory of LightGBM text models and JSON, sealed by a sha256 manifest (and optionally signed).
 
-``manifest.json`` lists the sha256 of every other file. Loading checks the manifest *before* any
-other file is parsed and refuses a changed, missing or extra file. No pickle or joblib anywhere.
+``manifest.json`` lists the sha256 of every other file and a bundle id derived from those hashes
+(:mod:`core.modeling.manifest`); ``signature.json``, if present, is an Ed25519 signature over the manifest
+(:mod:`core.modeling.signing`). Loading reads each file once, through no link, checks the manifest, the id,
+every hash and the signature *before* any file is parsed, then parses the very bytes it checked. Writing
+never destroys anything (:mod:`core.modeling.bundle_store`). No pickle or joblib anywhere.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
+import stat
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from functools import cached_property
@@ -17,33 +20,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .._errors import BundleIntegrityError
-from ..data.cohorts._sources import sha256_bytes, sha256_file
+from ..data.cohorts._sources import sha256_bytes
 from ..evaluation.comparison import Evaluation
 from .boosted import BoostedModel
+from .bundle_store import write_tree
+from .manifest import (FORMAT, FORMAT_CHANGES, MANIFEST, MAX_DEPTH, MAX_FILES, MAX_MANIFEST_BYTES,  # noqa: F401
+                       MSG_OLD_FORMAT, SIGNATURE, BundleRefusedError, Manifest, check_file_name, make_manifest,
+                       parse_manifest)
 from .sections import RepresentationSection, TrainingRecord, UncertaintySection
+from .signing import UNSIGNED, SignatureInfo, check_signature, signer_from_env, trusted_keys_from_env
 from ..data.spec import CohortSpec
 from .training import TrainingResult
 
-FORMAT = "equipoise-bundle/2"
-MANIFEST = "manifest.json"
-# Format 2 (issue 8): dose intervals are split-conformal on a held-out calibration part (training.json gains
-# n_fit, n_calibration, calibration_split), the recalibration is kept only where cross-validation shows it
-# helps (training.json: recalibration), and uncertainty.json states each interval's method and guarantee.
-FORMAT_CHANGES = {
-    "equipoise-bundle/1": ("its dose intervals were calibrated on out-of-fold residuals of a model tuned on them "
-                           "(no valid guarantee) and its recalibration was never tested"),
-}
-MSG_OLD_FORMAT = ("Bundle {path!r} has format {found!r}, written by an older Equipoise; this version reads {expected!r} "
-                  "only ({why}). Refusing to load it. Retrain it: `equipoise train --cohort {cohort} --out {path}`, or "
-                  "press 'Retrain this bundle' in the dashboard.")
-
-
-class BundleRefusedError(BundleIntegrityError):
-    """A bundle that exists but is refused: ``path``, the ``file`` at fault (None if the whole bundle), ``problem``."""
-
-    def __init__(self, message: str, *, path: Path, file: str | None = None, problem: str = ""):
-        super().__init__(message)
-        self.path, self.file, self.problem = Path(path), file, problem or message
+MAX_FILE_BYTES = 256 << 20    # one file; a trained bundle's largest is ~130 kB
+MAX_BUNDLE_BYTES = 1 << 30    # all files together; a trained bundle is ~3 MB
+FROM_ENV = "from-env"         # save_bundle(signer=...): use EQUIPOISE_SIGNING_KEY if set
 
 
 @dataclass(frozen=True)
@@ -53,7 +44,8 @@ class ModelBundle:
     ``spec``, ``model``, ``baseline``, ``evaluation``, ``training`` (TrainingRecord), ``uncertainty``
     (UncertaintySection), ``representation`` (RepresentationSection), ``audit`` (SubgroupAudit) and
     ``novelty`` (NoveltyDetector) are parsed at load time, so a malformed section is refused there
-    with a BundleIntegrityError; ``texts`` holds the ensemble members' LightGBM text.
+    with a BundleIntegrityError; ``texts`` holds the ensemble members' LightGBM text; ``signature`` who
+    signed it (None: unsigned). ``bundle_id`` is recomputed from the file hashes, never taken on trust.
     """
 
     path: Path
@@ -69,6 +61,12 @@ class ModelBundle:
     audit: Any = None      # core.fairness.SubgroupAudit
     novelty: Any = None    # core.fairness.NoveltyDetector
     texts: dict = field(default_factory=dict)
+    signature: SignatureInfo | None = None
+
+    @property
+    def signed_by(self) -> dict:
+        """Who signed the bundle (``signed``, ``signer``, ``key_fingerprint``, ``trusted``, ``text``) or unsigned."""
+        return self.signature.to_dict() if self.signature else dict(UNSIGNED)
 
     @property
     def test_patient_ids(self) -> list[str]:
@@ -96,13 +94,13 @@ class ModelBundle:
 
 
 def save_bundle(result: TrainingResult, evaluation: Evaluation, out_dir: str | Path, *,
-                extras: dict[str, dict] | None = None, extra_text: dict[str, str] | None = None) -> Path:
-    """Write the bundle atomically (to a temporary directory, then renamed) and return its path.
+                extras: dict[str, dict] | None = None, extra_text: dict[str, str] | None = None,
+                force: bool = False, signer: Any = FROM_ENV, progress: Callable[[str], None] | None = None) -> Path:
+    """Write the bundle (see :func:`write_bundle`) and return its absolute path.
 
     ``extras`` are further JSON documents (e.g. uncertainty, audit) and ``extra_text`` further text
     files (e.g. ensemble members' LightGBM models), all covered by the manifest.
     """
-    out = Path(out_dir)
     files: dict[str, str] = {
         "spec.json": result.spec.to_json(),
         "model.json": _json(result.model.to_dict()),
@@ -116,30 +114,97 @@ def save_bundle(result: TrainingResult, evaluation: Evaluation, out_dir: str | P
     for name, doc in (extras or {}).items():
         files[f"{name}.json"] = _json(doc)
     files.update(extra_text or {})
-    hashes = {name: sha256_bytes(text.encode("utf-8")) for name, text in sorted(files.items())}
-    bundle_id = f"{result.spec.name}-{sha256_bytes(_json(hashes).encode())[:12]}"
-    manifest = {"format": FORMAT, "bundle_id": bundle_id, "cohort": result.spec.name,
-                "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"), "files": hashes}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out.parent))
-    for name, text in files.items():
-        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp / name).write_text(text, encoding="utf-8")
-    (tmp / MANIFEST).write_text(_json(manifest), encoding="utf-8")
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
-    return out
+    return write_bundle(files, result.spec.name, out_dir, force=force, signer=signer, progress=progress)
 
 
-def verify_bundle(path: str | Path) -> dict:
+def write_bundle(files: Mapping[str, str | bytes], cohort: str, out_dir: str | Path, *, force: bool = False,
+                 signer: Any = FROM_ENV, progress: Callable[[str], None] | None = None) -> Path:
+    """Seal ``files`` with a manifest (and a signature if a signing key is configured) and write them as a bundle.
+
+    Written to a temporary sibling and renamed into place under the path's lock; a verified bundle already
+    there is kept in ``DIR.versions/<bundle_id>/``; anything else there is refused unless ``force`` moves it
+    aside (:mod:`core.modeling.bundle_store`). Nothing is deleted.
+    """
+    for name in files:
+        if (problem := check_file_name(name)) is not None:
+            raise BundleIntegrityError(f"Bundle file name {name!r} {problem}.")
+    blobs = {name: text.encode("utf-8") if isinstance(text, str) else bytes(text) for name, text in files.items()}
+    manifest = make_manifest(cohort, {name: sha256_bytes(data) for name, data in blobs.items()},
+                             datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    signer = signer_from_env() if signer == FROM_ENV else signer
+    blobs[MANIFEST] = manifest.raw
+    if signer is not None:
+        blobs[SIGNATURE] = signer.sign(manifest)
+    return write_tree(blobs, out_dir, force=force, progress=progress)
+
+
+def verify_bundle(path: str | Path, *, trust: bool = True) -> dict:
     """Check the manifest against the files on disk; return the manifest or raise BundleIntegrityError.
 
     A bundle that does not exist raises :class:`BundleIntegrityError`; one that exists but fails its
-    manifest raises :class:`BundleRefusedError`, naming the file and what failed.
+    manifest raises :class:`BundleRefusedError`, naming the file and what failed. With ``trust`` (the
+    default) the signature is checked against ``EQUIPOISE_TRUSTED_KEYS`` too. The returned dict adds the
+    manifest's ``sha256`` and ``signed_by`` to its fields.
     """
+    manifest, _contents, signature = _read_bundle(Path(path), trust=trust)
+    return {**manifest.to_dict(), "sha256": manifest.sha256,
+            "signed_by": signature.to_dict() if signature else dict(UNSIGNED)}
+
+
+def load_bundle(path: str | Path) -> ModelBundle:
+    """Verify the manifest (and signature), then parse every section from the bytes verified."""
+    from ..fairness import SubgroupAudit
+    from ..fairness import NoveltyDetector
+
     path = Path(path)
-    mpath = path / MANIFEST
+    manifest, contents, signature = _read_bundle(path, trust=True)
+    listed = manifest.files
+
+    def section(name: str, parse: Callable, *, as_json: bool = True):
+        if name not in listed:
+            return None
+        try:
+            text = contents[name].decode("utf-8")
+            return parse(json.loads(text)) if as_json else parse(text)
+        except BundleIntegrityError as exc:  # a section that does not parse
+            raise BundleRefusedError(f"Bundle file {name!r} in {str(path)!r} is refused: {exc}", path=path, file=name,
+                                     problem=str(exc)) from exc
+        except (UnicodeDecodeError, RecursionError, ValueError, KeyError, TypeError, AttributeError,
+                IndexError) as exc:
+            raise BundleRefusedError(f"Bundle file {name!r} in {str(path)!r} does not parse ({type(exc).__name__}: "
+                                     f"{str(exc)[:120]}). Refusing to load it.", path=path, file=name,
+                                     problem=f"does not parse ({type(exc).__name__})") from exc
+
+    for required in ("spec.json", "model.json", "evaluation.json", TrainingRecord.FILE):
+        if required not in listed:
+            raise BundleRefusedError(f"Bundle {str(path)!r} has no {required}. Refusing to load it.", path=path,
+                                     file=required, problem="missing (not listed in the manifest)")
+    spec = section("spec.json", CohortSpec.from_dict)
+    if spec.name != manifest.cohort:
+        raise BundleRefusedError(f"Bundle {str(path)!r} says cohort {manifest.cohort!r} in its manifest but "
+                                 f"{spec.name[:60]!r} in spec.json. Refusing to load it.", path=path, file="spec.json",
+                                 problem="cohort differs from the manifest")
+    trees = section("model_trees.txt", lambda t: t, as_json=False)
+    texts = {name: section(name, lambda t: t, as_json=False) for name in listed
+             if name.endswith(".txt") and name != "model_trees.txt"}
+    return ModelBundle(
+        path=path, bundle_id=manifest.bundle_id, sha256=manifest.sha256, spec=spec,
+        model=section("model.json", lambda d: BoostedModel.from_dict(d, trees)),
+        baseline=section("baseline.json", BoostedModel.from_dict),
+        evaluation=section("evaluation.json", Evaluation.from_dict),
+        training=section(TrainingRecord.FILE, TrainingRecord.from_dict),
+        uncertainty=section(UncertaintySection.FILE, UncertaintySection.from_dict),
+        representation=section(RepresentationSection.FILE, RepresentationSection.from_dict),
+        audit=section("audit.json", SubgroupAudit.from_dict),
+        novelty=section("novelty.json", NoveltyDetector.from_dict),
+        texts=texts, signature=signature,
+    )
+
+
+# --- reading: each file once, through no link, within limits ----------------------------------------
+
+
+def _read_bundle(path: Path, *, trust: bool) -> tuple[Manifest, dict[str, bytes], SignatureInfo | None]:
     if not path.is_dir():
         raise BundleIntegrityError(f"Model bundle {str(path)!r} does not exist or is not a directory. "
                                    "Train one with `equipoise train --cohort NAME --out DIR`.")
@@ -147,66 +212,105 @@ def verify_bundle(path: str | Path) -> dict:
     def refuse(message: str, file: str | None, problem: str):
         raise BundleRefusedError(message, path=path, file=file, problem=problem)
 
-    if not mpath.is_file():
-        refuse(f"Model bundle {str(path)!r} has no {MANIFEST}: refusing to load it.", MANIFEST, "missing")
     try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
-        listed = dict(manifest["files"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError):
-        refuse(f"The {MANIFEST} of bundle {str(path)!r} is unreadable: refusing to load it.", MANIFEST, "unreadable")
-    found = manifest.get("format")
-    if found != FORMAT:
-        why = FORMAT_CHANGES.get(found, "an unknown format")
-        refuse(MSG_OLD_FORMAT.format(path=str(path), found=found, expected=FORMAT, why=why,
-                                     cohort=manifest.get("cohort", "NAME")), MANIFEST, f"format {found!r}, expected {FORMAT!r}")
-    on_disk = {p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()} - {MANIFEST}
-    missing, extra = sorted(set(listed) - on_disk), sorted(on_disk - set(listed))
+        root = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        refuse(f"Model bundle {str(path)!r} cannot be opened ({exc.strerror}).", None, "cannot be opened")
+    try:
+        raw = _read_at(root, MANIFEST, MANIFEST, MAX_MANIFEST_BYTES, path)
+        if raw is None:
+            refuse(f"Model bundle {str(path)!r} has no {MANIFEST}: refusing to load it.", MANIFEST, "missing")
+        manifest = parse_manifest(raw, path=path)
+        contents: dict[str, bytes] = {}
+        extra: list[str] = []
+        try:
+            _walk(root, "", set(manifest.files) | {SIGNATURE}, contents, extra, path, [0, 0])
+        except OSError as exc:  # e.g. an unreadable folder, or a file swapped for a link while we read
+            refuse(f"Model bundle {str(path)!r} cannot be read ({exc.strerror}: {exc.filename or ''}).", None,
+                   "cannot be read")
+    finally:
+        os.close(root)
+    signature_bytes = contents.pop(SIGNATURE, None)
+    missing, extra = sorted(set(manifest.files) - set(contents)), sorted(extra)
     if missing:
-        refuse(f"Bundle {str(path)!r} is missing file(s) {missing} listed in its manifest.", missing[0],
+        refuse(f"Bundle {str(path)!r} is missing file(s) {missing[:10]} listed in its manifest.", missing[0],
                "missing (listed in the manifest)")
     if extra:
-        refuse(f"Bundle {str(path)!r} has file(s) {extra} that its manifest does not list.", extra[0],
+        refuse(f"Bundle {str(path)!r} has file(s) {extra[:10]} that its manifest does not list.", extra[0],
                "not listed in the manifest")
-    for name, expected in listed.items():
-        actual = sha256_file(path / name)
+    for name, expected in manifest.files.items():
+        actual = sha256_bytes(contents[name])
         if actual != expected:
             refuse(f"Bundle file {name!r} in {str(path)!r} has sha256 {actual[:16]}…, but the manifest says "
                    f"{expected[:16]}…: it was changed after training. Refusing to load.", name,
                    "changed after training (sha256 differs from the manifest)")
-    return manifest
+    signature = None
+    if trust:
+        signature = check_signature(manifest, signature_bytes, path=path, trusted=trusted_keys_from_env())
+    return manifest, contents, signature
 
 
-def load_bundle(path: str | Path) -> ModelBundle:
-    """Verify the manifest, then parse every section; raises BundleIntegrityError naming what is wrong."""
-    from ..fairness import SubgroupAudit
-    from ..fairness import NoveltyDetector
+def _walk(dir_fd: int, prefix: str, wanted: set[str], contents: dict, extra: list, path: Path, budget: list) -> None:
+    """Read every wanted regular file under ``dir_fd``; refuse links and special files; note unlisted files."""
+    with os.scandir(dir_fd) as it:
+        names = sorted(e.name for e in it)
+    for name in names:
+        rel = prefix + name
+        budget[0] += 1
+        if budget[0] > MAX_FILES + 16:
+            raise BundleRefusedError(f"Bundle {str(path)!r} holds more than {MAX_FILES} files. Refusing to load it.",
+                                     path=path, problem="too many files")
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        if stat.S_ISLNK(info.st_mode):
+            raise BundleRefusedError(f"Bundle {str(path)!r} holds a link {rel!r}: links inside a bundle are refused "
+                                     "(they can point outside it). Refusing to load it.", path=path, file=rel,
+                                     problem="a link (links inside a bundle are refused)")
+        if stat.S_ISDIR(info.st_mode):
+            if rel.count("/") + 1 >= MAX_DEPTH:
+                raise BundleRefusedError(f"Bundle {str(path)!r} nests folders deeper than {MAX_DEPTH} at {rel!r}.",
+                                         path=path, file=rel, problem="nested too deeply")
+            sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
+            try:
+                _walk(sub, rel + "/", wanted, contents, extra, path, budget)
+            finally:
+                os.close(sub)
+        elif not stat.S_ISREG(info.st_mode):
+            raise BundleRefusedError(f"Bundle {str(path)!r} holds {rel!r}, which is not a regular file (a device, "
+                                     "socket or pipe). Refusing to load it.", path=path, file=rel,
+                                     problem="not a regular file")
+        elif rel == MANIFEST:
+            continue
+        elif rel in wanted:
+            data = _read_at(dir_fd, name, rel, MAX_FILE_BYTES, path)
+            budget[1] += len(data)
+            if budget[1] > MAX_BUNDLE_BYTES:
+                raise BundleRefusedError(f"Bundle {str(path)!r} is larger than {MAX_BUNDLE_BYTES:,} bytes. Refusing "
+                                         "to load it.", path=path, file=rel, problem="too large")
+            contents[rel] = data
+        else:
+            extra.append(rel)
 
-    path = Path(path)
-    manifest = verify_bundle(path)
-    listed = manifest["files"]
-    read = lambda name: json.loads((path / name).read_text(encoding="utf-8"))  # noqa: E731
-    optional = lambda name, parse: parse(read(name)) if name in listed else None  # noqa: E731
-    trees = (path / "model_trees.txt").read_text(encoding="utf-8") if "model_trees.txt" in listed else None
-    texts = {name: (path / name).read_text(encoding="utf-8") for name in listed
-             if name.endswith(".txt") and name != "model_trees.txt"}
+
+def _read_at(dir_fd: int, name: str, rel: str, limit: int, path: Path) -> bytes | None:
+    """The bytes of the regular file ``name`` in ``dir_fd`` (never through a link), or None if it does not exist."""
     try:
-        return ModelBundle(
-            path=path, bundle_id=manifest["bundle_id"], sha256=sha256_file(path / MANIFEST),
-            spec=CohortSpec.from_dict(read("spec.json")),
-            model=BoostedModel.from_dict(read("model.json"), trees),
-            baseline=optional("baseline.json", BoostedModel.from_dict),
-            evaluation=Evaluation.from_dict(read("evaluation.json")),
-            training=TrainingRecord.from_dict(read(TrainingRecord.FILE)),
-            uncertainty=optional(UncertaintySection.FILE, UncertaintySection.from_dict),
-            representation=optional(RepresentationSection.FILE, RepresentationSection.from_dict),
-            audit=optional("audit.json", SubgroupAudit.from_dict),
-            novelty=optional("novelty.json", NoveltyDetector.from_dict),
-            texts=texts,
-        )
-    except BundleRefusedError:
-        raise
-    except BundleIntegrityError as exc:  # a section that does not parse: its message names the file
-        raise BundleRefusedError(str(exc), path=path, problem=str(exc)) from exc
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise BundleRefusedError(f"Bundle file {rel!r} in {str(path)!r} cannot be opened ({exc.strerror}; links are "
+                                 "refused). Refusing to load it.", path=path, file=rel, problem="cannot be opened") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            raise BundleRefusedError(f"Bundle file {rel!r} in {str(path)!r} is not a regular file of at most "
+                                     f"{limit:,} bytes. Refusing to load it.", path=path, file=rel,
+                                     problem="not a regular file, or too large")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise BundleRefusedError(f"Bundle file {rel!r} in {str(path)!r} is larger than {limit:,} bytes.", path=path,
+                                 file=rel, problem="too large")
+    return data
 
 
 def _json(obj) -> str:

@@ -25,14 +25,14 @@ N_BOOT_AUDIT = 200
 
 
 def build_bundle(cohort: Cohort, out: str | Path, *, progress: Callable[[str], None] | None = None,
-                 n_members: int | None = None) -> tuple[Path, Evaluation]:
+                 n_members: int | None = None, force: bool = False) -> tuple[Path, Evaluation]:
     say = progress or (lambda _m: None)
     result = train(cohort, progress=say)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # caveats are recorded in the bundle as data
         evaluation = evaluate(result)
         extras, texts = assess(result, progress=say, n_members=n_members)
-    return save_bundle(result, evaluation, out, extras=extras, extra_text=texts), evaluation
+    return save_bundle(result, evaluation, out, extras=extras, extra_text=texts, force=force, progress=say), evaluation
 
 
 def assess(result: TrainingResult, *, progress: Callable[[str], None], n_members: int | None = None):

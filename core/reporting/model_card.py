@@ -271,6 +271,7 @@ def _feature_ranges(spec: CohortSpec, train: pd.DataFrame) -> tuple[dict, ...]:
 
 def _version(bundle: ModelBundle) -> dict:
     return {"bundle_id": bundle.bundle_id, "sha256": bundle.sha256, "created_utc": _created(bundle),
+            "signed_by": bundle.signed_by,
             "versions": dict(bundle.training.versions),
             "data_sha256": bundle.training.data_sha256, "chosen": dict(bundle.training.chosen),
             "cv_folds": bundle.training.folds, "recalibration": bundle.training.recalibration}

@@ -107,7 +107,7 @@ def validate_patient(spec: CohortSpec, record: Mapping[str, Any], *, ignore: tup
         try:
             values[feature.name] = coerce(feature, raw)
         except ValueError as exc:
-            errors.append(FieldError(feature.name, raw, str(exc)))
+            errors.append(FieldError(feature.name, _echo(raw), str(exc)))
     if errors:
         raise PatientValidationError(errors)
     notes = [_implausible(f, values[f.name]) for f in spec.features if f.is_numeric and values[f.name] is not None]
@@ -156,6 +156,13 @@ def _as_number(raw: Any) -> float | None:
     except (TypeError, ValueError, OverflowError):
         return None
     return number if math.isfinite(number) else None
+
+
+def _echo(raw: Any) -> Any:
+    """The value a refusal echoes back: as it arrived, except an integer too long to print as JSON."""
+    if isinstance(raw, int) and not isinstance(raw, bool) and _digits(raw) > MAX_INT_DIGITS:
+        return OversizedNumber(_digits(raw))
+    return raw
 
 
 def _digits(n: int) -> int:

@@ -92,7 +92,7 @@ def validate_patient(spec: CohortSpec, record: Mapping[str, Any], *, ignore: tup
     range but never the value, so nothing a patient entered reaches a log).
     """
     if not isinstance(record, Mapping):
-        raise PatientValidationError([FieldError("<patient>", record, "A patient must be a JSON object of field: value.")])
+        raise PatientValidationError([FieldError("<patient>", _echo(record), "A patient must be a JSON object of field: value.")])
     errors = _unknown_fields(spec, record, ignore)
     values: dict[str, Any] = {}
     missing: list[str] = []
@@ -126,7 +126,7 @@ def _unknown_fields(spec: CohortSpec, record: Mapping[str, Any], ignore) -> list
     known = set(spec.feature_names) | set(ignore)
     expected = ", ".join(spec.feature_names)
     return [
-        FieldError(_clip(str(k), 80), record[k],
+        FieldError(_clip(str(k), 80), _echo(record[k]),
                    MSG_UNKNOWN_FIELD.format(field=_clip(str(k), 80), cohort=spec.name, expected=expected))
         for k in record
         if k not in known
@@ -162,7 +162,9 @@ def _echo(raw: Any) -> Any:
     """The value a refusal echoes back: as it arrived, except an integer too long to print as JSON."""
     if isinstance(raw, int) and not isinstance(raw, bool) and _digits(raw) > MAX_INT_DIGITS:
         return OversizedNumber(_digits(raw))
-    return raw
+    if raw is None or isinstance(raw, (str, int, float, OversizedNumber)):
+        return raw
+    return _show(raw)  # a list, object, ...: its short description (a repr may be huge, or fail)
 
 
 def _digits(n: int) -> int:

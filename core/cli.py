@@ -17,6 +17,7 @@ from ._errors import EquipoiseError, InputFileError, PatientValidationError
 
 EXIT_BAD_INPUT = 2
 EXIT_REFUSED_ROWS = 1
+MAX_N_BOOT = 10_000  # intervals settle long before; 10 000 resamples of a large file already take minutes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,8 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--score", help="prediction column (probability, or predicted value)")
     a.add_argument("--attributes", help="comma-separated protected-attribute columns, e.g. race,sex")
     a.add_argument("--task", choices=["binary", "regression"], default="binary")
-    a.add_argument("--n-boot", type=int, default=200)
-    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--n-boot", type=_bounded_int("--n-boot", 0, MAX_N_BOOT, " bootstrap resamples"), default=200,
+                   help=f"bootstrap resamples for the intervals (0 to {MAX_N_BOOT:,}; default 200)")
+    a.add_argument("--seed", type=_bounded_int("--seed", 0, 2**32 - 1), default=0)
     a.set_defaults(func=cmd_audit)
 
     v = sub.add_parser("serve", help="the CDS Hooks service (discovery, patient-view cards, feedback)")
@@ -213,8 +215,6 @@ def cmd_audit(args) -> int:
     missing = [f"--{n}" for n in ("label", "score", "attributes") if not getattr(args, n)]
     if missing:
         raise InputFileError(f"`equipoise audit --predictions FILE` also needs {', '.join(missing)}.")
-    if args.n_boot < 0:
-        raise InputFileError(f"--n-boot must be a non-negative integer. Got {args.n_boot} instead.")
     attributes = [c.strip() for c in args.attributes.split(",") if c.strip()]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # small groups are marked insufficient_data in the JSON
@@ -261,34 +261,41 @@ def _outcome_columns(spec) -> list[str]:
 
 
 def _read_patient(path: str) -> dict:
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError(f"Patient file {path!r} does not exist.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"Patient file {path!r} could not be read: {exc}.") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"Patient file {path!r} is not valid JSON: {exc.msg} at line {exc.lineno}, "
-                             f"column {exc.colno}.") from None
+    what = "Patient JSON on standard input" if path == "-" else f"Patient file {path!r}"
+    if path == "-":
+        data = service.limits.read_stream_bounded(sys.stdin, what, service.limits.MAX_PATIENT_JSON_BYTES)
+    else:
+        data = service.limits.read_bounded(path, "Patient file", service.limits.MAX_PATIENT_JSON_BYTES)
+    data = service.limits.parse_json(data, what)
     if isinstance(data, dict) and isinstance(data.get("patient"), dict) and "fields" in data:
         data = data["patient"]  # the output of `equipoise template`
     if not isinstance(data, dict):
-        raise InputFileError(f"Patient file {path!r} must hold one JSON object of field: value pairs.")
+        raise InputFileError(f"{what} must hold one JSON object of field: value pairs. "
+                             f"Got a JSON {_json_kind(data)} instead.")
     return data
 
 
-def _read_csv(path: str) -> list[dict]:
-    import pandas as pd
+def _json_kind(value) -> str:
+    return {list: "array", str: "string", bool: "true/false", type(None): "null"}.get(type(value), "number")
 
-    if not Path(path).is_file():
-        raise InputFileError(f"CSV file {path!r} does not exist.")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"CSV file {path!r} could not be read: {exc}") from None
-    return frame.to_dict("records")
+
+def _read_csv(path: str) -> list[dict]:
+    data = service.limits.read_bounded(path, "CSV file", service.limits.MAX_CSV_BYTES)
+    return service.limits.parse_csv(data, f"CSV file {path!r}").to_dict("records")
+
+
+def _bounded_int(name: str, lo: int, hi: int, unit: str = ""):
+    """An argparse type: an integer in [lo, hi], refused with the option's name and range otherwise."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text) if len(text) <= 30 else None
+        except ValueError:
+            value = None
+        if value is None or not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer from {lo:,} to {hi:,}{unit}. "
+                                             f"Got {text[:40]!r} instead.")
+        return value
+    return parse
 
 
 def _print_json(obj) -> None:

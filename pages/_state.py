@@ -251,15 +251,34 @@ def _patient_form(bundle: ModelBundle) -> None:
 
 
 def _uploaded_row(bundle: ModelBundle) -> None:
-    name = bundle.spec.name
-    upload = st.file_uploader("CSV with one patient per row (columns named as in the template)", type=["csv"])
+    """One row of an uploaded CSV. Each file is parsed once (kept in the session under its sha256, only the latest
+    file), within core's size and row limits; every text from it is shown inert."""
+    import hashlib
+
+    from core import InputFileError
+
+    name, ss, limit = bundle.spec.name, st.session_state, service.limits.MAX_CSV_BYTES
+    upload = st.file_uploader("CSV with one patient per row (columns named as in the template; at most "
+                              f"{limit // 2**20} MB and {service.limits.MAX_CSV_ROWS:,} rows)", type=["csv"])
     if upload is None:
         _set_patient(name, None, "No CSV uploaded yet")
         return
-    try:
-        frame = pd.read_csv(io.BytesIO(upload.getvalue()), dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        st.error(inert(f"The CSV could not be read: {exc}"))
+    if upload.size > limit:  # refused before it is read into a parse
+        st.error(inert(f"The CSV {upload.name} is {upload.size / 2**20:.1f} MB; the limit is {limit // 2**20} MB."))
+        _set_patient(name, None, "CSV too large")
+        return
+    cache = ss.get("_equipoise_upload_parsed") or {}
+    if cache.get("file_id") != upload.file_id:
+        digest = hashlib.sha256(upload.getvalue()).hexdigest()
+        if cache.get("sha256") != digest:
+            try:
+                cache = {"frame": service.limits.parse_csv(upload.getvalue(), "The CSV"), "error": None}
+            except InputFileError as exc:
+                cache = {"frame": None, "error": str(exc)}
+        cache = ss["_equipoise_upload_parsed"] = {**cache, "file_id": upload.file_id, "sha256": digest}
+    frame = cache["frame"]
+    if frame is None:
+        st.error(inert(cache["error"]))
         _set_patient(name, None, "CSV could not be read")
         return
     if frame.empty:
@@ -270,7 +289,7 @@ def _uploaded_row(bundle: ModelBundle) -> None:
     record = {k: v for k, v in frame.iloc[int(row) - 1].to_dict().items() if k in bundle.spec.feature_names}
     refused = st.session_state.setdefault(REFUSED, {})
     try:
-        patient = service.validate(bundle, record)
+        patient = quietly(service.validate, bundle, record)  # implausible values: in the report, never in a log
     except PatientValidationError as exc:
         refused[name] = {e.field: e.message for e in exc.errors}
         for e in exc.errors:

@@ -240,12 +240,12 @@ class CohortSpec:
 
     @classmethod
     def from_json(cls, path: str | Path) -> "CohortSpec":
-        try:
-            raw = json.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise SpecError(f"Cohort spec file {str(path)!r} does not exist.") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise SpecError(f"Cohort spec file {str(path)!r} is not valid JSON: {exc}.") from None
+        from .limits import MAX_SPEC_JSON_BYTES, parse_json, read_bounded
+
+        what = f"Cohort spec file {str(path)!r}"
+        raw = parse_json(read_bounded(path, "Cohort spec file", MAX_SPEC_JSON_BYTES, error=SpecError), what, error=SpecError)
+        if not isinstance(raw, dict):
+            raise SpecError(f"{what} must hold one JSON object (see README). Got a {type(raw).__name__} instead.")
         return cls.from_dict(raw)
 
 

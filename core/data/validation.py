@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 from .._errors import FieldError, ImplausibleValueWarning, PatientValidationError
 from .._format import exact_number
+from .limits import MAX_INT_DIGITS, OversizedNumber
 from .spec import CohortSpec, FeatureSpec
 
 _TRUE = {"1", "true", "yes", "y"}
@@ -25,6 +26,10 @@ MSG_OUT_OF_RANGE = "The {field!r} field must be {allowed}. Got {got} instead."
 MSG_IMPLAUSIBLE = (
     "The {field!r} value {value}{unit} is outside the plausible range [{lo}, {hi}]{unit}: "
     "it was used, but please check it."
+)
+MSG_IMPLAUSIBLE_LOGGED = (  # what goes to Python's warnings (and so maybe to a server log): never the value
+    "The {field!r} value is outside the plausible range [{lo}, {hi}]{unit}: it was used and is flagged in the "
+    "report's warnings."
 )
 MSG_MISSING = "The {field!r} field ({label}) is missing: the estimate below treats it as unknown."
 
@@ -73,7 +78,7 @@ def coerce(feature: FeatureSpec, raw: Any) -> Any:
             return 0
         raise ValueError(MSG_OUT_OF_RANGE.format(field=feature.name, allowed="0 (no) or 1 (yes)", got=_show(raw)))
     text = str(raw).strip() if isinstance(raw, str) else raw
-    if text in feature.categories:
+    if isinstance(text, (str, int, float)) and not isinstance(text, bool) and text in feature.categories:
         return text
     raise ValueError(MSG_OUT_OF_RANGE.format(field=feature.name, allowed=allowed, got=_show(raw)))
 
@@ -83,10 +88,11 @@ def validate_patient(spec: CohortSpec, record: Mapping[str, Any], *, ignore: tup
 
     ``ignore`` names non-feature keys that may be present (e.g. a CSV's patient-ID column).
     Implausible values are kept and reported as ``implausible_value`` warnings (and an
-    ``ImplausibleValueWarning`` is emitted so library callers can catch it).
+    ``ImplausibleValueWarning`` is emitted so library callers can catch it; its text names the field and
+    range but never the value, so nothing a patient entered reaches a log).
     """
     if not isinstance(record, Mapping):
-        raise PatientValidationError([FieldError("<patient>", record, "A patient must be a JSON object of field: value.")])
+        raise PatientValidationError([FieldError("<patient>", _echo(record), "A patient must be a JSON object of field: value.")])
     errors = _unknown_fields(spec, record, ignore)
     values: dict[str, Any] = {}
     missing: list[str] = []
@@ -101,13 +107,14 @@ def validate_patient(spec: CohortSpec, record: Mapping[str, Any], *, ignore: tup
         try:
             values[feature.name] = coerce(feature, raw)
         except ValueError as exc:
-            errors.append(FieldError(feature.name, raw, str(exc)))
+            errors.append(FieldError(feature.name, _echo(raw), str(exc)))
     if errors:
         raise PatientValidationError(errors)
     notes = [_implausible(f, values[f.name]) for f in spec.features if f.is_numeric and values[f.name] is not None]
     notes = [n for n in notes if n]
     for note in notes:
-        warnings.warn(note["message"], ImplausibleValueWarning, stacklevel=2)
+        warnings.warn(note["logged"], ImplausibleValueWarning, stacklevel=2)
+    notes = [{k: v for k, v in n.items() if k != "logged"} for n in notes]
     notes += [
         {"kind": "missing_value", "field": name, "message": MSG_MISSING.format(field=name, label=spec.feature(name).label)}
         for name in missing
@@ -119,7 +126,8 @@ def _unknown_fields(spec: CohortSpec, record: Mapping[str, Any], ignore) -> list
     known = set(spec.feature_names) | set(ignore)
     expected = ", ".join(spec.feature_names)
     return [
-        FieldError(str(k), record[k], MSG_UNKNOWN_FIELD.format(field=str(k), cohort=spec.name, expected=expected))
+        FieldError(_clip(str(k), 80), _echo(record[k]),
+                   MSG_UNKNOWN_FIELD.format(field=_clip(str(k), 80), cohort=spec.name, expected=expected))
         for k in record
         if k not in known
     ]
@@ -131,33 +139,61 @@ def _implausible(feature: FeatureSpec, value: float) -> dict | None:
         return None
     unit = f" {feature.unit}" if feature.unit else ""
     msg = MSG_IMPLAUSIBLE.format(field=feature.name, value=exact_number(value), unit=unit, lo=exact_number(lo), hi=exact_number(hi))
-    return {"kind": "implausible_value", "field": feature.name, "value": value, "plausible": [lo, hi], "message": msg}
+    logged = MSG_IMPLAUSIBLE_LOGGED.format(field=feature.name, unit=unit, lo=exact_number(lo), hi=exact_number(hi))
+    return {"kind": "implausible_value", "field": feature.name, "value": value, "plausible": [lo, hi], "message": msg,
+            "logged": logged}
 
 
 def _as_number(raw: Any) -> float | None:
-    if isinstance(raw, bool):
+    if isinstance(raw, (bool, OversizedNumber)):
         return None
-    if isinstance(raw, (int, float)):
-        number = float(raw)
-    elif isinstance(raw, str):
-        try:
-            number = float(raw.strip())
-        except ValueError:
-            return None
-    else:
-        try:
-            number = float(raw)  # numpy scalars
-        except (TypeError, ValueError):
-            return None
+    if isinstance(raw, int) and _digits(raw) > MAX_INT_DIGITS:
+        return None  # no patient value is that long; float() of it may overflow
+    if isinstance(raw, str) and len(raw) > 100:
+        return None
+    try:
+        number = float(raw.strip() if isinstance(raw, str) else raw)  # str, int, float, numpy scalars
+    except (TypeError, ValueError, OverflowError):
+        return None
     return number if math.isfinite(number) else None
 
 
+def _echo(raw: Any) -> Any:
+    """The value a refusal echoes back: as it arrived, except an integer too long to print as JSON."""
+    if isinstance(raw, int) and not isinstance(raw, bool) and _digits(raw) > MAX_INT_DIGITS:
+        return OversizedNumber(_digits(raw))
+    if raw is None or isinstance(raw, (str, int, float, OversizedNumber)):
+        return raw
+    return _show(raw)  # a list, object, ...: its short description (a repr may be huge, or fail)
+
+
+def _digits(n: int) -> int:
+    return max(1, int(abs(n).bit_length() * 0.30103) + 1)  # decimal digits, without building the string
+
+
 def _show(raw: Any) -> str:
+    """The value as the message quotes it: short, and never the whole of a huge input."""
     if isinstance(raw, str):
         number = _as_number(raw)
-        return raw.strip() if number is not None else f"{raw!r} (text)"  # "700" from a CSV reads as 700
+        if number is not None:
+            return raw.strip()  # "700" from a CSV reads as 700
+        return f"{_clip(raw)!r} (text)" if len(raw) <= 60 else f"{_clip(raw)!r}… (text of {len(raw):,} characters)"
     if isinstance(raw, bool):
         return f"{raw!r} (true/false)"
-    if isinstance(raw, float) and raw.is_integer():
-        return exact_number(raw)
-    return repr(raw) if not isinstance(raw, (int, float)) else f"{raw:g}"
+    if isinstance(raw, OversizedNumber):
+        return f"{raw!r} (too large to be a patient's value)"
+    if isinstance(raw, int):
+        digits = _digits(raw)
+        return f"an integer of about {digits} digits (too large to be a patient's value)" if digits > MAX_INT_DIGITS \
+            else str(raw)
+    if isinstance(raw, float):
+        return exact_number(raw) if raw.is_integer() and abs(raw) < 1e15 else f"{raw:g}"
+    try:
+        shown = repr(raw)
+    except Exception:  # noqa: BLE001 - an object whose repr fails is still refused, by type
+        shown = f"a {type(raw).__name__}"
+    return shown if len(shown) <= 60 else f"{shown[:60]}… (a {type(raw).__name__})"
+
+
+def _clip(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[:n]

@@ -118,6 +118,11 @@ def audit_predictions_file(
 def _read_table(path: Path, attributes: list[str]) -> pd.DataFrame:
     if not path.exists():
         raise InputFileError(MSG_FILE_NOT_FOUND.format(path=path))
+    from ..data.limits import MAX_PREDICTIONS_BYTES, regular_file
+
+    if regular_file(path, "Predictions file").stat().st_size > MAX_PREDICTIONS_BYTES:  # no directory, device, FIFO
+        raise InputFileError(f"Predictions file {str(path)!r} is {path.stat().st_size / 2**20:.1f} MB; "
+                             f"the limit is {MAX_PREDICTIONS_BYTES / 2**20:.0f} MB.")
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".parquet", ".pq"):
         raise InputFileError(MSG_FILE_TYPE.format(path=path, suffix=path.suffix))

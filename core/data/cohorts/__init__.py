@@ -8,16 +8,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-import pandas as pd
-
 from ..._errors import InputFileError
+from ..limits import MAX_TRAINING_CSV_BYTES, MAX_TRAINING_CSV_ROWS, parse_csv, read_bounded
 from ..spec import CohortSpec
 from ._bundled import BUNDLED, load_spec
 from ._cache import load_bundled_cached as _load_bundled
 from ._frame import ARM, PATIENT_ID, Cohort, cohort_from_frame, patient_frame, protected_attributes
-from ._sources import sha256_file
 
 __all__ = [
     "ARM", "BUNDLED", "PATIENT_ID", "Cohort", "cohort_from_csv", "cohort_from_frame", "list_cohorts",
@@ -43,11 +42,7 @@ def cohort_from_csv(csv: str | Path, spec: CohortSpec | str | Path) -> Cohort:
     if not isinstance(spec, CohortSpec):
         spec = CohortSpec.from_json(spec)
     path = Path(csv)
-    if not path.is_file():
-        raise InputFileError(f"CSV file {str(path)!r} does not exist.")
-    try:
-        raw = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"CSV file {str(path)!r} could not be read: {exc}") from None
-    source = {"file": str(path), "sha256": sha256_file(path)}
+    data = read_bounded(path, "CSV file", MAX_TRAINING_CSV_BYTES)
+    raw = parse_csv(data, f"CSV file {str(path)!r}", max_rows=MAX_TRAINING_CSV_ROWS, as_text=False)
+    source = {"file": str(path), "sha256": hashlib.sha256(data).hexdigest()}
     return cohort_from_frame(spec, raw, source=source)

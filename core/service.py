@@ -1,8 +1,9 @@
-"""The one entry point that the pages, the CLI and (later) the audit log go through.
+"""The one entry point that the pages, the CLI and the audit log go through.
 
 Every function here that produces something a person will see hands its result to the registered
 observers before returning it (:func:`observe`), so recording what was shown — the audit log, access
 checks — has exactly one place to live. Callers lay results out; they never reach into deep modules.
+With a :func:`log_context` set, each such result is committed to the audit log before it is returned.
 
 >>> from core import service
 >>> bundle = service.ensure_bundle("actg175")            # trained and saved on first use only
@@ -11,13 +12,15 @@ checks — has exactly one place to live. Callers lay results out; they never re
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._errors import BundleIntegrityError, PatientValidationError
+from ._errors import BundleIntegrityError, EquipoiseError, PatientValidationError
 from .data.cohorts import BUNDLED, load_cohort  # noqa: F401  (BUNDLED: the bundled cohorts' names)
 from .fairness.groups import is_intersection  # noqa: F401  (for pages: is an audited attribute an intersection?)
 from .fairness.patient_warnings import METRIC_NAMES  # noqa: F401  (plain names of audit metrics, for pages)
@@ -34,17 +37,24 @@ EFFECT_CURVE = "effect_curve"
 MODEL_CARD = "model_card"
 SUBGROUP_AUDIT = "subgroup_audit"
 CALIBRATION = "calibration_curve"
+EXPORT = "export"
+DECISION = "decision"
+BUNDLE_TRAINED = "bundle_trained"
+BUNDLE_REFUSED = "bundle_refused"
 
 
 @dataclass(frozen=True)
 class Shown:
-    """One result about to be shown: what kind, from which bundle, and the result object itself."""
+    """One result about to be shown: what kind, from which bundle (None for none), the result object
+    itself, the patient's identifier and record when there is one, and plain details (texts, integers)."""
 
     kind: str
-    bundle_id: str
-    bundle_sha256: str
+    bundle_id: str | None
+    bundle_sha256: str | None
     result: Any
     patient_id: str | None = None
+    record: Mapping[str, Any] | None = None
+    details: Mapping[str, Any] | None = None
 
 
 _OBSERVERS: list[Callable[[Shown], None]] = []
@@ -60,8 +70,9 @@ def observe(callback: Callable[[Shown], None]) -> Callable[[], None]:
     return lambda: _OBSERVERS.remove(callback) if callback in _OBSERVERS else None
 
 
-def _shown(kind: str, bundle: ModelBundle, result, *, patient_id: str | None = None):
-    event = Shown(kind, bundle.bundle_id, bundle.sha256, result, patient_id)
+def _shown(kind: str, bundle: ModelBundle | None, result, *, patient_id: str | None = None, record=None,
+           details: Mapping[str, Any] | None = None):
+    event = Shown(kind, bundle and bundle.bundle_id, bundle and bundle.sha256, result, patient_id, record, details)
     for callback in list(_OBSERVERS):
         callback(event)
     return result
@@ -109,10 +120,12 @@ def bundle_status(name: str) -> BundleStatus:
     try:
         verify_bundle(path)
     except BundleRefusedError as exc:
-        return BundleStatus(name, str(path), REFUSED, str(exc), exc.file, exc.problem)
+        status = BundleStatus(name, str(path), REFUSED, str(exc), exc.file, exc.problem)
     except BundleIntegrityError as exc:
-        return BundleStatus(name, str(path), REFUSED, str(exc), None, str(exc))
-    return BundleStatus(name, str(path), READY)
+        status = BundleStatus(name, str(path), REFUSED, str(exc), None, str(exc))
+    else:
+        return BundleStatus(name, str(path), READY)
+    return _shown(BUNDLE_REFUSED, None, status, details={"cohort": name, "file": status.file})
 
 
 def bundle_is_ready(name: str) -> bool:
@@ -122,7 +135,12 @@ def bundle_is_ready(name: str) -> bool:
 
 def open_bundle(path: str | Path) -> ModelBundle:
     """Load a bundle after checking its manifest; raises BundleIntegrityError naming what is wrong."""
-    return load_bundle(path)
+    try:
+        return load_bundle(path)
+    except BundleRefusedError as exc:
+        _shown(BUNDLE_REFUSED, None, {"path": str(path), "file": exc.file, "problem": exc.problem, "message": str(exc)},
+               details={"file": exc.file})
+        raise
 
 
 def ensure_bundle(name: str, *, progress: Callable[[str], None] | None = None) -> ModelBundle:
@@ -150,9 +168,17 @@ def retrain_bundle(name: str, *, progress: Callable[[str], None] | None = None) 
 
 def train_bundle(cohort, out: str | Path, *, progress: Callable[[str], None] | None = None):
     """Train, evaluate and assess ``cohort`` and write the sealed bundle; returns (path, Evaluation)."""
+    from .modeling.bundle import MANIFEST
     from .modeling.pipeline import build_bundle
 
-    return build_bundle(cohort, out, progress=progress)
+    path, evaluation = build_bundle(cohort, out, progress=progress)
+    manifest = Path(path) / MANIFEST
+    bundle_id = json.loads(manifest.read_text(encoding="utf-8"))["bundle_id"]
+    event = Shown(BUNDLE_TRAINED, bundle_id, hashlib.sha256(manifest.read_bytes()).hexdigest(), evaluation,
+                  details={"cohort": cohort.spec.name, "path": str(path)})
+    for callback in list(_OBSERVERS):
+        callback(event)
+    return path, evaluation
 
 
 # --- cohorts ---------------------------------------------------------------------------------------
@@ -217,7 +243,7 @@ def predict(bundle: ModelBundle, record: Mapping[str, Any], *, patient_id: str |
     from .reporting.patient_report import predict_patient
 
     report = predict_patient(bundle, dict(record), patient_id=patient_id, ignore=ignore)
-    return _shown(PATIENT_REPORT, bundle, report, patient_id=patient_id)
+    return _shown(PATIENT_REPORT, bundle, report, patient_id=patient_id, record=record)
 
 
 def refusal(bundle: ModelBundle, error: PatientValidationError, *, row: int | None = None,
@@ -267,21 +293,21 @@ def what_if(bundle: ModelBundle, record: Mapping[str, Any], changes: Mapping[str
     """The patient's predictions with ``changes`` applied, beside the original ones."""
     from .explain import what_if as _what_if
 
-    return _shown(WHAT_IF, bundle, _what_if(bundle, record, changes))
+    return _shown(WHAT_IF, bundle, _what_if(bundle, record, changes), record=record)
 
 
 def counterfactual(bundle: ModelBundle, record: Mapping[str, Any], **options):
     """The smallest change to actionable features that alters the comparison (or the dose), if any."""
     from .explain import counterfactual as _counterfactual
 
-    return _shown(COUNTERFACTUAL, bundle, _counterfactual(bundle, record, **options))
+    return _shown(COUNTERFACTUAL, bundle, _counterfactual(bundle, record, **options), record=record)
 
 
 def effect_curve(bundle: ModelBundle, record: Mapping[str, Any], feature: str, **options):
     """How the prediction moves as one feature varies, the others held at the patient's values (ICE)."""
     from .explain import ice_curve
 
-    return _shown(EFFECT_CURVE, bundle, ice_curve(bundle, record, feature, **options))
+    return _shown(EFFECT_CURVE, bundle, ice_curve(bundle, record, feature, **options), record=record)
 
 
 # --- the population ---------------------------------------------------------------------------------
@@ -325,3 +351,54 @@ def warning_digest(warnings, *, fold: tuple[str, ...] = ()):
 def subgroup_audit(bundle: ModelBundle):
     """The held-out subgroup audit stored in the bundle (None for a bundle trained without one)."""
     return _shown(SUBGROUP_AUDIT, bundle, bundle.audit)
+
+
+# --- the store and the audit log ---------------------------------------------------------------------
+
+
+def upgrade_store(url: str | None = None):
+    """Open the store (``EQUIPOISE_DATABASE_URL``, else the SQLite file in ``EQUIPOISE_DATA_DIR``) and
+    apply its migrations; returns the :class:`~core.store.Store`."""
+    from .store import open_store
+
+    return open_store(url)
+
+
+def open_log(url: str | None = None):
+    """The audit log in the store (migrations applied first): an :class:`~core.audit.AuditLog`."""
+    from .audit import AuditLog
+
+    return AuditLog(upgrade_store(url))
+
+
+def log_context(log, *, user: str, role: str, page: str | None = None, patient_id=None, session=None):
+    """From now on in this script run or command, every result this module returns is first committed
+    to ``log`` naming ``user``, ``role`` and ``page``; ``patient_id`` may be a function that returns the
+    current patient's identifier; ``session`` (a :class:`~core.audit.LogSession`) skips exact repeats.
+    Usable as ``with service.log_context(...):`` to limit it to a block."""
+    from .audit import LogContext, record, set_context
+
+    if record not in _OBSERVERS:
+        observe(record)
+    return set_context(LogContext(log, user, role, page, patient_id, session))
+
+
+def record_decision(bundle: ModelBundle | None, *, decision: str, reason: str, about: str | None = None,
+                    patient_id: str | None = None, record: Mapping[str, Any] | None = None):
+    """Record what a person decided (``accepted``, ``overridden``, …) about a result, with the reason."""
+    from .audit import Decision
+
+    try:
+        result = Decision(decision, reason, about)
+    except ValueError as exc:
+        raise EquipoiseError(str(exc)) from None
+    return _shown(DECISION, bundle, result, patient_id=patient_id, record=record, details={"decision": decision})
+
+
+def record_export(what: str, *, content: bytes | str | None = None, report=None, bundle: ModelBundle | None = None,
+                  patient_id: str | None = None) -> None:
+    """Record that ``what`` is about to leave the application (call it before handing the content over)."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    details = {"what": what} if data is None else {"what": what, "bytes": len(data),
+                                                   "sha256": hashlib.sha256(data).hexdigest()}
+    _shown(EXPORT, bundle, report, patient_id=patient_id, details=details)

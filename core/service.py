@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._errors import BundleIntegrityError, EquipoiseError, PatientValidationError
+from ._errors import BundleIntegrityError, PatientValidationError
 from .data.cohorts import BUNDLED, load_cohort  # noqa: F401  (BUNDLED: the bundled cohorts' names)
 from .fairness.groups import is_intersection  # noqa: F401  (for pages: is an audited attribute an intersection?)
 from .fairness.patient_warnings import METRIC_NAMES  # noqa: F401  (plain names of audit metrics, for pages)
@@ -371,34 +371,31 @@ def open_log(url: str | None = None):
     return AuditLog(upgrade_store(url))
 
 
-def log_context(log, *, user: str, role: str, page: str | None = None, patient_id=None, session=None):
+def log_context(log, *, user: str | None = None, role: str | None = None, page: str | None = None,
+                patient_id=None, session=None):
     """From now on in this script run or command, every result this module returns is first committed
-    to ``log`` naming ``user``, ``role`` and ``page``; ``patient_id`` may be a function that returns the
-    current patient's identifier; ``session`` (a :class:`~core.audit.LogSession`) skips exact repeats.
-    Usable as ``with service.log_context(...):`` to limit it to a block."""
-    from .audit import LogContext, record, set_context
+    to ``log`` naming ``user`` (default: the OS user), ``role`` (default ``local``: local mode, every role)
+    and ``page``; ``patient_id`` may be a function returning the current patient's identifier; ``session``
+    (a :class:`~core.audit.LogSession`) skips exact repeats. ``with service.log_context(...):`` limits it."""
+    from .audit import LOCAL_ROLE, LogContext, local_user, record, set_context
 
     if record not in _OBSERVERS:
         observe(record)
-    return set_context(LogContext(log, user, role, page, patient_id, session))
+    return set_context(LogContext(log, user or local_user(), role or LOCAL_ROLE, page, patient_id, session))
 
 
 def record_decision(bundle: ModelBundle | None, *, decision: str, reason: str, about: str | None = None,
                     patient_id: str | None = None, record: Mapping[str, Any] | None = None):
-    """Record what a person decided (``accepted``, ``overridden``, …) about a result, with the reason."""
+    """Record what a person decided (``accepted``, ``overridden``, …) about a result, and why."""
     from .audit import Decision
 
-    try:
-        result = Decision(decision, reason, about)
-    except ValueError as exc:
-        raise EquipoiseError(str(exc)) from None
-    return _shown(DECISION, bundle, result, patient_id=patient_id, record=record, details={"decision": decision})
+    return _shown(DECISION, bundle, Decision(decision, reason, about), patient_id=patient_id, record=record,
+                  details={"decision": decision})
 
 
 def record_export(what: str, *, content: bytes | str | None = None, report=None, bundle: ModelBundle | None = None,
-                  patient_id: str | None = None) -> None:
-    """Record that ``what`` is about to leave the application (call it before handing the content over)."""
+                  patient_id: str | None = None, details: Mapping[str, Any] | None = None) -> None:
+    """Record that ``what`` is about to leave the application: call it before handing the content over."""
     data = content.encode("utf-8") if isinstance(content, str) else content
-    details = {"what": what} if data is None else {"what": what, "bytes": len(data),
-                                                   "sha256": hashlib.sha256(data).hexdigest()}
-    _shown(EXPORT, bundle, report, patient_id=patient_id, details=details)
+    sealed = {} if data is None else {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    _shown(EXPORT, bundle, report, patient_id=patient_id, details={**(details or {}), "what": what, **sealed})

@@ -8,7 +8,7 @@ reordered. :mod:`core.service` records through :func:`record` once a :class:`Log
 from ._canonical import GENESIS, canonical_json, chain_hash, sha256_hex
 from ._key import KEY_ENV, KEY_FILE, load_key, patient_reference
 from .log import FORMAT_VERSION, AuditError, AuditLog, LogEntry
-from .recorder import LOCAL_ROLE, ROLES, Decision, LogContext, LogSession, current_context, local_user, record, set_context
+from .recorder import LOCAL_ROLE, ROLES, Decision, DecisionError, LogContext, LogSession, current_context, local_user, record, set_context
 from .verify import CHANGED, DELETED, INSERTED, REORDERED, ChainVerification, verify_rows
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "ChainVerification",
     "DELETED",
     "Decision",
+    "DecisionError",
     "FORMAT_VERSION",
     "GENESIS",
     "INSERTED",

@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._errors import EquipoiseError
 from .._json import jsonable
 from ._canonical import report_json, sha256_hex
 
@@ -91,6 +92,10 @@ def current_context() -> LogContext | None:
     return _CURRENT.get()
 
 
+class DecisionError(EquipoiseError, ValueError):
+    """A decision without its decision or its reason."""
+
+
 @dataclass(frozen=True)
 class Decision:
     """What a person decided about a shown result (accepted, overridden, …) and why."""
@@ -101,9 +106,9 @@ class Decision:
 
     def __post_init__(self):
         if not isinstance(self.decision, str) or not self.decision.strip():
-            raise ValueError(f"A decision must be a non-empty text (e.g. 'accepted', 'overridden'). Got {self.decision!r}.")
+            raise DecisionError(f"A decision must be a non-empty text (e.g. 'accepted', 'overridden'). Got {self.decision!r}.")
         if not isinstance(self.reason, str) or not self.reason.strip():
-            raise ValueError(f"A decision needs its reason as a non-empty text. Got {self.reason!r}.")
+            raise DecisionError(f"A decision needs its reason as a non-empty text. Got {self.reason!r}.")
 
     def to_dict(self) -> dict:
         return {"decision": self.decision, "reason": self.reason, "about": self.about}

@@ -28,7 +28,8 @@ def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
 
 
 def test_the_subpackages_are_the_documented_concepts():
-    assert SUBPACKAGES == ["data", "evaluation", "explain", "fairness", "modeling", "reporting", "uncertainty"]
+    assert SUBPACKAGES == ["audit", "data", "evaluation", "explain", "fairness", "modeling", "reporting", "store",
+                           "uncertainty"]
 
 
 @pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "pages").glob("*.py")) + ["../app.py"])

@@ -32,10 +32,9 @@ def current_revision(store) -> str | None:
 def upgrade(store, revision: str = "head") -> str:
     """Apply every migration up to ``revision`` in one transaction that holds the database's write
     lock, so two processes starting together do not both migrate. Returns the revision reached."""
-    from alembic import command
-
     if revision == "head" and current_revision(store) == HEAD_REVISION:
         return HEAD_REVISION
+    from alembic import command
     config = alembic_config()
     with store.engine.connect().execution_options(equipoise_immediate=True) as conn:
         with conn.begin():

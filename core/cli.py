@@ -4,7 +4,6 @@ exit status, never a traceback."""
 from __future__ import annotations
 
 import argparse
-import contextvars
 import json
 import math
 import os
@@ -27,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_BAD_INPUT
-    try:  # in a copy of the context: a command's audit-log context ends with the command
-        return contextvars.copy_context().run(args.func, args)
+    try:
+        with service.log_context(None):  # a command's audit-log context (--log) ends with the command
+            return args.func(args)
     except EquipoiseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

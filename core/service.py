@@ -384,6 +384,13 @@ def log_context(log, *, user: str | None = None, role: str | None = None, page: 
     return set_context(LogContext(log, user or local_user(), role or LOCAL_ROLE, page, patient_id, session))
 
 
+def log_session():
+    """A browser session's memory of what it has recorded (pass to :func:`log_context` every run)."""
+    from .audit import LogSession
+
+    return LogSession()
+
+
 def record_decision(bundle: ModelBundle | None, *, decision: str, reason: str, about: str | None = None,
                     patient_id: str | None = None, record: Mapping[str, Any] | None = None):
     """Record what a person decided (``accepted``, ``overridden``, …) about a result, and why."""

@@ -1,7 +1,7 @@
 """Who is looking, and the observer that records what :mod:`core.service` shows.
 
 A :class:`LogContext` (the log, the user, the role, the page) is set for one Streamlit script run or one
-CLI command; it lives in a :class:`contextvars.ContextVar`, so concurrent sessions never mix. The
+CLI command; it is thread-local (each script run has its own thread), so concurrent sessions never mix. The
 observer, :func:`record`, turns each result about to be shown into an entry and commits it *before*
 the service returns the result; if the entry cannot be committed it raises, and nothing is shown.
 Without a context (a test, a library call) nothing is recorded.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import getpass
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,28 +68,36 @@ class LogContext:
         return None if value is None else str(value)
 
 
-_CURRENT: ContextVar[LogContext | None] = ContextVar("equipoise_log_context", default=None)
+class _Current(threading.local):
+    """The context of this thread (a Streamlit script run has its own thread; Streamlit may run a page's
+    code in a copied contextvars context, so a ContextVar would not reach it)."""
+
+    context: LogContext | None = None
+
+
+_CURRENT = _Current()
 
 
 class ContextHandle:
     """Returned by :func:`set_context`: ignore it (the context lasts for the run), or use it in ``with``."""
 
-    def __init__(self, token):
-        self._token = token
+    def __init__(self, previous):
+        self._previous = previous
 
     def __enter__(self):
-        return _CURRENT.get()
+        return _CURRENT.context
 
     def __exit__(self, *exc):
-        _CURRENT.reset(self._token)
+        _CURRENT.context = self._previous
 
 
 def set_context(context: LogContext | None) -> ContextHandle:
-    return ContextHandle(_CURRENT.set(context))
+    previous, _CURRENT.context = _CURRENT.context, context
+    return ContextHandle(previous)
 
 
 def current_context() -> LogContext | None:
-    return _CURRENT.get()
+    return _CURRENT.context
 
 
 class DecisionError(EquipoiseError, ValueError):
@@ -126,7 +134,7 @@ def _as_data(result) -> Any:
 
 def record(shown) -> None:
     """The observer: commit ``shown`` (a :class:`core.service.Shown`) to the current context's log."""
-    ctx = _CURRENT.get()
+    ctx = _CURRENT.context
     if ctx is None or ctx.log is None:
         return
     log = ctx.log

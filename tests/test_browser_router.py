@@ -17,7 +17,7 @@ import pytest
 
 from tests.test_browser_e2e import CHROMIUM, CHROMIUM_ARGS, ROOT, SHOTS, _free_port, pytestmark  # noqa: F401
 
-NAV = ["Patient", "What if", "Subgroups", "Model card"]
+NAV = ["Patient", "What if", "Subgroups", "Model card", "Audit log"]
 CASES = [("", "Patient"), ("what_if", "What if"), ("subgroups", "Subgroups"), ("model_card", "Model card"),
          ("state", None), ("cached", None), ("layout", None), ("keys", None), ("router", None),
          ("no_such_page", None)]

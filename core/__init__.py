@@ -13,6 +13,8 @@ Subpackages, one concept each:
 ``core.fairness``         subgroup audit, predictions-file audit, novelty detector, patient warnings
 ``core.explain``          explanation value object, what-if, counterfactual search, effect curves
 ``core.reporting``        patient report, model card, figures
+``core.store``            the database: SQLAlchemy engine and sessions, packaged Alembic migrations
+``core.audit``            the append-only, hash-chained audit log: append, verify, export
 ``core.service``          the one entry point for pages, CLI and the audit log
 ========================  =========================================================================
 

@@ -18,6 +18,7 @@ from ._errors import EquipoiseError, InputFileError, PatientValidationError
 EXIT_BAD_INPUT = 2
 EXIT_REFUSED_ROWS = 1
 MAX_N_BOOT = 10_000  # intervals settle long before; 10 000 resamples of a large file already take minutes
+EXIT_LOG_BROKEN = 4
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     try:
-        return args.func(args)
+        with service.log_context(None):  # a command's audit-log context (--log) ends with the command
+            return args.func(args)
     except EquipoiseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -76,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--csv", help="one report per row, as JSON Lines")
     what.add_argument("--split", choices=["test"], help="every patient of the bundle's held-out test split")
     what.add_argument("--fhir", help="one patient as a FHIR R4 Bundle (or a CDS Hooks prefetch object), JSON")
+    _log_options(r, "record every report in the audit log before printing it")
     r.set_defaults(func=cmd_predict)
 
     f = sub.add_parser("counterfactual", help="the smallest change a clinician could make that clearly alters the "
@@ -84,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--patient", required=True, help="one patient as JSON ('-' for standard input)")
     f.add_argument("--dose-change", type=float, metavar="MG",
                    help="dose cohort only: the change in mg/week to look for (e.g. -5 for at least 5 mg/week less)")
+    _log_options(f, "record the result in the audit log before printing it")
     f.set_defaults(func=cmd_counterfactual)
 
     a = sub.add_parser("audit", help="subgroup performance with bootstrap CIs, as JSON")
@@ -104,7 +108,27 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--port", type=int, default=8088)
     v.add_argument("--dashboard-url", help="where card links open the dashboard (default http://localhost:8501)")
     v.set_defaults(func=cmd_serve)
+    d = sub.add_parser("db", help="the store: EQUIPOISE_DATABASE_URL, else EQUIPOISE_DATA_DIR/equipoise.sqlite3")
+    dsub = d.add_subparsers(dest="db_command", required=True)
+    dsub.add_parser("upgrade", help="apply the database migrations (the app and the CLI also do on start)").set_defaults(
+        func=cmd_db_upgrade)
+
+    g = sub.add_parser("log", help="the audit log: verify its hash chain, export it")
+    gsub = g.add_subparsers(dest="log_command", required=True)
+    gsub.add_parser("verify", help='recompute the chain: "N entries, chain intact", or the first bad entry').set_defaults(
+        func=cmd_log_verify)
+    e = gsub.add_parser("export", help="every entry (seq, prev_hash, hash, body) as JSON Lines; the export is logged")
+    e.add_argument("--format", choices=["jsonl"], default="jsonl")
+    e.add_argument("--reports", action="store_true", help="include the full report JSON stored with each entry")
+    e.add_argument("--out", help="write to this file instead of standard output")
+    e.add_argument("--user", help="who exports (default: the operating-system user)")
+    e.set_defaults(func=cmd_log_export)
     return p
+
+
+def _log_options(parser, what: str) -> None:
+    parser.add_argument("--log", action="store_true", help=what)
+    parser.add_argument("--user", help="the user named in the log (default: the operating-system user)")
 
 
 # --- commands -------------------------------------------------------------------------------------
@@ -156,6 +180,7 @@ def cmd_template(args) -> int:
 
 
 def cmd_predict(args) -> int:
+    _start_log(args, "cli predict")
     bundle = service.open_bundle(args.bundle)
     if args.patient:
         return _predict_one(bundle, _read_patient(args.patient))
@@ -171,6 +196,7 @@ def cmd_predict(args) -> int:
 
 def cmd_counterfactual(args) -> int:
     """Prints ``{found, changes: [{feature, from, to}], effect, within_uncertainty, message}`` (+ cohort, caveat)."""
+    _start_log(args, "cli counterfactual")
     bundle = service.open_bundle(args.bundle)
     spec, target = bundle.spec, args.dose_change
     if spec.is_dose and target is None:
@@ -224,7 +250,43 @@ def cmd_audit(args) -> int:
     return 0
 
 
+def cmd_db_upgrade(args) -> int:
+    store = service.upgrade_store()
+    print(f"{store.display_url}: at revision {store.revision()} (head).")
+    return 0
+
+
+def cmd_log_verify(args) -> int:
+    result = service.open_log().verify()
+    if result.ok:
+        print(result.message)
+        return 0
+    print(f"error: {result.message}", file=sys.stderr)
+    return EXIT_LOG_BROKEN
+
+
+def cmd_log_export(args) -> int:
+    log = service.open_log()
+    with service.log_context(log, user=args.user, page="cli log export"):
+        service.record_export("audit_log", details={"format": args.format, "reports": args.reports})
+    if not args.out:
+        log.export_jsonl(sys.stdout, reports=args.reports)
+        return 0
+    with open(args.out, "w", encoding="utf-8") as out:
+        n = log.export_jsonl(out, reports=args.reports)
+    print(f"{n} entries written to {args.out}", file=sys.stderr)
+    return 0
+
+
 # --- helpers --------------------------------------------------------------------------------------
+
+
+def _start_log(args, page: str) -> None:
+    """With ``--log``: from here on every result is committed to the audit log before it is printed."""
+    if getattr(args, "log", False):
+        service.log_context(service.open_log(), user=args.user, page=page)
+    elif getattr(args, "user", None):
+        raise InputFileError("--user names who is recorded in the audit log: use it with --log.")
 
 
 def _predict_one(bundle, record: dict) -> int:

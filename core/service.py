@@ -1,8 +1,9 @@
-"""The one entry point that the pages, the CLI and (later) the audit log go through.
+"""The one entry point that the pages, the CLI and the audit log go through.
 
 Every function here that produces something a person will see hands its result to the registered
 observers before returning it (:func:`observe`), so recording what was shown — the audit log, access
 checks — has exactly one place to live. Callers lay results out; they never reach into deep modules.
+With a :func:`log_context` set, each such result is committed to the audit log before it is returned.
 
 >>> from core import service
 >>> bundle = service.ensure_bundle("actg175")            # trained and saved on first use only
@@ -11,6 +12,8 @@ checks — has exactly one place to live. Callers lay results out; they never re
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -27,48 +30,10 @@ from .modeling.signing import SigningConfigError, require_trusted_signer
 
 DEFAULT_COHORT = "actg175"
 
-# kinds of result handed to observers
-PATIENT_REPORT = "patient_report"
-REFUSED_RECORD = "refused_record"
-WHAT_IF = "what_if"
-COUNTERFACTUAL = "counterfactual"
-EFFECT_CURVE = "effect_curve"
-MODEL_CARD = "model_card"
-SUBGROUP_AUDIT = "subgroup_audit"
-CALIBRATION = "calibration_curve"
-CDS_CARD = "cds_card"
-CDS_FEEDBACK = "cds_feedback"
-
-
-@dataclass(frozen=True)
-class Shown:
-    """One result about to be shown: what kind, from which bundle, and the result object itself."""
-
-    kind: str
-    bundle_id: str
-    bundle_sha256: str
-    result: Any
-    patient_id: str | None = None
-
-
-_OBSERVERS: list[Callable[[Shown], None]] = []
-
-
-def observe(callback: Callable[[Shown], None]) -> Callable[[], None]:
-    """Call ``callback(shown)`` for every result this module returns; returns a function that stops it.
-
-    An observer that raises stops the result from being returned: nothing is shown that could not be
-    recorded.
-    """
-    _OBSERVERS.append(callback)
-    return lambda: _OBSERVERS.remove(callback) if callback in _OBSERVERS else None
-
-
-def _shown(kind: str, bundle: ModelBundle, result, *, patient_id: str | None = None):
-    event = Shown(kind, bundle.bundle_id, bundle.sha256, result, patient_id)
-    for callback in list(_OBSERVERS):
-        callback(event)
-    return result
+from ._observers import (BUNDLE_REFUSED, BUNDLE_TRAINED, CALIBRATION, CDS_CARD, CDS_FEEDBACK,  # noqa: F401
+                         COUNTERFACTUAL, DECISION, EFFECT_CURVE, EXPORT, MODEL_CARD, PATIENT_REPORT, REFUSED_RECORD,
+                         SUBGROUP_AUDIT, WHAT_IF, _OBSERVERS, Shown, _shown, observe)
+from ._views import cds_app, decode_link_record, input_rows, record_from_fhir, warning_digest  # noqa: F401
 
 
 # --- bundles ---------------------------------------------------------------------------------------
@@ -116,12 +81,14 @@ def bundle_status(name: str) -> BundleStatus:
     try:
         manifest = verify_bundle(path)
     except BundleRefusedError as exc:
-        return BundleStatus(name, str(path), REFUSED, str(exc), exc.file, exc.problem)
+        status = BundleStatus(name, str(path), REFUSED, str(exc), exc.file, exc.problem)
     except SigningConfigError as exc:
-        return BundleStatus(name, str(path), REFUSED, str(exc), None, str(exc), retrain=False)
+        status = BundleStatus(name, str(path), REFUSED, str(exc), None, str(exc), retrain=False)
     except BundleIntegrityError as exc:
-        return BundleStatus(name, str(path), REFUSED, str(exc), None, str(exc))
-    return BundleStatus(name, str(path), READY, signed_by=manifest["signed_by"])
+        status = BundleStatus(name, str(path), REFUSED, str(exc), None, str(exc))
+    else:
+        return BundleStatus(name, str(path), READY, signed_by=manifest["signed_by"])
+    return _shown(BUNDLE_REFUSED, None, status, details={"cohort": name, "file": status.file})
 
 
 def bundle_is_ready(name: str) -> bool:
@@ -131,7 +98,12 @@ def bundle_is_ready(name: str) -> bool:
 
 def open_bundle(path: str | Path) -> ModelBundle:
     """Load a bundle after checking its manifest, id and signature; raises BundleIntegrityError naming what is wrong."""
-    return load_bundle(path)
+    try:
+        return load_bundle(path)
+    except BundleRefusedError as exc:
+        _shown(BUNDLE_REFUSED, None, {"path": str(path), "file": exc.file, "problem": exc.problem, "message": str(exc)},
+               details={"file": exc.file})
+        raise
 
 
 def ensure_bundle(name: str, *, progress: Callable[[str], None] | None = None) -> ModelBundle:
@@ -167,8 +139,9 @@ def train_bundle(cohort, out: str | Path, *, progress: Callable[[str], None] | N
     Refused before any training if ``out`` holds something that is not a verified bundle (unless ``force``,
     which moves it aside) or the signing key is unusable. One writer per path: a caller that finds another
     training the same path waits for it and, if a new bundle was finished meanwhile, loads that one instead
-    of training again.
+    of training again. Observers are told of every bundle trained.
     """
+    from .modeling.bundle import MANIFEST
     from .modeling.bundle_store import bundle_lock, check_target, verified_sha
     from .modeling.pipeline import build_bundle
     from .modeling.signing import signer_from_env
@@ -182,7 +155,14 @@ def train_bundle(cohort, out: str | Path, *, progress: Callable[[str], None] | N
         if after is not None and after != before:
             say(f"it finished meanwhile: using that bundle instead of training again ({out})")
             return Path(out), load_bundle(out).evaluation
-        return build_bundle(cohort, out, progress=progress, force=force)
+        path, evaluation = build_bundle(cohort, out, progress=progress, force=force)
+    manifest = Path(path) / MANIFEST
+    bundle_id = json.loads(manifest.read_text(encoding="utf-8"))["bundle_id"]
+    event = Shown(BUNDLE_TRAINED, bundle_id, hashlib.sha256(manifest.read_bytes()).hexdigest(), evaluation,
+                  details={"cohort": cohort.spec.name, "path": str(path)})
+    for callback in list(_OBSERVERS):
+        callback(event)
+    return path, evaluation
 
 
 # --- cohorts ---------------------------------------------------------------------------------------
@@ -247,7 +227,7 @@ def predict(bundle: ModelBundle, record: Mapping[str, Any], *, patient_id: str |
     from .reporting.patient_report import predict_patient
 
     report = predict_patient(bundle, dict(record), patient_id=patient_id, ignore=ignore)
-    return _shown(PATIENT_REPORT, bundle, report, patient_id=patient_id)
+    return _shown(PATIENT_REPORT, bundle, report, patient_id=patient_id, record=record)
 
 
 def refusal(bundle: ModelBundle, error: PatientValidationError, *, row: int | None = None,
@@ -297,21 +277,21 @@ def what_if(bundle: ModelBundle, record: Mapping[str, Any], changes: Mapping[str
     """The patient's predictions with ``changes`` applied, beside the original ones."""
     from .explain import what_if as _what_if
 
-    return _shown(WHAT_IF, bundle, _what_if(bundle, record, changes))
+    return _shown(WHAT_IF, bundle, _what_if(bundle, record, changes), record=record)
 
 
 def counterfactual(bundle: ModelBundle, record: Mapping[str, Any], **options):
     """The smallest change to actionable features that alters the comparison (or the dose), if any."""
     from .explain import counterfactual as _counterfactual
 
-    return _shown(COUNTERFACTUAL, bundle, _counterfactual(bundle, record, **options))
+    return _shown(COUNTERFACTUAL, bundle, _counterfactual(bundle, record, **options), record=record)
 
 
 def effect_curve(bundle: ModelBundle, record: Mapping[str, Any], feature: str, **options):
     """How the prediction moves as one feature varies, the others held at the patient's values (ICE)."""
     from .explain import ice_curve
 
-    return _shown(EFFECT_CURVE, bundle, ice_curve(bundle, record, feature, **options))
+    return _shown(EFFECT_CURVE, bundle, ice_curve(bundle, record, feature, **options), record=record)
 
 
 # --- the population ---------------------------------------------------------------------------------
@@ -345,34 +325,6 @@ def patient_groups(bundle: ModelBundle, record: Mapping[str, Any]) -> list[tuple
     return _patient_groups(bundle.spec, dict(record))
 
 
-def input_rows(bundle: ModelBundle, report: Mapping[str, Any]) -> list[dict]:
-    """The inputs a report used, in clinical words, unknown ones and unusual ones marked."""
-    from .reporting.inputs import input_rows as rows
-
-    return rows(bundle.spec, report)
-
-
-def record_from_fhir(bundle: ModelBundle, chart_json: Mapping[str, Any], *, on=None):
-    """A FHIR Bundle (or CDS Hooks prefetch) mapped to this cohort's record: ``MappedRecord(record, notes)``."""
-    from .fhir import chart_from_bundle, record_from_chart
-
-    return record_from_chart(bundle.spec, chart_from_bundle(chart_json), on=on)
-
-
-def cds_app(*, dashboard_url: str | None = None):
-    """The CDS Hooks service as an ASGI app (FastAPI), answering through this module."""
-    from .cds.app import create_app
-
-    return create_app(dashboard_url=dashboard_url)
-
-
-def decode_link_record(token: str) -> dict:
-    """The patient inputs an EHR card's link carries (``?record=``); ValueError with a plain message if not."""
-    from .cds.cards import decode_record
-
-    return decode_record(token)
-
-
 def cds_card(bundle: ModelBundle, card: dict, *, hook_instance: str | None = None) -> dict:
     """A CDS Hooks card about to be returned to an EHR (observers record it first)."""
     return _shown(CDS_CARD, bundle, card, patient_id=None)
@@ -383,13 +335,61 @@ def cds_feedback(bundle: ModelBundle, feedback: dict) -> dict:
     return _shown(CDS_FEEDBACK, bundle, feedback)
 
 
-def warning_digest(warnings, *, fold: tuple[str, ...] = ()):
-    """What a page shows prominently (at most three banners, one per kind) and what it folds away."""
-    from .reporting.banners import digest
-
-    return digest(warnings, fold=fold)
-
-
 def subgroup_audit(bundle: ModelBundle):
     """The held-out subgroup audit stored in the bundle (None for a bundle trained without one)."""
     return _shown(SUBGROUP_AUDIT, bundle, bundle.audit)
+
+
+# --- the store and the audit log ---------------------------------------------------------------------
+
+
+def upgrade_store(url: str | None = None):
+    """Open the store (``EQUIPOISE_DATABASE_URL``, else the SQLite file in ``EQUIPOISE_DATA_DIR``) and
+    apply its migrations; returns the :class:`~core.store.Store`."""
+    from .store import open_store
+
+    return open_store(url)
+
+
+def open_log(url: str | None = None):
+    """The audit log in the store (migrations applied first): an :class:`~core.audit.AuditLog`."""
+    from .audit import AuditLog
+
+    return AuditLog(upgrade_store(url))
+
+
+def log_context(log, *, user: str | None = None, role: str | None = None, page: str | None = None,
+                patient_id=None, session=None):
+    """From now on in this script run or command, every result this module returns is first committed
+    to ``log`` naming ``user`` (default: the OS user), ``role`` (default ``local``: local mode, every role)
+    and ``page``; ``patient_id`` may be a function returning the current patient's identifier; ``session``
+    (a :class:`~core.audit.LogSession`) skips exact repeats. ``with service.log_context(...):`` limits it."""
+    from .audit import LOCAL_ROLE, LogContext, local_user, record, set_context
+
+    if record not in _OBSERVERS:
+        observe(record)
+    return set_context(LogContext(log, user or local_user(), role or LOCAL_ROLE, page, patient_id, session))
+
+
+def log_session():
+    """A browser session's memory of what it has recorded (pass to :func:`log_context` every run)."""
+    from .audit import LogSession
+
+    return LogSession()
+
+
+def record_decision(bundle: ModelBundle | None, *, decision: str, reason: str, about: str | None = None,
+                    patient_id: str | None = None, record: Mapping[str, Any] | None = None):
+    """Record what a person decided (``accepted``, ``overridden``, …) about a result, and why."""
+    from .audit import Decision
+
+    return _shown(DECISION, bundle, Decision(decision, reason, about), patient_id=patient_id, record=record,
+                  details={"decision": decision})
+
+
+def record_export(what: str, *, content: bytes | str | None = None, report=None, bundle: ModelBundle | None = None,
+                  patient_id: str | None = None, details: Mapping[str, Any] | None = None) -> None:
+    """Record that ``what`` is about to leave the application: call it before handing the content over."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    sealed = {} if data is None else {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    _shown(EXPORT, bundle, report, patient_id=patient_id, details={**(details or {}), "what": what, **sealed})

@@ -15,6 +15,7 @@ FORM_RAW = "eq.form_raw"              # {cohort: what was typed in the form, kep
 LINK = "eq.link"                      # the (cohort, patient) deep link last applied from the URL
 LINK_PENDING = "eq.link_pending"      # a cohort whose form holds inputs from an EHR link, not yet used
 LINK_ERROR = "eq.link_error"          # why the URL's deep link could not be followed
+LOG_SESSION = "eq.log_session"        # the audit log's memory of what this session has recorded
 COUNTERFACTUALS = "wi.counterfactuals"  # what-if page: per-session memo (patient data never in a shared cache)
 
 # --- sidebar widgets ------------------------------------------------------------------------------
@@ -68,6 +69,16 @@ SG_CALIBRATION = "sg.calibration"
 MC_CALIBRATION = "mc.calibration"
 MC_DECISION = "mc.decision"
 MC_COVERAGE = "mc.coverage"
+
+
+# --- audit log page -----------------------------------------------------------------------------
+AL_USER = "al.user"
+AL_PATIENT = "al.patient"
+AL_DATES = "al.dates"
+AL_VERIFY = "al.verify"
+AL_EXPORT = "al.export"
+AL_DOWNLOAD = "al.download"
+AL_SEQ = "al.seq"
 
 
 # --- bundle refusal (any page) --------------------------------------------------------------------

@@ -107,6 +107,29 @@ def quietly(fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
+# --- the audit log: opened once per server process, its context set for every script run ---------
+@st.cache_resource(show_spinner=False)
+def audit_log():
+    """The audit log (a shared resource: the store's engine; no patient data is cached here)."""
+    return service.open_log()
+
+
+def open_log(page: str):
+    """Set this run's log context (local mode: the OS user, every role) so that every result core shows
+    on ``page`` is committed to the audit log before the page can lay it out. Returns the log."""
+    ss = st.session_state
+    if ss.get(K.LOG_SESSION) is None:
+        ss[K.LOG_SESSION] = service.log_session()
+    session = ss[K.LOG_SESSION]
+
+    def patient_id():
+        return ss.get(TEST_ID, {}).get(ss.get(COHORT)) if ss.get(SOURCE) == SOURCES[0] else None
+
+    log = audit_log()
+    service.log_context(log, page=page, patient_id=patient_id, session=session)
+    return log
+
+
 # --- the sidebar --------------------------------------------------------------------------------
 def _persist(widget_key: str, state_key: str):
     st.session_state[state_key] = st.session_state[widget_key]

@@ -14,6 +14,7 @@ COHORTS = ("actg175", "colon", "warfarin")
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_cache(tmp_path_factory):
     os.environ["EQUIPOISE_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    os.environ["EQUIPOISE_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))  # the store and audit key
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,8 @@ def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
 
 
 def test_the_subpackages_are_the_documented_concepts():
-    assert SUBPACKAGES == ["cds", "data", "evaluation", "explain", "fairness", "fhir", "modeling", "reporting",
+    assert SUBPACKAGES == ["audit", "cds", "data", "evaluation", "explain", "fairness", "fhir", "modeling",
+                           "reporting", "store",
                            "uncertainty"]
 
 

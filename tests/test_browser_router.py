@@ -12,7 +12,7 @@ import pytest
 from tests._browser import BROWSER_MARKS, SHOTS, launch, start_server, stop_server
 
 pytestmark = BROWSER_MARKS
-NAV = ["Patient", "What if", "Subgroups", "Model card"]
+NAV = ["Patient", "What if", "Subgroups", "Model card", "Audit log"]
 CASES = [("", "Patient"), ("what_if", "What if"), ("subgroups", "Subgroups"), ("model_card", "Model card"),
          ("state", None), ("cached", None), ("layout", None), ("keys", None), ("router", None),
          ("no_such_page", None)]

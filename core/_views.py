@@ -1,0 +1,44 @@
+"""Thin views the service re-exports: inputs in words, the banner digest, FHIR charts, CDS links and app.
+
+None of these shows a model result by itself, so none is handed to the observers here; what they feed
+(a prediction, a card) goes through :mod:`core.service`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+
+def input_rows(bundle, report: Mapping[str, Any]) -> list[dict]:
+    """The inputs a report used, in clinical words, unknown ones and unusual ones marked."""
+    from .reporting.inputs import input_rows as rows
+
+    return rows(bundle.spec, report)
+
+
+def record_from_fhir(bundle, chart_json: Mapping[str, Any], *, on=None):
+    """A FHIR Bundle (or CDS Hooks prefetch) mapped to this cohort's record: ``MappedRecord(record, notes)``."""
+    from .fhir import chart_from_bundle, record_from_chart
+
+    return record_from_chart(bundle.spec, chart_from_bundle(chart_json), on=on)
+
+
+def cds_app(*, dashboard_url: str | None = None):
+    """The CDS Hooks service as an ASGI app (FastAPI), answering through this module."""
+    from .cds.app import create_app
+
+    return create_app(dashboard_url=dashboard_url)
+
+
+def decode_link_record(token: str) -> dict:
+    """The patient inputs an EHR card's link carries (``?record=``); ValueError with a plain message if not."""
+    from .cds.cards import decode_record
+
+    return decode_record(token)
+
+
+def warning_digest(warnings, *, fold: tuple[str, ...] = ()):
+    """What a page shows prominently (at most three banners, one per kind) and what it folds away."""
+    from .reporting.banners import digest
+
+    return digest(warnings, fold=fold)

@@ -42,3 +42,21 @@ def warning_digest(warnings, *, fold: tuple[str, ...] = ()):
     from .reporting.banners import digest
 
     return digest(warnings, fold=fold)
+
+
+def upload_frame(data: bytes, name: str, size: int):
+    """An uploaded patient CSV, within the size and row limits; InputFileError naming the file otherwise."""
+    from ._errors import InputFileError
+    from .data import limits
+
+    if size > limits.MAX_CSV_BYTES:  # refused before it is parsed
+        raise InputFileError(f"The CSV {name} is {size / 2**20:.1f} MB; the limit is {limits.MAX_CSV_BYTES // 2**20} MB.")
+    frame = limits.parse_csv(data, "The CSV")
+    if frame.empty:
+        raise InputFileError("The CSV has no rows.")
+    return frame
+
+
+def upload_record(bundle, frame, row: int) -> dict:
+    """Row ``row`` (1-based) of an uploaded CSV as a record: the cohort's fields only."""
+    return {k: v for k, v in frame.iloc[int(row) - 1].to_dict().items() if k in bundle.spec.feature_names}

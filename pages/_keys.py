@@ -23,6 +23,7 @@ W_COHORT = "w.cohort"
 W_SOURCE = "w.source"
 W_TEST_ID = "w.test_id"
 W_CSV_ROW = "w.csv_row"
+UPLOAD = "eq.upload"                  # the latest uploaded CSV, parsed once: {sha256, frame | None, error}
 
 
 def form(cohort: str) -> str:

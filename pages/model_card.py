@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core.reporting import figures
-from pages._state import sidebar
+from pages._sidebar import sidebar
 from pages._cached import card_for
 from pages import _keys as K
 from pages._layout import inert

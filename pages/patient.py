@@ -8,7 +8,8 @@ import streamlit as st
 
 from core.reporting import figures
 from pages._layout import inert, inputs_table, units_of, warning_banners
-from pages._state import report_for, show_refusal, sidebar
+from pages._sidebar import show_refusal, sidebar
+from pages._state import report_for
 from pages import _keys as K
 
 selection = sidebar()

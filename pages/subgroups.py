@@ -10,7 +10,7 @@ import streamlit as st
 from core.reporting import figures
 from core import service
 from pages._cached import calibration_by
-from pages._state import sidebar
+from pages._sidebar import sidebar
 from pages import _keys as K
 
 CORRECTION_NAMES = {"holm": "Holm", "fdr_bh": "Benjamini–Hochberg", "none": "no"}

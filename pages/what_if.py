@@ -12,7 +12,8 @@ import streamlit as st
 from core import PatientValidationError, service
 from core.reporting import figures
 from pages._layout import inert, units_of, warning_banners
-from pages._state import quietly, sidebar
+from pages._sidebar import sidebar
+from pages._state import quietly
 from pages import _keys as K
 
 selection = sidebar()

@@ -20,7 +20,10 @@ import urllib.request
 
 import pytest
 
-from test_browser_e2e import CHROMIUM, CHROMIUM_ARGS, ROOT, SHOTS, _free_port, _settle, pytestmark  # noqa: F401
+from tests._browser import BROWSER_MARKS, ROOT, SHOTS, free_port as _free_port, launch
+from tests.test_browser_e2e import _settle
+
+pytestmark = BROWSER_MARKS
 
 IMPLAUSIBLE_WEIGHT = "287.35"   # possible (limits 20-300 kg) but outside the plausible 35-160 kg: used and flagged
 
@@ -98,7 +101,7 @@ def test_upload_text_is_inert_and_nothing_is_fetched(app, listener, tmp_path):
         writer.writerow(good | {"weight_kg": IMPLAUSIBLE_WEIGHT})
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
             page.goto(url)

@@ -20,6 +20,9 @@ EXIT_REFUSED_ROWS = 1
 MAX_N_BOOT = 10_000  # intervals settle long before; 10 000 resamples of a large file already take minutes
 EXIT_LOG_BROKEN = 4
 
+# Per-concept command groups live in core/_cli_<concept>.py, each with ``add_commands(sub)``; list them here.
+COMMAND_MODULES: list = []
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
@@ -123,6 +126,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--out", help="write to this file instead of standard output")
     e.add_argument("--user", help="who exports (default: the operating-system user)")
     e.set_defaults(func=cmd_log_export)
+    for add_commands in COMMAND_MODULES:
+        add_commands(sub)
     return p
 
 

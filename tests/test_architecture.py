@@ -28,7 +28,7 @@ def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
 
 
 def test_the_subpackages_are_the_documented_concepts():
-    assert SUBPACKAGES == ["audit", "cds", "data", "evaluation", "explain", "fairness", "fhir", "modeling",
+    assert SUBPACKAGES == ["audit", "auth", "cds", "data", "evaluation", "explain", "fairness", "fhir", "modeling",
                            "reporting", "store",
                            "uncertainty"]
 
@@ -43,10 +43,13 @@ def test_pages_reach_core_only_through_its_surface_and_the_service(page):
                 assert names == ["figures"], f"{page} imports {names} from core.reporting"
 
 
-def test_the_cli_goes_through_the_service():
-    for level, module, names in _imports(CORE / "cli.py"):
+@pytest.mark.parametrize("cli", ["cli.py"] + sorted(p.name for p in CORE.glob("_cli_*.py")))
+def test_the_cli_goes_through_the_service(cli):
+    # core/cli.py and its per-concept command modules (core/_cli_<concept>.py, each with add_commands(sub))
+    for level, module, names in _imports(CORE / cli):
         if level:
-            assert module in ("service", "_errors", "_json", ""), f"core/cli.py imports .{module}"
+            assert module in ("service", "_errors", "_json", "") or module.startswith("_cli_"), \
+                f"core/{cli} imports .{module}"
 
 
 @pytest.mark.parametrize("path", sorted(str(p.relative_to(ROOT)) for p in CORE.rglob("*.py")))

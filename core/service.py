@@ -34,6 +34,8 @@ DEFAULT_COHORT = "actg175"
 from ._observers import (BUNDLE_REFUSED, BUNDLE_TRAINED, CALIBRATION, CDS_CARD, CDS_FEEDBACK,  # noqa: F401
                          COUNTERFACTUAL, DECISION, EFFECT_CURVE, EXPORT, MODEL_CARD, PATIENT_REPORT, REFUSED_RECORD,
                          SUBGROUP_AUDIT, WHAT_IF, _OBSERVERS, Shown, _shown, observe)
+# Per-concept service functions (board, training, scale, ...) live in core/_service_<concept>.py, each
+# re-exported here with one import line, so this module stays the single entry point and stays short.
 from ._views import (cds_app, decode_link_record, input_rows, record_from_fhir, upload_frame,  # noqa: F401
                      upload_record, warning_digest)
 

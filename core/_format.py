@@ -1,9 +1,11 @@
-"""Numbers as text, one helper per style, so every message and label formats a value the same way."""
+"""Numbers as text, one helper per style, so every message and label formats a value the same way; and
+other people's text made inert for Markdown (the dashboard, CDS Hooks cards)."""
 
 from __future__ import annotations
 
 import math
 import numbers
+import re
 
 import numpy as np
 
@@ -57,3 +59,22 @@ def is_number(v) -> bool:
     """A real, finite number (not a bool)."""
     return (isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
             and math.isfinite(float(v)))
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>#|~$!])")   # emphasis, code, links, images, HTML, tables, LaTeX
+_LIST = re.compile(r"^(\s*)(\d*)([-+.)])(\s)", re.MULTILINE)   # a line that would start a list
+_AUTOLINK = re.compile(r"(?i)\b(https?|ftp)://|\b(www)\.|@")   # GFM turns bare URLs, www. and emails into links
+
+
+def inert_markdown(text) -> str:
+    """``text`` escaped so a Markdown renderer shows it literally: no emphasis, links, images, HTML, LaTeX,
+    autolinks or list markers. Line breaks are kept as they are (a caller may make them hard breaks)."""
+    escaped = _MARKDOWN.sub(r"\\\1", str(text))
+    escaped = _AUTOLINK.sub(_unlink, escaped)
+    return _LIST.sub(r"\1\2\\\3\4", escaped)
+
+
+def _unlink(m: re.Match) -> str:
+    if m.group(1):
+        return m.group(1) + r"\:\/\/"
+    return m.group(2) + r"\." if m.group(2) else r"\@"

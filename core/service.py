@@ -23,6 +23,7 @@ from typing import Any
 from ._errors import BundleIntegrityError, PatientValidationError
 from .data.cohorts import BUNDLED, load_cohort  # noqa: F401  (BUNDLED: the bundled cohorts' names)
 from .data import limits  # noqa: F401  (input bounds and bounded readers, for the CLI and pages)
+from ._format import inert_markdown  # noqa: F401  (text from users, uploads or an EHR, inert as Markdown)
 from .fairness.groups import is_intersection  # noqa: F401  (for pages: is an audited attribute an intersection?)
 from .fairness.patient_warnings import METRIC_NAMES  # noqa: F401  (plain names of audit metrics, for pages)
 from .modeling.bundle import BundleRefusedError, ModelBundle, load_bundle, verify_bundle
@@ -330,13 +331,14 @@ def patient_groups(bundle: ModelBundle, record: Mapping[str, Any]) -> list[tuple
 
 
 def cds_card(bundle: ModelBundle, card: dict, *, hook_instance: str | None = None) -> dict:
-    """A CDS Hooks card about to be returned to an EHR (observers record it first)."""
-    return _shown(CDS_CARD, bundle, card, patient_id=None)
+    """A CDS Hooks card about to be returned to an EHR (observers record it first, with its hookInstance)."""
+    return _shown(CDS_CARD, bundle, card, details={"hook_instance": hook_instance, "card": card.get("uuid")})
 
 
 def cds_feedback(bundle: ModelBundle, feedback: dict) -> dict:
     """CDS Hooks feedback (accepted / overridden with a reason) for a card; observers record it."""
-    return _shown(CDS_FEEDBACK, bundle, feedback)
+    return _shown(CDS_FEEDBACK, bundle, feedback, details={"card": feedback.get("card"),
+                                                          "outcome": feedback.get("outcome")})
 
 
 def subgroup_audit(bundle: ModelBundle):

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from core import service
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>#|~$!])")   # emphasis, code, links, images, HTML, tables, LaTeX
-_LIST = re.compile(r"^(\s*)(\d*)([-+.)])(\s)", re.MULTILINE)   # a line that would start a list
 CALL = {"high": "warning", "medium": "info", "low": "info"}   # calm: red is for refusals, not for evidence
-
-
-_AUTOLINK = re.compile(r"(?i)\b(https?|ftp)://|\b(www)\.|@")   # GFM turns bare URLs, www. and emails into links
 
 
 def inert(text) -> str:
     """``text`` escaped so Streamlit shows it literally: no Markdown, links, images, HTML or LaTeX."""
-    escaped = _MARKDOWN.sub(r"\\\1", str(text))
-    escaped = _AUTOLINK.sub(_unlink, escaped)
-    return _LIST.sub(r"\1\2\\\3\4", escaped).replace("\n", "  \n")
-
-
-def _unlink(m: re.Match) -> str:
-    if m.group(1):
-        return m.group(1) + r"\:\/\/"
-    return m.group(2) + r"\." if m.group(2) else r"\@"
+    return service.inert_markdown(text).replace("\n", "  \n")
 
 
 def warning_banners(warnings: list[dict], *, fold: tuple[str, ...] = ()) -> None:

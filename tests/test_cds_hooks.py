@@ -183,3 +183,32 @@ def test_cli_predict_from_fhir_matches_the_card(client, bundle_dirs, record, tmp
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
         assert main(["predict", "--bundle", str(bundle_dirs("warfarin")), "--fhir", str(bad)]) == 2
     assert "resourceType 'Patient'" in err.getvalue()
+
+
+def test_discovery_describes_each_service_and_asks_for_the_three_prefetch_templates(client):
+    for s in client.get("/cds-services").json()["services"]:
+        spec = service.load_cohort(s["id"]).spec
+        assert s["title"] == f"Equipoise: {spec.title}" and "never orders" in s["description"]
+        assert s["prefetch"] == {"patient": "Patient/{{context.patientId}}",
+                                 "observations": "Observation?patient={{context.patientId}}",
+                                 "medications": "MedicationStatement?patient={{context.patientId}}"}
+
+
+def test_a_card_names_its_source_and_carries_the_decision_support_caveat(client, bundles, record):
+    (card,) = client.post("/cds-services/warfarin", json=call(prefetch_for(record))).json()["cards"]
+    assert card["source"] == {"label": "Equipoise (warfarin)",
+                              "url": "http://dash.example:8501/model_card?cohort=warfarin"}
+    disclaimer = service.predict(bundles("warfarin"), record).to_dict()["disclaimer"]
+    assert disclaimer and service.inert_markdown(disclaimer) in card["detail"]
+
+
+@pytest.mark.parametrize("text", ["<img src=x onerror=alert(1)>", "[see](https://evil.example/x)", "**1**/*3"])
+def test_text_from_the_chart_reaches_the_card_inert(client, record, text):
+    chart = prefetch_for(record)
+    for entry in chart["observations"]["entry"]:
+        if entry["resource"]["code"]["coding"][0]["code"] == "84413-4":
+            entry["resource"]["valueCodeableConcept"]["text"] = text
+    (card,) = client.post("/cds-services/warfarin", json=call(chart)).json()["cards"]
+    assert text not in card["detail"]  # never as the EHR's Markdown renderer would act on it ...
+    assert service.inert_markdown(text) in card["detail"]  # ... but shown, escaped, so the value is still seen
+    assert service.inert_markdown(text).count("\\") >= 2

@@ -14,6 +14,8 @@ import zlib
 from typing import Any, Mapping
 from urllib.parse import urlencode
 
+from .._format import inert_markdown
+
 SUMMARY_MAX = 140
 MAX_LINK_RECORD = 4096  # bytes of encoded inputs a link may carry
 
@@ -68,7 +70,7 @@ def card_for_report(report: Mapping, *, source_label: str, source_url: str, link
                     notes: tuple[str, ...] = ()) -> dict:
     """One card for a ``PatientReport.to_dict()``; ``notes`` lists inputs that stayed unknown or were inferred."""
     warnings = report.get("warnings", [])
-    lines = [report["summary"]["text"], ""]
+    lines = [inert_markdown(report["summary"]["text"]), ""]
     if "pairwise" in report and report["summary"]["state"] != "insufficient_evidence":
         lines.append("**Every pair of arms** (difference in risk, 95% interval, percentage points):")
         lines += [f"- {p['a']} − {p['b']}: {100 * p['difference']:+.1f} ({100 * p['interval'][0]:+.1f} to "
@@ -77,13 +79,13 @@ def card_for_report(report: Mapping, *, source_label: str, source_url: str, link
     serious = [w for w in warnings if w.get("severity") in ("high", "medium")]
     if serious:
         lines.append("**Warnings that apply:**")
-        lines += [f"- ({w['severity']}) {w['message']}" for w in serious]
+        lines += [f"- ({w['severity']}) {inert_markdown(w['message'])}" for w in serious]
         lines.append("")
     if notes:
         lines.append("**Inputs from the chart:**")
-        lines += [f"- {n}" for n in notes]
+        lines += [f"- {inert_markdown(n)}" for n in notes]
         lines.append("")
-    lines.append(report.get("disclaimer", ""))
+    lines.append(inert_markdown(report.get("disclaimer", "")))
     return {"summary": _headline(report),
             "indicator": "warning" if any(w.get("severity") == "high" for w in warnings) else "info",
             "detail": "\n".join(lines).strip(),
@@ -95,9 +97,10 @@ def card_for_refusal(errors: list[Mapping], *, source_label: str, source_url: st
                      notes: tuple[str, ...] = ()) -> dict:
     """An ``info`` card naming each field that could not be used (never a server error)."""
     names = ", ".join(sorted({str(e.get("field")) for e in errors}))
-    lines = ["The model could not be applied to this chart:", ""] + [f"- {e.get('message')}" for e in errors]
+    lines = ["The model could not be applied to this chart:", ""]
+    lines += [f"- {inert_markdown(e.get('message'))}" for e in errors]
     if notes:
-        lines += ["", "**Inputs from the chart:**"] + [f"- {n}" for n in notes]
+        lines += ["", "**Inputs from the chart:**"] + [f"- {inert_markdown(n)}" for n in notes]
     return {"summary": _short(f"No estimate: these inputs are missing or impossible: {names}."),
             "indicator": "info", "detail": "\n".join(lines),
             "source": {"label": source_label, "url": source_url}}

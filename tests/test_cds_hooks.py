@@ -212,3 +212,32 @@ def test_text_from_the_chart_reaches_the_card_inert(client, record, text):
     assert text not in card["detail"]  # never as the EHR's Markdown renderer would act on it ...
     assert service.inert_markdown(text) in card["detail"]  # ... but shown, escaped, so the value is still seen
     assert service.inert_markdown(text).count("\\") >= 2
+
+
+def _actg_chart(r, race_code):
+    today = dt.date.today()
+    born = today.replace(year=today.year - int(r["age_years"]))
+    patient = {"resourceType": "Patient", "id": "p1", "gender": r["sex"], "birthDate": born.isoformat(),
+               "extension": [{"url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race",
+                              "extension": [{"url": "ombCategory", "valueCoding": {
+                                  "system": "urn:oid:2.16.840.1.113883.6.238", "code": race_code}}]}]}
+    return {"patient": patient, "observations": _searchset([
+        _obs("29463-7", r["weight_kg"] / 0.45359237, "[lb_av]"), _obs("24467-3", r["cd4_cells_per_ul"], "/uL")])}
+
+
+@pytest.mark.parametrize("race_code, race", [("2106-3", "white"), ("2054-5", "non-white"), ("2028-9", "non-white"),
+                                             ("ASKU", None), ("2131-1", None)])
+def test_actg175_maps_age_sex_race_weight_and_cd4_and_leaves_the_rest_unknown(bundles, race_code, race):
+    bundle = bundles("actg175")
+    r = service.held_out_patients(bundle)[0]
+    mapped = service.record_from_fhir(bundle, _actg_chart(r, race_code), on=dt.date.today()).record
+    assert (mapped["age_years"], mapped["sex"], mapped["race"]) == (r["age_years"], r["sex"], race)
+    assert mapped["weight_kg"] == pytest.approx(r["weight_kg"]) and mapped["cd4_cells_per_ul"] == r["cd4_cells_per_ul"]
+    assert mapped["cd8_cells_per_ul"] is None and mapped["karnofsky_score"] is None  # no code we are sure of
+
+
+def test_an_actg175_chart_without_the_history_gets_a_card_naming_what_is_missing(client, bundles):
+    r = service.held_out_patients(bundles("actg175"))[0]
+    (card,) = client.post("/cds-services/actg175", json=call(_actg_chart(r, "2106-3"))).json()["cards"]
+    assert card["indicator"] == "info" and card["summary"].startswith("No estimate")
+    assert "karnofsky" in card["detail"] and "age\\_years" not in card["detail"]

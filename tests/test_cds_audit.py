@@ -103,3 +103,18 @@ def test_what_is_not_a_cds_hooks_call_is_refused_with_400_and_logs_nothing(audit
     assert r.status_code == 400, r.text
     assert "hookInstance" in r.json()["error"]
     assert log.entries() == []
+
+
+def test_cross_origin_calls_are_allowed_only_from_the_configured_origins(bundle_root, tmp_path, monkeypatch):
+    log = service.open_log(f"sqlite:///{tmp_path / 'cors.sqlite3'}")
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    closed = TestClient(create_app(log=log))
+    r = closed.options("/cds-services/warfarin", headers={"Origin": "https://sandbox.cds-hooks.org", **preflight})
+    assert "access-control-allow-origin" not in r.headers  # none by default
+    monkeypatch.setenv("EQUIPOISE_CDS_ALLOW_ORIGINS", "https://sandbox.cds-hooks.org")
+    opened = TestClient(create_app(log=log))
+    r = opened.options("/cds-services/warfarin", headers={"Origin": "https://sandbox.cds-hooks.org", **preflight})
+    assert r.headers["access-control-allow-origin"] == "https://sandbox.cds-hooks.org"
+    r = opened.options("/cds-services/warfarin", headers={"Origin": "https://evil.example", **preflight})
+    assert "access-control-allow-origin" not in r.headers
+    log.store.close()

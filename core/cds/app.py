@@ -50,6 +50,12 @@ def create_app(*, dashboard_url: str | None = None, cohorts: tuple[str, ...] | N
     from fastapi.exceptions import RequestValidationError
 
     app = FastAPI(title="Equipoise CDS Hooks service", docs_url=None, redoc_url=None)
+    origins = [o.strip() for o in os.environ.get("EQUIPOISE_CDS_ALLOW_ORIGINS", "").split(",") if o.strip()]
+    if origins:  # a browser-based EHR or the CDS Hooks sandbox calls from these origins only; none by default
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])
 
     @app.exception_handler(RequestValidationError)
     def unreadable(request, exc):  # e.g. a body that is not JSON: a plain 400, not FastAPI's 422 detail

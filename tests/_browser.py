@@ -53,15 +53,25 @@ def start_server(bundle_root, *, extra_env: dict | None = None, timeout: float =
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
+    wait_until_up(proc, lambda: urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok",
+                  what="streamlit's health endpoint", timeout=timeout)
+    return proc, url
+
+
+def wait_until_up(proc: subprocess.Popen, probe, *, what: str, timeout: float = 60, errors=(OSError,)) -> None:
+    """Poll ``probe()`` (True when the server answers; raises one of ``errors`` while it does not yet) until
+    it is True; fail the test, killing ``proc``, when the process exits or ``timeout`` seconds pass."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                return proc, url
-        except OSError:
+            if probe():
+                return
+        except errors:
+            if proc.poll() is not None:
+                pytest.fail(f"the server exited (code {proc.returncode}) before {what} answered")
             time.sleep(0.3)
     proc.kill()
-    pytest.fail(f"streamlit did not answer its health endpoint within {timeout:.0f} s")
+    pytest.fail(f"{what} did not answer within {timeout:.0f} s")
 
 
 def stop_server(proc: subprocess.Popen) -> None:

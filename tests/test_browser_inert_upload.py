@@ -15,12 +15,11 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 
 import pytest
 
-from tests._browser import BROWSER_MARKS, ROOT, SHOTS, free_port as _free_port, launch
+from tests._browser import BROWSER_MARKS, ROOT, SHOTS, free_port as _free_port, launch, wait_until_up
 from tests.test_browser_e2e import _settle
 
 pytestmark = BROWSER_MARKS
@@ -60,16 +59,8 @@ def app(bundle_dirs, tmp_path_factory):
          "--server.address", "127.0.0.1"],
         cwd=ROOT, env=os.environ | {"EQUIPOISE_BUNDLE_DIR": str(root)}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not answer its health endpoint within 60 s")
+    wait_until_up(proc, lambda: urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok",
+                  what="streamlit's health endpoint")
     yield url, log_path
     proc.terminate()
     proc.wait(timeout=10)

@@ -8,13 +8,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
 httpx = pytest.importorskip("httpx")
 
-from _browser import free_port  # noqa: E402
+from _browser import free_port, wait_until_up  # noqa: E402
 from core import service  # noqa: E402
 from test_cds_hooks import call, prefetch_for  # noqa: E402
 
@@ -28,20 +27,10 @@ def served(bundle_root, tmp_path):
     env.pop("EQUIPOISE_DATABASE_URL", None)
     port = free_port()
     proc = subprocess.Popen(CLI + ["serve", "--port", str(port), "--dashboard-url", "http://dash.example:8501"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{url}/cds-services", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            if proc.poll() is not None:
-                pytest.fail(f"equipoise serve exited: {proc.stderr.read().decode()[-2000:]}")
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("equipoise serve did not answer discovery within 90 s")
+    wait_until_up(proc, lambda: httpx.get(f"{url}/cds-services", timeout=2).status_code == 200,
+                  what="equipoise serve's discovery endpoint", timeout=90, errors=(httpx.HTTPError,))
     yield url, env
     proc.terminate()
     proc.wait(timeout=15)

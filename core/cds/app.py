@@ -4,8 +4,8 @@ Every card goes through :func:`core.service.cds_card` and every feedback through
 :func:`core.service.cds_feedback`, inside an audit-log context opened for that request (the log is opened
 once, when the app is made; handlers may run on any worker thread, so each request sets its own context):
 a card is committed to the log before it is returned, naming the EHR's user and, as a keyed hash only,
-its patient. Bad input never gives a
-server error: an unreadable chart or an impossible value answers an ``info`` card naming the field.
+its patient. Bad input never gives a server error: an unreadable chart or an impossible value answers an
+``info`` card naming the field.
 """
 
 from __future__ import annotations
@@ -43,12 +43,11 @@ def create_app(*, dashboard_url: str | None = None, cohorts: tuple[str, ...] | N
     """The FastAPI app; ``dashboard_url`` is where deep links point (default ``$EQUIPOISE_DASHBOARD_URL``);
     ``log`` is the audit log written to (default: the store's, opened and migrated now)."""
     from fastapi import Body, FastAPI
+    from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
 
     url = dashboard_url or os.environ.get("EQUIPOISE_DASHBOARD_URL", "http://localhost:8501")
     names = tuple(cohorts or service.BUNDLED)
-    from fastapi.exceptions import RequestValidationError
-
     app = FastAPI(title="Equipoise CDS Hooks service", docs_url=None, redoc_url=None)
     origins = [o.strip() for o in os.environ.get("EQUIPOISE_CDS_ALLOW_ORIGINS", "").split(",") if o.strip()]
     if origins:  # a browser-based EHR or the CDS Hooks sandbox calls from these origins only; none by default
@@ -61,6 +60,7 @@ def create_app(*, dashboard_url: str | None = None, cohorts: tuple[str, ...] | N
     def unreadable(request, exc):  # e.g. a body that is not JSON: a plain 400, not FastAPI's 422 detail
         return JSONResponse(status_code=400, content={"error": "The request body is not valid JSON. A CDS Hooks "
                                                                "request needs hook, hookInstance and context."})
+
     bundles: dict[str, Any] = {}
     log = log if log is not None else service.open_log()
 

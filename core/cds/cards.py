@@ -73,8 +73,9 @@ def card_for_report(report: Mapping, *, source_label: str, source_url: str, link
     lines = [inert_markdown(report["summary"]["text"]), ""]
     if "pairwise" in report and report["summary"]["state"] != "insufficient_evidence":
         lines.append("**Every pair of arms** (difference in risk, 95% interval, percentage points):")
-        lines += [f"- {p['a']} − {p['b']}: {100 * p['difference']:+.1f} ({100 * p['interval'][0]:+.1f} to "
-                  f"{100 * p['interval'][1]:+.1f})" for p in report["pairwise"] if p["interval"] is not None]
+        lines += [f"- {inert_markdown(p['a'])} − {inert_markdown(p['b'])}: {100 * p['difference']:+.1f} "
+                  f"({100 * p['interval'][0]:+.1f} to {100 * p['interval'][1]:+.1f})"
+                  for p in report["pairwise"] if p["interval"] is not None]
         lines.append("")
     serious = [w for w in warnings if w.get("severity") in ("high", "medium")]
     if serious:

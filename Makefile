@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/counterfactual_report.py
 	$(PY) benchmarks/statistics_report.py
 	$(PY) benchmarks/bench_cds.py
+	$(PY) benchmarks/bench_speed.py --batch
 
 clean:
 	rm -rf $(VENV) .equipoise_cache

@@ -228,9 +228,9 @@ def validate(bundle: ModelBundle, record: Mapping[str, Any]):
 def predict(bundle: ModelBundle, record: Mapping[str, Any], *, patient_id: str | None = None,
             ignore: tuple[str, ...] = ()):
     """The full report for one patient (every arm or the dose, intervals, explanations, warnings)."""
-    from .reporting.patient_report import predict_patient
+    from .reporting.fast_report import ReportEngine  # the numeric fast path; same report as predict_patient
 
-    report = predict_patient(bundle, dict(record), patient_id=patient_id, ignore=ignore)
+    report = ReportEngine.of(bundle).report(dict(record), patient_id=patient_id, ignore=ignore)
     return _shown(PATIENT_REPORT, bundle, report, patient_id=patient_id, record=record)
 
 

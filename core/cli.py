@@ -14,6 +14,7 @@ from pathlib import Path
 from . import service
 from ._json import jsonable
 from ._errors import EquipoiseError, InputFileError, PatientValidationError
+from . import _cli_scale
 
 EXIT_BAD_INPUT = 2
 EXIT_REFUSED_ROWS = 1
@@ -21,7 +22,7 @@ MAX_N_BOOT = 10_000  # intervals settle long before; 10 000 resamples of a large
 EXIT_LOG_BROKEN = 4
 
 # Per-concept command groups live in core/_cli_<concept>.py, each with ``add_commands(sub)``; list them here.
-COMMAND_MODULES: list = []
+COMMAND_MODULES: list = [_cli_scale.add_commands]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,10 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--bundle", required=True)
     what = r.add_mutually_exclusive_group(required=True)
     what.add_argument("--patient", help="one patient as JSON ('-' for standard input)")
-    what.add_argument("--csv", help="one report per row, as JSON Lines")
+    what.add_argument("--csv", help="one report per row, as JSON Lines (read and scored in chunks)")
+    what.add_argument("--parquet", help="a Parquet file or folder of them: one report per row, scored in chunks")
     what.add_argument("--split", choices=["test"], help="every patient of the bundle's held-out test split")
     what.add_argument("--fhir", help="one patient as a FHIR R4 Bundle (or a CDS Hooks prefetch object), JSON")
     _log_options(r, "record every report in the audit log before printing it")
+    _cli_scale.batch_options(r)
     r.set_defaults(func=cmd_predict)
 
     f = sub.add_parser("counterfactual", help="the smallest change a clinician could make that clearly alters the "
@@ -194,8 +197,9 @@ def cmd_predict(args) -> int:
         for note in mapped.notes:
             print(f"[equipoise] {note}", file=sys.stderr)
         return _predict_one(bundle, mapped.record)
-    if args.csv:
-        return _predict_rows(bundle, _read_csv(args.csv), id_column=bundle.spec.patient_id)
+    if args.csv or args.parquet:
+        return _cli_scale.predict_file(args, bundle)
+    _cli_scale.refuse_batch_options(args)
     return _predict_rows(bundle, service.held_out_patients(bundle), id_column="patient_id")
 
 
@@ -344,11 +348,6 @@ def _read_patient(path: str) -> dict:
 
 def _json_kind(value) -> str:
     return {list: "array", str: "string", bool: "true/false", type(None): "null"}.get(type(value), "number")
-
-
-def _read_csv(path: str) -> list[dict]:
-    data = service.limits.read_bounded(path, "CSV file", service.limits.MAX_CSV_BYTES)
-    return service.limits.parse_csv(data, f"CSV file {path!r}").to_dict("records")
 
 
 def _bounded_int(name: str, lo: int, hi: int, unit: str = ""):

@@ -1,0 +1,84 @@
+"""CLI for population scale: batch options of ``equipoise predict`` (``--csv``/``--parquet`` in chunks, ``--out``,
+``--no-explanations``, ``--engine dask``) and the ``equipoise monitor`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import service
+from ._errors import InputFileError
+
+EXIT_REFUSED_ROWS = 1
+ENGINES = ("local", "dask")
+MAX_CHUNK_ROWS = 100_000
+
+
+def _chunk_rows(text: str) -> int:
+    try:
+        value = int(text) if len(text) <= 12 else 0
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_CHUNK_ROWS:
+        raise argparse.ArgumentTypeError(f"--chunk-rows must be an integer from 1 to {MAX_CHUNK_ROWS:,} rows. "
+                                         f"Got {text[:40]!r} instead.")
+    return value
+
+
+def engine_options(parser, what: str) -> None:
+    parser.add_argument("--engine", choices=ENGINES, default="local",
+                        help=f"local (this process, default) or dask: {what} on a Dask cluster")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="with --engine dask: an existing cluster's scheduler, e.g. tcp://10.0.0.5:8786 "
+                             "(default: a local cluster on this machine)")
+
+
+def batch_options(parser) -> None:
+    """The batch options of ``equipoise predict`` (for --csv and --parquet)."""
+    parser.add_argument("--out", metavar="FILE", help="write the reports to FILE.jsonl (JSON Lines) or FILE.parquet "
+                        "(headline columns + each report as JSON) instead of standard output; never overwrites an "
+                        "existing file unless --force")
+    parser.add_argument("--force", action="store_true", help="with --out: replace an existing file")
+    parser.add_argument("--no-explanations", action="store_true",
+                        help="skip the per-feature explanations (faster; every number and warning is kept)")
+    parser.add_argument("--chunk-rows", type=_chunk_rows, default=None, metavar="N",
+                        help="rows read and scored at a time (default 2,000); memory grows with it, not with the file")
+    engine_options(parser, "each Parquet partition is scored")
+
+
+def refuse_batch_options(args) -> None:
+    """The batch options apply to --csv and --parquet only."""
+    used = [name for name, on in (("--out", args.out), ("--force", args.force),
+                                  ("--no-explanations", args.no_explanations), ("--chunk-rows", args.chunk_rows),
+                                  ("--engine dask", args.engine != "local"), ("--scheduler", args.scheduler)) if on]
+    if used:
+        raise InputFileError(f"{', '.join(used)} appl{'y' if len(used) > 1 else 'ies'} to --csv and --parquet input only.")
+
+
+def predict_file(args, bundle) -> int:
+    """``equipoise predict --csv/--parquet``: JSON Lines on standard output, or --out; progress on stderr."""
+    kind, source = ("csv", args.csv) if args.csv else ("parquet", args.parquet)
+    if args.scheduler and args.engine != "dask":
+        raise InputFileError("--scheduler names a Dask scheduler: use it with --engine dask.")
+    if args.force and not args.out:
+        raise InputFileError("--force replaces an existing --out file: use it with --out.")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # warnings are data in each report
+        summary = service.score_file(bundle, source, kind=kind, out=args.out, stream=sys.stdout, force=args.force,
+                                     explanations=not args.no_explanations, chunk_rows=args.chunk_rows,
+                                     progress=sys.stderr if args.out else None, engine=args.engine,
+                                     scheduler=args.scheduler, bundle_path=args.bundle)
+    if args.out:
+        print(f"[equipoise] {summary.rows:,} row(s) written to {summary.out}", file=sys.stderr)
+    if summary.refused:
+        print(f"error: {summary.refused} of {summary.rows} row(s) were refused; their reports list the errors.",
+              file=sys.stderr)
+        return EXIT_REFUSED_ROWS
+    return 0
+
+
+def add_commands(sub) -> None:
+    """Nothing beyond ``predict``'s batch options yet (``monitor`` is added below when available)."""
+    return None

@@ -1,0 +1,83 @@
+"""Service functions for population scale (re-exported by :mod:`core.service`): batch reports on a file,
+partition-wise audits (locally or on a Dask cluster) and monitoring over time.
+
+Every report and refusal a batch produces is handed to the observers (``_shown``) before it is written,
+exactly as :func:`core.service.predict` does for one patient, so ``--log`` records each of them.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import IO
+
+from ._observers import PATIENT_REPORT, REFUSED_RECORD, _shown
+
+
+def _observe_result(bundle):
+    def on_result(kind, result, patient_id, record):
+        _shown(PATIENT_REPORT if kind == "report" else REFUSED_RECORD, bundle, result, patient_id=patient_id,
+               record=record if kind == "report" else None)
+    return on_result
+
+
+def score_file(bundle, source: str | Path, *, kind: str, out: str | Path | None = None, stream: IO[str] | None = None,
+               force: bool = False, explanations: bool = True, chunk_rows: int | None = None,
+               progress: IO[str] | None = None, engine: str = "local", scheduler: str | None = None,
+               bundle_path: str | Path | None = None):
+    """Report on every row of a CSV or Parquet file (or folder of Parquet files), chunk by chunk.
+
+    Results go to ``out`` (.jsonl or .parquet; an existing file is refused unless ``force``) or, as JSON
+    Lines, to ``stream``; refused rows get their error report in place. ``progress``: where progress goes
+    (a bar on a terminal, plain lines otherwise). ``engine="dask"`` scores a Parquet input's partitions on
+    a Dask cluster (``scheduler`` address, else a local one); it needs ``bundle_path`` so workers can load
+    the bundle. Returns a :class:`~core.scale.BatchSummary`.
+    """
+    from .scale import CHUNK_ROWS, BatchSummary, Progress, ResultWriter, check_out, count_rows, read_chunks
+    from .scale import report_columns_ignored, score_chunk
+
+    chunk_rows = chunk_rows or CHUNK_ROWS
+    spec = bundle.spec
+    target = check_out(out, force=force) if out is not None else None
+    ignore = report_columns_ignored(spec)
+    if engine == "dask":
+        from .scale.distributed import scored_partitions
+
+        if kind != "parquet":
+            from ._errors import InputFileError
+            raise InputFileError("--engine dask needs --parquet input (a file or a folder of Parquet files).")
+        chunks = scored_partitions(bundle_path, source, scheduler=scheduler, explanations=explanations,
+                                   id_column=spec.patient_id, ignore=ignore, chunk_rows=chunk_rows)
+    else:
+        chunks = _local_chunks(bundle, source, kind, chunk_rows, explanations, spec.patient_id, ignore,
+                               read_chunks, score_chunk)
+    bar = Progress(count_rows(source, kind), stream=progress) if progress is not None else None
+    writer = ResultWriter(spec, target, stream=stream if target is None else None)
+    start, rows, refused = time.perf_counter(), 0, 0
+    on_result = _observe_result(bundle)
+    try:
+        for results in chunks:
+            if engine == "dask":  # scored elsewhere: hand them to the observers here, before they are written
+                for r in results:
+                    on_result("refused" if "errors" in r else "report", r, r.get("patient_id"), None)
+            n_refused = sum("errors" in r for r in results)
+            writer.write(results)
+            rows, refused = rows + len(results), refused + n_refused
+            if bar is not None:
+                bar.update(len(results), n_refused)
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    if bar is not None:
+        bar.finish()
+    return BatchSummary(rows, rows - refused, refused, time.perf_counter() - start, None if target is None else str(target))
+
+
+def _local_chunks(bundle, source, kind, chunk_rows, explanations, id_column, ignore, read_chunks, score_chunk):
+    first = 1
+    on_result = _observe_result(bundle)
+    for records in read_chunks(source, kind, chunk_rows=chunk_rows):
+        yield score_chunk(bundle, records, first_row=first, explanations=explanations, id_column=id_column,
+                          ignore=ignore, on_result=on_result)
+        first += len(records)

@@ -79,6 +79,26 @@ def predict_file(args, bundle) -> int:
     return 0
 
 
+def audit_dask(args, attributes: list[str]) -> int:
+    """``equipoise audit --predictions PARQUET --engine dask``: the partition-wise audit, as JSON."""
+    import json
+    import warnings
+
+    from ._json import jsonable
+
+    if args.engine != "dask":
+        raise InputFileError("--scheduler names a Dask scheduler: use it with --engine dask.")
+    if args.task != "binary":
+        raise InputFileError("--engine dask audits binary outcomes (risk predictions) only; use the local engine "
+                             "for --task regression.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        audit = service.audit_partitioned(args.predictions, label=args.label, score=args.score, attributes=attributes,
+                                          n_boot=args.n_boot, seed=args.seed, engine="dask", scheduler=args.scheduler)
+    print(json.dumps(jsonable(audit.to_dict()), indent=2, allow_nan=False, ensure_ascii=False))
+    return 0
+
+
 def add_commands(sub) -> None:
     """Nothing beyond ``predict``'s batch options yet (``monitor`` is added below when available)."""
     return None

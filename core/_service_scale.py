@@ -81,3 +81,16 @@ def _local_chunks(bundle, source, kind, chunk_rows, explanations, id_column, ign
         yield score_chunk(bundle, records, first_row=first, explanations=explanations, id_column=id_column,
                           ignore=ignore, on_result=on_result)
         first += len(records)
+
+
+def audit_partitioned(path: str | Path, *, label: str, score: str, attributes: list[str], n_boot: int = 200,
+                      seed: int = 0, engine: str = "local", scheduler: str | None = None, client=None):
+    """The subgroup audit of a Parquet file or folder computed partition by partition (Poisson bootstrap):
+    ``engine="local"`` one file at a time in this process, ``"dask"`` one task per file on a cluster
+    (``scheduler``, else a local one). The same seed gives the same metrics and intervals either way."""
+    from .scale.distributed import audit_parquet, audit_parquet_local
+
+    if engine == "dask":
+        return audit_parquet(path, label=label, score=score, attributes=attributes, n_boot=n_boot, seed=seed,
+                             scheduler=scheduler, client=client)
+    return audit_parquet_local(path, label=label, score=score, attributes=attributes, n_boot=n_boot, seed=seed)

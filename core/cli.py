@@ -107,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--n-boot", type=_bounded_int("--n-boot", 0, MAX_N_BOOT, " bootstrap resamples"), default=200,
                    help=f"bootstrap resamples for the intervals (0 to {MAX_N_BOOT:,}; default 200)")
     a.add_argument("--seed", type=_bounded_int("--seed", 0, 2**32 - 1), default=0)
+    _cli_scale.engine_options(a, "the audit runs partition-wise (Poisson bootstrap) on a Dask cluster, for a Parquet "
+                                 "file or folder of any size")
     a.set_defaults(func=cmd_audit)
 
     v = sub.add_parser("serve", help="the CDS Hooks service (discovery, patient-view cards, feedback)")
@@ -251,6 +253,8 @@ def cmd_audit(args) -> int:
     if missing:
         raise InputFileError(f"`equipoise audit --predictions FILE` also needs {', '.join(missing)}.")
     attributes = [c.strip() for c in args.attributes.split(",") if c.strip()]
+    if args.engine == "dask" or args.scheduler:
+        return _cli_scale.audit_dask(args, attributes)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # small groups are marked insufficient_data in the JSON
         audit = service.audit_predictions_file(args.predictions, label=args.label, score=args.score, attributes=attributes,

@@ -125,3 +125,24 @@ def test_bad_batch_options_are_refused_plainly(bundle_dirs, capsys, tmp_path, ar
 def test_batch_options_need_file_input(bundle_dirs, capsys):
     code, _, err = run(capsys, "predict", "--bundle", bundle_dirs("colon"), "--split", "test", "--no-explanations")
     assert code == 2 and "--no-explanations applies to --csv and --parquet input only" in err
+
+
+def test_dask_scores_each_parquet_file_like_one_process(bundle_dirs, capsys, tmp_path, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    bundle = load_bundle(bundle_dirs("colon"))
+    frame, _ = _patients(bundle, 30)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for i, start in enumerate(range(0, 30, 12)):
+        frame.iloc[start:start + 12].reset_index(drop=True).to_parquet(folder / f"part-{i}.parquet")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+                                  silence_logs=40) as cluster, distributed.Client(cluster) as client:
+        import contextlib
+
+        monkeypatch.setattr("core.scale.distributed.dask_client",
+                            lambda scheduler=None: contextlib.nullcontext(client))
+        code, dask_out, _ = run(capsys, "predict", "--bundle", bundle_dirs("colon"), "--parquet", folder,
+                                "--engine", "dask")
+    code_local, local_out, _ = run(capsys, "predict", "--bundle", bundle_dirs("colon"), "--parquet", folder)
+    assert code == code_local == 1  # row 4 is refused either way
+    assert dask_out == local_out and len(dask_out.splitlines()) == 30

@@ -100,5 +100,38 @@ def audit_dask(args, attributes: list[str]) -> int:
 
 
 def add_commands(sub) -> None:
-    """Nothing beyond ``predict``'s batch options yet (``monitor`` is added below when available)."""
-    return None
+    """``equipoise monitor``: audits over time."""
+    m = sub.add_parser("monitor", help="audits over time: per window the subgroup audit with CIs, input drift against "
+                       "the training data and alerts against training time, as JSON")
+    m.add_argument("--predictions", required=True, help="a CSV, a Parquet file or a folder of Parquet files")
+    m.add_argument("--time-column", required=True, help="when each prediction was made (a date or time)")
+    m.add_argument("--window", choices=["month", "week"], default="month")
+    m.add_argument("--label", required=True, help="outcome column (0/1)")
+    m.add_argument("--score", required=True, help="predicted-risk column (probability)")
+    m.add_argument("--attributes", help="comma-separated protected-attribute columns (default with --bundle: the "
+                   "cohort's protected attributes present in the file)")
+    m.add_argument("--bundle", help="the model's bundle: its training-time audit (for alerts) and training data "
+                   "(for drift); without it, metrics only")
+    m.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples per window (default 200)")
+    m.add_argument("--seed", type=int, default=0)
+    m.set_defaults(func=cmd_monitor)
+
+
+def cmd_monitor(args) -> int:
+    import json
+
+    from ._json import jsonable
+
+    if not 0 <= args.n_boot <= 10_000:
+        raise InputFileError(f"--n-boot must be an integer from 0 to 10,000. Got {args.n_boot} instead.")
+    bundle = service.open_bundle(args.bundle) if args.bundle else None
+    attributes = [c.strip() for c in (args.attributes or "").split(",") if c.strip()] or None
+    result = service.monitor_predictions(args.predictions, time_column=args.time_column, window=args.window,
+                                         label=args.label, score=args.score, attributes=attributes, bundle=bundle,
+                                         n_boot=args.n_boot, seed=max(args.seed, 0))
+    for w in result.windows:
+        if w.alerts:
+            print(f"[equipoise] {w.window}: {len(w.alerts)} alert(s): " + "; ".join(a["message"] for a in w.alerts[:3])
+                  + (" …" if len(w.alerts) > 3 else ""), file=sys.stderr)
+    print(json.dumps(jsonable(result.to_dict()), indent=2, allow_nan=False, ensure_ascii=False))
+    return 0

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from ._observers import PATIENT_REPORT, REFUSED_RECORD, _shown
+from ._observers import MONITORING, PATIENT_REPORT, REFUSED_RECORD, _shown
 
 
 def _observe_result(bundle):
@@ -94,3 +94,49 @@ def audit_partitioned(path: str | Path, *, label: str, score: str, attributes: l
         return audit_parquet(path, label=label, score=score, attributes=attributes, n_boot=n_boot, seed=seed,
                              scheduler=scheduler, client=client)
     return audit_parquet_local(path, label=label, score=score, attributes=attributes, n_boot=n_boot, seed=seed)
+
+
+def read_predictions(path: str | Path):
+    """A CSV, a Parquet file or a folder of Parquet files as one table (InputFileError naming what is wrong)."""
+    import pandas as pd
+
+    from ._errors import InputFileError
+
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"The predictions {path} do not exist.")
+    try:
+        if path.is_file() and path.suffix.lower() == ".csv":
+            return pd.read_csv(path)
+        return pd.read_parquet(path)
+    except Exception as exc:  # pandas/pyarrow raise many types for a bad file
+        raise InputFileError(f"The predictions {path} could not be read as CSV or Parquet: "
+                             f"{type(exc).__name__}: {str(exc)[:300]}") from None
+
+
+def monitor_predictions(predictions, *, time_column: str, window: str = "month", label: str, score: str,
+                        attributes: list[str] | None = None, bundle=None, n_boot: int = 200, seed: int = 0,
+                        alpha: float = 0.05, correction: str = "holm"):
+    """Audits over time of a predictions table (a path or a DataFrame): per window the audit overall and
+    per group, drift of each model feature against the training split, and alerts against the bundle's
+    training-time audit (see :mod:`core.scale.monitor`). Without ``bundle``: metrics only."""
+    from .scale.monitor import monitor
+
+    frame = read_predictions(predictions) if isinstance(predictions, (str, Path)) else predictions
+    reference = train = features = None
+    if bundle is not None:
+        from .modeling.heldout import held_out_split
+
+        reference = bundle.audit.to_dict() if bundle.audit is not None else None
+        train = held_out_split(bundle).train_frame
+        features = {f.name: f.type in ("numeric", "binary") for f in bundle.spec.features}
+        if not attributes:
+            attributes = [a.name for a in bundle.spec.protected if a.name in frame.columns]
+    if not attributes:
+        from ._errors import InputFileError
+        raise InputFileError("Name the protected-attribute columns to audit (--attributes race,sex).")
+    result = monitor(frame, time_column=time_column, window=window, label=label, score=score,
+                     attributes=list(attributes), reference_audit=reference, train_frame=train, features=features,
+                     n_boot=n_boot, seed=seed, alpha=alpha, correction=correction)
+    return _shown(MONITORING, bundle, result, details={"windows": len(result.windows),
+                                                       "alerts": len(result.alerts())})

@@ -96,12 +96,24 @@ def audit_partitioned(path: str | Path, *, label: str, score: str, attributes: l
     return audit_parquet_local(path, label=label, score=score, attributes=attributes, n_boot=n_boot, seed=seed)
 
 
-def read_predictions(path: str | Path):
-    """A CSV, a Parquet file or a folder of Parquet files as one table (InputFileError naming what is wrong)."""
+def read_predictions(path: str | Path | bytes, *, name: str | None = None):
+    """A CSV, a Parquet file or a folder of Parquet files as one table (InputFileError naming what is wrong);
+    or an upload's bytes, read by its file ``name``'s suffix."""
+    import io
+
     import pandas as pd
 
     from ._errors import InputFileError
 
+    if isinstance(path, bytes):
+        suffix = Path(name or "").suffix.lower()
+        if suffix not in (".csv", ".parquet"):
+            raise InputFileError(f"The predictions file must be a .csv or .parquet file. Got {name!r} instead.")
+        try:
+            return pd.read_csv(io.BytesIO(path)) if suffix == ".csv" else pd.read_parquet(io.BytesIO(path))
+        except Exception as exc:
+            raise InputFileError(f"The predictions file {name} could not be read: {type(exc).__name__}: "
+                                 f"{str(exc)[:300]}") from None
     path = Path(path)
     if not path.exists():
         raise InputFileError(f"The predictions {path} do not exist.")

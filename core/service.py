@@ -36,7 +36,7 @@ from ._observers import (BUNDLE_REFUSED, BUNDLE_TRAINED, CALIBRATION, CDS_CARD, 
                          SUBGROUP_AUDIT, WHAT_IF, _OBSERVERS, Shown, _shown, observe)
 # Per-concept service functions (board, training, scale, ...) live in core/_service_<concept>.py, each
 # re-exported here with one import line, so this module stays the single entry point and stays short.
-from ._service_scale import audit_partitioned, monitor_predictions, score_file  # noqa: F401  (population scale)
+from ._service_scale import audit_partitioned, monitor_predictions, read_predictions, score_file  # noqa: F401
 from ._views import (cds_app, decode_link_record, input_rows, record_from_fhir, upload_frame,  # noqa: F401
                      upload_record, warning_digest)
 

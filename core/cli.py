@@ -190,6 +190,8 @@ def cmd_template(args) -> int:
 
 
 def cmd_predict(args) -> int:
+    if not (args.csv or args.parquet):
+        _cli_scale.refuse_batch_options(args)  # --out, --engine, ... apply to file input only
     _start_log(args, "cli predict")
     bundle = service.open_bundle(args.bundle)
     if args.patient:
@@ -201,7 +203,6 @@ def cmd_predict(args) -> int:
         return _predict_one(bundle, mapped.record)
     if args.csv or args.parquet:
         return _cli_scale.predict_file(args, bundle)
-    _cli_scale.refuse_batch_options(args)
     return _predict_rows(bundle, service.held_out_patients(bundle), id_column="patient_id")
 
 

@@ -29,6 +29,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/counterfactual_report.py
 	$(PY) benchmarks/statistics_report.py
 	$(PY) benchmarks/bench_cds.py
+	$(PY) benchmarks/bench_speed.py --batch
+	$(PY) benchmarks/bench_scale_audit.py
 
 clean:
 	rm -rf $(VENV) .equipoise_cache

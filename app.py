@@ -16,6 +16,7 @@ pages = [
     st.Page("pages/subgroups.py", title="Subgroups", icon=":material/groups:"),
     st.Page("pages/model_card.py", title="Model card", icon=":material/description:"),
     st.Page("pages/audit_log.py", title="Audit log", icon=":material/receipt_long:"),
+    st.Page("pages/monitoring.py", title="Monitoring", icon=":material/monitoring:"),
 ]
 base = "/" + st.get_option("server.baseUrlPath").strip("/")
 requested = urlparse(st.context.url or "").path.removeprefix(base).strip("/")

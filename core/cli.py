@@ -14,6 +14,7 @@ from pathlib import Path
 from . import service
 from ._json import jsonable
 from ._errors import EquipoiseError, InputFileError, PatientValidationError
+from . import _cli_scale
 
 EXIT_BAD_INPUT = 2
 EXIT_REFUSED_ROWS = 1
@@ -21,7 +22,7 @@ MAX_N_BOOT = 10_000  # intervals settle long before; 10 000 resamples of a large
 EXIT_LOG_BROKEN = 4
 
 # Per-concept command groups live in core/_cli_<concept>.py, each with ``add_commands(sub)``; list them here.
-COMMAND_MODULES: list = []
+COMMAND_MODULES: list = [_cli_scale.add_commands]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,10 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--bundle", required=True)
     what = r.add_mutually_exclusive_group(required=True)
     what.add_argument("--patient", help="one patient as JSON ('-' for standard input)")
-    what.add_argument("--csv", help="one report per row, as JSON Lines")
+    what.add_argument("--csv", help="one report per row, as JSON Lines (read and scored in chunks)")
+    what.add_argument("--parquet", help="a Parquet file or folder of them: one report per row, scored in chunks")
     what.add_argument("--split", choices=["test"], help="every patient of the bundle's held-out test split")
     what.add_argument("--fhir", help="one patient as a FHIR R4 Bundle (or a CDS Hooks prefetch object), JSON")
     _log_options(r, "record every report in the audit log before printing it")
+    _cli_scale.batch_options(r)
     r.set_defaults(func=cmd_predict)
 
     f = sub.add_parser("counterfactual", help="the smallest change a clinician could make that clearly alters the "
@@ -104,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--n-boot", type=_bounded_int("--n-boot", 0, MAX_N_BOOT, " bootstrap resamples"), default=200,
                    help=f"bootstrap resamples for the intervals (0 to {MAX_N_BOOT:,}; default 200)")
     a.add_argument("--seed", type=_bounded_int("--seed", 0, 2**32 - 1), default=0)
+    _cli_scale.engine_options(a, "the audit runs partition-wise (Poisson bootstrap) on a Dask cluster, for a Parquet "
+                                 "file or folder of any size")
     a.set_defaults(func=cmd_audit)
 
     v = sub.add_parser("serve", help="the CDS Hooks service (discovery, patient-view cards, feedback)")
@@ -185,6 +190,8 @@ def cmd_template(args) -> int:
 
 
 def cmd_predict(args) -> int:
+    if not (args.csv or args.parquet):
+        _cli_scale.refuse_batch_options(args)  # --out, --engine, ... apply to file input only
     _start_log(args, "cli predict")
     bundle = service.open_bundle(args.bundle)
     if args.patient:
@@ -194,8 +201,8 @@ def cmd_predict(args) -> int:
         for note in mapped.notes:
             print(f"[equipoise] {note}", file=sys.stderr)
         return _predict_one(bundle, mapped.record)
-    if args.csv:
-        return _predict_rows(bundle, _read_csv(args.csv), id_column=bundle.spec.patient_id)
+    if args.csv or args.parquet:
+        return _cli_scale.predict_file(args, bundle)
     return _predict_rows(bundle, service.held_out_patients(bundle), id_column="patient_id")
 
 
@@ -247,6 +254,8 @@ def cmd_audit(args) -> int:
     if missing:
         raise InputFileError(f"`equipoise audit --predictions FILE` also needs {', '.join(missing)}.")
     attributes = [c.strip() for c in args.attributes.split(",") if c.strip()]
+    if args.engine == "dask" or args.scheduler:
+        return _cli_scale.audit_dask(args, attributes)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # small groups are marked insufficient_data in the JSON
         audit = service.audit_predictions_file(args.predictions, label=args.label, score=args.score, attributes=attributes,
@@ -344,11 +353,6 @@ def _read_patient(path: str) -> dict:
 
 def _json_kind(value) -> str:
     return {list: "array", str: "string", bool: "true/false", type(None): "null"}.get(type(value), "number")
-
-
-def _read_csv(path: str) -> list[dict]:
-    data = service.limits.read_bounded(path, "CSV file", service.limits.MAX_CSV_BYTES)
-    return service.limits.parse_csv(data, f"CSV file {path!r}").to_dict("records")
 
 
 def _bounded_int(name: str, lo: int, hi: int, unit: str = ""):

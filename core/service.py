@@ -37,6 +37,7 @@ from ._observers import (BUNDLE_REFUSED, BUNDLE_TRAINED, CALIBRATION, CDS_CARD, 
                          SUBGROUP_AUDIT, WHAT_IF, _OBSERVERS, Shown, _shown, observe)
 # Per-concept service functions (board, training, scale, ...) live in core/_service_<concept>.py, each
 # re-exported here with one import line, so this module stays the single entry point and stays short.
+from ._service_scale import audit_partitioned, monitor_predictions, read_predictions, score_file  # noqa: F401
 from ._views import (cds_app, decode_link_record, input_rows, record_from_fhir, upload_frame,  # noqa: F401
                      upload_record, warning_digest)
 
@@ -229,9 +230,9 @@ def validate(bundle: ModelBundle, record: Mapping[str, Any]):
 def predict(bundle: ModelBundle, record: Mapping[str, Any], *, patient_id: str | None = None,
             ignore: tuple[str, ...] = ()):
     """The full report for one patient (every arm or the dose, intervals, explanations, warnings)."""
-    from .reporting.patient_report import predict_patient
+    from .reporting.fast_report import ReportEngine  # the numeric fast path; same report as predict_patient
 
-    report = predict_patient(bundle, dict(record), patient_id=patient_id, ignore=ignore)
+    report = ReportEngine.of(bundle).report(dict(record), patient_id=patient_id, ignore=ignore)
     return _shown(PATIENT_REPORT, bundle, report, patient_id=patient_id, record=record)
 
 

@@ -81,6 +81,21 @@ AL_EXPORT = "al.export"
 AL_DOWNLOAD = "al.download"
 AL_SEQ = "al.seq"
 
+# --- monitoring page --------------------------------------------------------------------------------
+MO_UPLOAD = "mo.upload"
+MO_TIME = "mo.time"
+MO_LABEL = "mo.label"
+MO_SCORE = "mo.score"
+MO_WINDOW = "mo.window"
+MO_ATTRS = "mo.attributes"
+MO_N_BOOT = "mo.n_boot"
+MO_RUN = "mo.run"
+MO_RESULT = "mo.result"       # {(file sha256, settings): Monitoring.to_dict()} of this session
+MO_METRIC = "mo.metric"
+MO_GROUP = "mo.group"
+MO_CHART = "mo.chart"
+MO_DRIFT = "mo.drift"
+
 
 # --- bundle refusal (any page) --------------------------------------------------------------------
 def retrain(cohort: str) -> str:

@@ -157,11 +157,12 @@ def _factor(change: float, log_change: float, at: float) -> float:
     return change / log_change
 
 
-def explain_arm(spec: CohortSpec, model: BoostedModel, row: pd.DataFrame, arm: str, base: float,
+def explain_arm(spec: CohortSpec, model: BoostedModel, row, arm: str, base: float,
                 contrib: np.ndarray) -> Explanation:
-    """One arm's risk: log-odds contributions and their exact split in percentage points."""
+    """One arm's risk: log-odds contributions and their exact split in percentage points. ``row`` is the
+    patient's one-row frame or already its feature values (:func:`row_values`)."""
     names, labels = feature_labels(spec, model)
-    values = row_values(spec, row, None) + (arm,)
+    values = (row if isinstance(row, tuple) else row_values(spec, row, None)) + (arm,)
     logit = float(base + contrib.sum())
     base_p, out_p = 100.0 * _sigmoid(base), 100.0 * _sigmoid(logit)
     k = _factor(out_p - base_p, logit - base, logit)
@@ -210,8 +211,13 @@ def explain_difference(arm: Explanation, versus: Explanation) -> Explanation:
 
 def explain_dose(spec: CohortSpec, model: BoostedModel, row: pd.DataFrame) -> Explanation:
     base, contrib = model.contributions(row)
+    return explain_dose_from(spec, model, row_values(spec, row, None), base, contrib)
+
+
+def explain_dose_from(spec: CohortSpec, model: BoostedModel, values: tuple, base: np.ndarray,
+                      contrib: np.ndarray) -> Explanation:
+    """:func:`explain_dose` from the patient's feature values and the model's contributions (one row)."""
     names, labels = feature_labels(spec, model)
-    values = row_values(spec, row, None)
     b, out = float(base[0]), float(base[0] + contrib[0].sum())
     plain = PlainView("mg/week", b, out, contrib[0], base_label="Starting point: the cohort's average dose",
                       method=DOSE_METHOD,

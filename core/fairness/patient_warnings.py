@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import pandas as pd
 
 from .._format import short_number as fmt_number
@@ -86,12 +87,22 @@ class RepresentationPolicy:
 def representation_warnings(spec: CohortSpec, row: pd.DataFrame, *, audit: SubgroupAudit | None,
                             detector: NoveltyDetector | None, train_total: int,
                             policy: RepresentationPolicy = RepresentationPolicy()) -> list[dict]:
-    out: list[dict] = []
     attrs = protected_attributes(spec, row).iloc[0].to_dict()
+    novelty = novelty_matrix(spec, row)[0][0] if detector is not None else None
+    return representation_warnings_from(spec, attrs, novelty, audit=audit, detector=detector, train_total=train_total,
+                                        policy=policy)
+
+
+def representation_warnings_from(spec: CohortSpec, attrs: dict, novelty, *, audit: SubgroupAudit | None,
+                                 detector: NoveltyDetector | None, train_total: int,
+                                 policy: RepresentationPolicy = RepresentationPolicy()) -> list[dict]:
+    """:func:`representation_warnings` from the patient's protected groups (``{attribute: group}``) and
+    novelty row (one row of :func:`novelty_matrix`), e.g. as the numeric fast path computes them."""
+    out: list[dict] = []
     if audit is not None:
         out += _group_warnings(audit, attrs, train_total, policy)
     if detector is not None:
-        out += _ood_warnings(spec, row, detector)
+        out += _ood_warnings(spec, novelty, detector)
     for w in out:
         category = OutOfDistributionWarning if w["kind"] == "out_of_distribution" else SmallSubgroupWarning
         if w["kind"] != "worse_performance":
@@ -142,10 +153,16 @@ def _worse_message(g, metric: str, mv, label: str, n_tests) -> str:
     return MSG_WORSE_LEAD.format(label=label) + body + tail
 
 
-def _ood_warnings(spec: CohortSpec, row: pd.DataFrame, detector: NoveltyDetector) -> list[dict]:
-    x, names = novelty_matrix(spec, row)
+def novelty_names(spec: CohortSpec) -> list[str]:
+    """The column names of :func:`novelty_matrix` (a category's column is ``feature=category``)."""
+    return [f.name if f.type in ("numeric", "binary") else f"{f.name}={c}" for f in spec.features
+            for c in ([None] if f.type in ("numeric", "binary") else f.categories)]
+
+
+def _ood_warnings(spec: CohortSpec, x_row, detector: NoveltyDetector) -> list[dict]:
+    x = np.asarray(x_row, dtype=float)[None, :]
     out = []
-    for flag in detector.feature_flags(x[0], names):
+    for flag in detector.feature_flags(x[0], novelty_names(spec)):
         if flag.kind not in (KIND_RANGE, KIND_UNOBSERVED):
             continue
         if "=" in flag.feature:

@@ -75,26 +75,37 @@ class BoostedModel:
     def raw(self, frame: pd.DataFrame, arm: str | None = None) -> np.ndarray:
         """Output on the model's scale (calibrated log-odds, or the dose)."""
         z, _ = self.design.linear_matrix(frame, arm)
+        return self.raw_from(z, self.design.tree_matrix(frame, arm) if self.booster is not None else None)
+
+    def raw_from(self, z: np.ndarray, x: np.ndarray | None) -> np.ndarray:
+        """:meth:`raw` from prepared matrices (``z`` linear, ``x`` tree; see :mod:`.encoder`)."""
         out = self.intercept + z @ self.coef
         if self.booster is not None:
-            out = out + self.booster.predict(self.design.tree_matrix(frame, arm), raw_score=True, num_threads=1)
+            out = out + self.booster.predict(x, raw_score=True, num_threads=1)
         a, b = self.calibration
         return a + b * out
 
     def predict(self, frame: pd.DataFrame, arm: str | None = None) -> np.ndarray:
-        raw = self.raw(frame, arm)
+        return self.output(self.raw(frame, arm))
+
+    def output(self, raw: np.ndarray) -> np.ndarray:
+        """The model's prediction (a risk, or the dose) from its raw output."""
         return 1.0 / (1.0 + np.exp(-raw)) if self.task == "binary" else raw
 
     def contributions(self, frame: pd.DataFrame, arm: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(base value per row, contributions (rows × design.columns)) on the model's scale, exact."""
         z, groups = self.design.linear_matrix(frame, arm)
+        return self.contributions_from(z, groups, self.design.tree_matrix(frame, arm) if self.booster is not None else None)
+
+    def contributions_from(self, z: np.ndarray, groups: np.ndarray, x: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`contributions` from prepared matrices (``z`` linear with its column ``groups``, ``x`` tree)."""
         n_cols = len(self.design.columns)
         per_col = (z - self.z_mean) * self.coef
-        contrib = np.zeros((len(frame), n_cols))
+        contrib = np.zeros((len(z), n_cols))
         np.add.at(contrib.T, groups, per_col.T)
-        base = np.full(len(frame), self.intercept + float(self.z_mean @ self.coef))
+        base = np.full(len(z), self.intercept + float(self.z_mean @ self.coef))
         if self.booster is not None:
-            tree = self.booster.predict(self.design.tree_matrix(frame, arm), pred_contrib=True, num_threads=1)
+            tree = self.booster.predict(x, pred_contrib=True, num_threads=1)
             contrib += tree[:, :n_cols]
             base += tree[:, n_cols]
         a, b = self.calibration

@@ -15,10 +15,12 @@ from .._json import jsonable
 from .._errors import PatientValidationError
 from ..modeling.bundle import ModelBundle
 from ..data.cohorts import ARM, patient_frame
-from ..explain.explanation import Explanation, explain_arm, explain_difference, explain_dose
+from ..explain.explanation import Explanation, explain_arm, explain_difference, explain_dose_from, row_values
 from ..evaluation.baselines import FIXED_DOSE_MG_PER_WEEK, iwpc_doses
 from ..fairness.patient_warnings import RepresentationPolicy, representation_warnings
-from ..uncertainty import MissingRange, PairwiseDifference, arm_uncertainty, dose_interval, missing_ranges, pairwise_differences
+from ..uncertainty import MissingRange, PairwiseDifference, dose_groups, missing_ranges, pairwise_differences
+from ..uncertainty.arm_comparison import uncertainty_from_risks
+from ..uncertainty.dose_intervals import dose_interval_in_groups
 from ..data.caveats import caveat_warnings
 from .banners import with_severity
 from .summary import Summary, arm_summary, dose_summary
@@ -43,7 +45,7 @@ class PatientReport:
     cohort: str
     model: dict
     patient: ValidatedPatient
-    explanation: Explanation
+    explanation: Explanation | None
     arms: tuple[ArmEstimate, ...] = ()
     comparison: dict | None = None
     dose: dict | None = None
@@ -80,7 +82,8 @@ class PatientReport:
             out["pairwise"] = [p.to_dict() for p in self.pairwise]
         if self.dose is not None:
             out["dose"] = self.dose
-        out["explanation"] = self.explanation.to_dict()
+        if self.explanation is not None:  # None only in batch reports made without explanations
+            out["explanation"] = self.explanation.to_dict()
         if self.arm_explanations:
             out["arm_explanations"] = {k: e.to_dict() for k, e in self.arm_explanations.items()}
         if self.difference_explanation is not None:
@@ -97,23 +100,42 @@ def model_info(bundle: ModelBundle) -> dict:
 
 def predict_patient(bundle: ModelBundle, record: dict, *, patient_id: str | None = None,
                     ignore: tuple[str, ...] = ()) -> PatientReport:
-    """Validate ``record`` and report on it; raises PatientValidationError naming every bad field."""
+    """Validate ``record`` and report on it; raises PatientValidationError naming every bad field.
+
+    The reference path (pandas frames); :mod:`.fast_report` gives the same report from numpy arrays."""
     spec = bundle.spec
     patient = validate_patient(spec, record, ignore=ignore)
     row = patient_frame(spec, [patient.values])
+    representation = representation_warnings(spec, row, audit=bundle.audit, detector=bundle.novelty,
+                                             train_total=int(bundle.training.n_train), policy=_policy(bundle))
+    missing = tuple(missing_ranges(spec, bundle.model, row, patient.missing, bundle.missing_scenarios))
+    values = row_values(spec, row, None)
+    if spec.is_dose:
+        base, contrib = bundle.model.contributions(row)
+        formula = float(iwpc_doses(row)[0]) if {"height_cm", "weight_kg"} <= set(spec.feature_names) else float("nan")
+        groups = dose_groups(spec, row) if bundle.conformal is not None else None
+        return dose_report(bundle, patient, values, base, contrib, formula, groups, representation, missing,
+                           patient_id=patient_id)
+    stacked = pd.concat([row] * len(spec.arms), ignore_index=True)
+    stacked[ARM] = spec.arms
+    base, contrib = bundle.model.contributions(stacked)
+    risks = None if bundle.ensemble is None else bundle.ensemble.risks(stacked)
+    return arm_report(bundle, patient, values, base, contrib, risks, representation, missing, patient_id=patient_id)
+
+
+def _common(bundle: ModelBundle, patient: ValidatedPatient, representation: list, missing: tuple,
+            patient_id: str | None) -> tuple[dict, list]:
+    """The report's fields shared by both kinds of cohort, and its warnings so far."""
+    spec = bundle.spec
     common = dict(cohort=spec.name, model=model_info(bundle), patient=patient, patient_id=patient_id,
-                  disclaimer=DISCLAIMER.format(source=spec.title), outcome=_outcome(spec))
+                  disclaimer=DISCLAIMER.format(source=spec.title), outcome=_outcome(spec), missing_inputs=missing)
     warnings = list(patient.warnings)
     if not spec.treatment.randomized and not spec.is_dose:
         warnings.append({"kind": "non_randomized", "severity": "medium", "message": "Arms were not randomized in the training data: "
                          "differences between arms may reflect who received them, not what they do."})
-    warnings += representation_warnings(spec, row, audit=bundle.audit, detector=bundle.novelty,
-                                        train_total=int(bundle.training.n_train), policy=_policy(bundle))
+    warnings += representation
     warnings += caveat_warnings(spec, patient.values)
-    common["missing_inputs"] = tuple(missing_ranges(spec, bundle.model, row, patient.missing, bundle.missing_scenarios))
-    if spec.is_dose:
-        return _dose_report(bundle, row, warnings, common)
-    return _arm_report(bundle, row, warnings, common)
+    return common, warnings
 
 
 def _policy(bundle: ModelBundle) -> RepresentationPolicy:
@@ -135,12 +157,15 @@ def _evidence_reasons(spec, warnings: list[dict]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(reasons))
 
 
-def _arm_report(bundle: ModelBundle, row: pd.DataFrame, warnings: list, common: dict) -> PatientReport:
+def arm_report(bundle: ModelBundle, patient: ValidatedPatient, values: tuple, base: np.ndarray, contrib: np.ndarray,
+               risks: np.ndarray | None, representation: list, missing: tuple, *,
+               patient_id: str | None = None, explanations: bool = True) -> PatientReport:
+    """An arm cohort's report from the numbers: the model's base values and contributions under each arm
+    (arms × columns), the ensemble members' risks (members × arms, or None) and the patient's warnings.
+    ``explanations=False``: no explanations (the contributions are not used, only their sum)."""
+    common, warnings = _common(bundle, patient, representation, missing, patient_id)
     spec, model = bundle.spec, bundle.model
     arms, ref = spec.arms, spec.treatment.reference
-    stacked = pd.concat([row] * len(arms), ignore_index=True)
-    stacked[ARM] = arms
-    base, contrib = model.contributions(stacked)
     logit = base + contrib.sum(axis=1)
     prob = 1.0 / (1.0 + np.exp(-logit))
     higher_is_worse = spec.outcome.higher_is_worse
@@ -148,7 +173,8 @@ def _arm_report(bundle: ModelBundle, row: pd.DataFrame, warnings: list, common: 
     favoured = arms[order[0]]
     versus = ref if favoured != ref else arms[order[1]]
     i_f, i_v = arms.index(favoured), arms.index(versus)
-    arm_expl = {arm: explain_arm(spec, model, row, arm, float(base[i]), contrib[i]) for i, arm in enumerate(arms)}
+    arm_expl = {arm: explain_arm(spec, model, values, arm, float(base[i]), contrib[i])
+                for i, arm in enumerate(arms)} if explanations else {}
     comparison = {
         "favoured": favoured, "versus": versus, "reference": ref,
         "difference": float(prob[i_f] - prob[i_v]),
@@ -157,8 +183,8 @@ def _arm_report(bundle: ModelBundle, row: pd.DataFrame, warnings: list, common: 
     }
     intervals: dict = {}
     unc = None
-    if bundle.ensemble is not None:
-        unc = arm_uncertainty(bundle.ensemble, row, arms, higher_is_worse=higher_is_worse)
+    if risks is not None:
+        unc = uncertainty_from_risks(bundle.ensemble, risks, arms, higher_is_worse=higher_is_worse)
         intervals = {a: list(v) for a, v in unc.arm_intervals.items()}
         lo, hi = unc.difference_interval(favoured, versus)
         comparison.update(interval=[lo, hi], favoured_share=unc.best_share[favoured], level=unc.level,
@@ -172,21 +198,26 @@ def _arm_report(bundle: ModelBundle, row: pd.DataFrame, warnings: list, common: 
         comparison["insufficient_evidence"] = True
     comparison["statement"] = summary.text
     estimates = tuple(ArmEstimate(a, float(prob[i]), a == ref, intervals.get(a)) for i, a in enumerate(arms))
-    return PatientReport(**common, explanation=arm_expl[favoured], arms=estimates, comparison=comparison,
+    return PatientReport(**common, explanation=arm_expl.get(favoured), arms=estimates, comparison=comparison,
                          arm_explanations=arm_expl,
-                         difference_explanation=explain_difference(arm_expl[favoured], arm_expl[versus]),
+                         difference_explanation=explain_difference(arm_expl[favoured], arm_expl[versus])
+                         if explanations else None,
                          warnings=tuple(map(with_severity, warnings)), summary=summary, pairwise=pairwise)
 
 
-def _dose_report(bundle: ModelBundle, row: pd.DataFrame, warnings: list, common: dict) -> PatientReport:
+def dose_report(bundle: ModelBundle, patient: ValidatedPatient, values: tuple, base: np.ndarray, contrib: np.ndarray,
+                formula: float, groups: np.ndarray | None, representation: list, missing: tuple, *,
+                patient_id: str | None = None) -> PatientReport:
+    """A dose cohort's report from the numbers: the model's base value and contributions (one row), the
+    IWPC formula's dose (NaN when it cannot be computed) and the patient's conformal group (race)."""
+    common, warnings = _common(bundle, patient, representation, missing, patient_id)
     spec = bundle.spec
-    expl = explain_dose(spec, bundle.model, row)
-    formula = float(iwpc_doses(row)[0]) if {"height_cm", "weight_kg"} <= set(spec.feature_names) else float("nan")
+    expl = explain_dose_from(spec, bundle.model, values, base, contrib)
     dose = {"mg_per_week": float(expl.output), "unit": "mg/week", "interval": None, "coverage": None,
             "iwpc_formula_mg_per_week": None if np.isnan(formula) else formula,
             "fixed_dose_mg_per_week": FIXED_DOSE_MG_PER_WEEK}
     if bundle.conformal is not None:
-        res = dose_interval(bundle.conformal, spec, row, np.array([expl.output]))
+        res = dose_interval_in_groups(bundle.conformal, groups, np.array([expl.output]))
         dose["coverage"] = bundle.conformal.coverage
         dose["interval_group"] = str(res.group[0]) if res.group is not None else None
         if res.status[0] == "ok":

@@ -91,7 +91,12 @@ def _risks(ensemble: ArmEnsemble, row: pd.DataFrame, arms: list[str]) -> np.ndar
 def arm_uncertainty(ensemble: ArmEnsemble, row: pd.DataFrame, arms: list[str], *,
                     higher_is_worse: bool = True) -> ArmUncertainty:
     """Ensemble intervals for one patient (``row`` has one row) under every arm and for every pair."""
-    risks = _risks(ensemble, row, arms)
+    return uncertainty_from_risks(ensemble, _risks(ensemble, row, arms), arms, higher_is_worse=higher_is_worse)
+
+
+def uncertainty_from_risks(ensemble: ArmEnsemble, risks: np.ndarray, arms: list[str], *,
+                           higher_is_worse: bool = True) -> ArmUncertainty:
+    """:func:`arm_uncertainty` from the members' risks for one patient (members × arms)."""
     level = ensemble.level
     intervals = {arm: ensemble.interval(risks[:, i], kind=RISK) for i, arm in enumerate(arms)}
     pairs, shares = {}, {}

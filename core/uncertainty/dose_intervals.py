@@ -53,7 +53,12 @@ def fit_dose_conformal(spec: CohortSpec, frame: pd.DataFrame, y: np.ndarray, pre
 
 
 def dose_interval(cp: MondrianConformalRegressor, spec: CohortSpec, frame: pd.DataFrame, pred: np.ndarray):
-    return cp.predict_interval(pred, groups=dose_groups(spec, frame), difficulty=np.maximum(pred, DOSE_MIN_DIFFICULTY))
+    return dose_interval_in_groups(cp, dose_groups(spec, frame), pred)
+
+
+def dose_interval_in_groups(cp: MondrianConformalRegressor, groups: np.ndarray, pred: np.ndarray):
+    """:func:`dose_interval` for patients whose Mondrian groups (race) are already known."""
+    return cp.predict_interval(pred, groups=groups, difficulty=np.maximum(pred, DOSE_MIN_DIFFICULTY))
 
 
 def dose_interval_method(cp: MondrianConformalRegressor, spec: CohortSpec) -> dict:

@@ -26,6 +26,7 @@ they are not intervals for whether the event will happen: an individual binary o
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -56,9 +57,16 @@ class ArmEnsemble:
         """(members × rows) risks; the linear part is one matrix product for all members."""
         design = self.members[0].design
         z, _ = design.linear_matrix(stacked)
+        return self.risks_from(z, design.tree_matrix(stacked) if self.has_trees else None)
+
+    @property
+    def has_trees(self) -> bool:
+        return any(m.booster is not None for m in self.members)
+
+    def risks_from(self, z: np.ndarray, x: np.ndarray | None) -> np.ndarray:
+        """:meth:`risks` from prepared matrices (``z`` linear, ``x`` tree; see :mod:`core.modeling.encoder`)."""
         coefs = np.stack([m.coef for m in self.members])
         raw = np.array([m.intercept for m in self.members])[:, None] + coefs @ z.T
-        x = design.tree_matrix(stacked) if any(m.booster is not None for m in self.members) else None
         for i, m in enumerate(self.members):
             if m.booster is not None:
                 raw[i] += m.booster.predict(x, raw_score=True, num_threads=1)
@@ -116,6 +124,11 @@ def ensemble_method(ensemble: ArmEnsemble) -> str:
             f"{how}")
 
 
+@functools.lru_cache(maxsize=16)
+def _normal_quantile(q: float) -> float:
+    return float(norm.ppf(q))  # scipy's ppf costs ~0.1 ms a call; a report asks for it once per interval
+
+
 def interval_ends(samples: np.ndarray, *, level: float, method: str, kind: str) -> tuple[np.ndarray, np.ndarray]:
     """(low, high) per column of ``samples`` (members × rows): see the module doc for the methods."""
     if method not in INTERVAL_METHODS:
@@ -127,7 +140,7 @@ def interval_ends(samples: np.ndarray, *, level: float, method: str, kind: str) 
         tail = 100 * (1 - level) / 2
         lo, hi = np.percentile(samples, [tail, 100 - tail], axis=0)
         return lo, hi
-    z = norm.ppf(0.5 + level / 2)
+    z = _normal_quantile(0.5 + level / 2)
     if kind == RISK:
         logit = np.log(np.clip(samples, 1e-12, 1 - 1e-12)) - np.log(np.clip(1 - samples, 1e-12, 1))
         m, s = logit.mean(axis=0), logit.std(axis=0, ddof=1)

@@ -43,18 +43,29 @@ def missing_ranges(spec: CohortSpec, model: BoostedModel, row: pd.DataFrame, mis
 
     All scenarios of all missing features are predicted in one batch.
     """
-    base = _canonical(row.iloc[0].to_dict())
+    def predict(records: list[dict]) -> np.ndarray:
+        frame = patient_frame(spec, records)
+        if spec.is_dose:
+            return model.predict(frame)
+        stacked = frame.iloc[np.repeat(np.arange(len(frame)), len(spec.arms))].reset_index(drop=True)
+        stacked[ARM] = spec.arms * len(frame)
+        return model.predict(stacked)
+
+    return scenario_ranges(spec, _canonical(row.iloc[0].to_dict()), missing, scenarios, predict)
+
+
+def scenario_ranges(spec: CohortSpec, base: dict, missing: tuple[str, ...], scenarios: dict[str, list],
+                    predict) -> list[MissingRange]:
+    """:func:`missing_ranges` for the patient's canonical values ``base``; ``predict(records)`` gives the
+    predictions of scenario records (one per record for a dose, else one per record and arm, record-major)."""
     todo = [(name, scenarios[name]) for name in missing if scenarios.get(name)]
     if not todo:
         return []
-    frame = patient_frame(spec, [{**base, name: v} for name, values in todo for v in values])
+    pred = predict([{**base, name: v} for name, values in todo for v in values])
     if spec.is_dose:
-        flat = [float(p) for p in model.predict(frame)]
+        flat = [float(p) for p in pred]
     else:
-        k = len(spec.arms)
-        stacked = frame.iloc[np.repeat(np.arange(len(frame)), k)].reset_index(drop=True)
-        stacked[ARM] = spec.arms * len(frame)
-        risks = model.predict(stacked).reshape(len(frame), k)
+        risks = pred.reshape(-1, len(spec.arms))
         flat = [{arm: float(p) for arm, p in zip(spec.arms, r)} for r in risks]
     out, start = [], 0
     for name, values in todo:

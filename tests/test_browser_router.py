@@ -7,12 +7,18 @@ own server, so the URL under test is that server's first request.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from tests._browser import BROWSER_MARKS, SHOTS, launch, start_server, stop_server
 
 pytestmark = BROWSER_MARKS
-NAV = ["Patient", "What if", "Subgroups", "Model card", "Audit log"]
+# The pages app.py declares in its navigation (read from app.py itself, so a new page cannot slip past).
+NAV = re.findall(r'st\.Page\("pages/(?!not_found)[a-z_]+\.py", title="([^"]+)"',
+                 (Path(__file__).parents[1] / "app.py").read_text(encoding="utf-8"))
+assert NAV[:2] == ["Patient", "What if"], NAV
 CASES = [("", "Patient"), ("what_if", "What if"), ("subgroups", "Subgroups"), ("model_card", "Model card"),
          ("state", None), ("cached", None), ("layout", None), ("keys", None), ("router", None),
          ("no_such_page", None)]

@@ -19,6 +19,7 @@ from typing import IO, Iterator
 
 from .._errors import InputFileError
 from .._json import jsonable
+from ..data.limits import regular_file
 
 CHUNK_ROWS = 2_000
 OUT_SUFFIXES = (".jsonl", ".parquet")
@@ -26,7 +27,7 @@ OUT_SUFFIXES = (".jsonl", ".parquet")
 MSG_OUT_EXISTS = ("The output file {path} already exists: refusing to overwrite it. Choose another --out, or pass "
                   "--force to replace it.")
 MSG_OUT_SUFFIX = "--out must end in .jsonl or .parquet. Got {name!r} instead."
-MSG_SOURCE_MISSING = "The {kind} input {path} does not exist."
+MSG_SOURCE_MISSING = "The {kind} input {path!r} does not exist."
 MSG_SOURCE_UNREADABLE = "The {kind} input {path} could not be read: {error}"
 
 
@@ -36,7 +37,13 @@ def read_chunks(path: str | Path, kind: str, *, chunk_rows: int = CHUNK_ROWS) ->
     (a Parquet file, or a folder of them read as one dataset). CSV cells stay text, as for ``predict --csv``."""
     path = Path(path)
     if not path.exists():
-        raise InputFileError(MSG_SOURCE_MISSING.format(kind=kind.upper() if kind == "csv" else "Parquet", path=path))
+        raise InputFileError(MSG_SOURCE_MISSING.format(kind=kind.upper() if kind == "csv" else "Parquet", path=str(path)))
+    if kind == "csv" or not path.is_dir():  # a device or FIFO would be read for ever: only ordinary files
+        regular_file(path, f"The {'CSV' if kind == 'csv' else 'Parquet'} input")
+    return _chunks(path, kind, chunk_rows)
+
+
+def _chunks(path: Path, kind: str, chunk_rows: int) -> Iterator[list[dict]]:
     try:
         if kind == "csv":
             import pandas as pd

@@ -211,6 +211,15 @@ def next_training_case(session_id: str, trainee: str, *, url: str | None = None)
     return None
 
 
+def training_case_sheet(session_id: str, *, url: str | None = None) -> list[dict]:
+    """Every case as a trainee sees it once its advice is released (for a study on paper or another tool):
+    ``case``, the patient's ``inputs`` (and ``arm``), ``advice`` and what the settings show with it. No truth,
+    no manipulation flag."""
+    session = training_session(session_id, url=url)
+    sheet = [c.view(session.settings, with_advice=True) for c in _cases(session.id, url)]
+    return _shown(TRAINING_ADVICE, None, sheet, details={"session": session.id, "case": "all"})
+
+
 def _check_value(kind, value, what):
     lo, hi, unit = (*DOSE_LIMITS, " mg/week") if kind == DOSE else (0.0, 1.0, " (a risk from 0 to 1)")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not lo <= value <= hi:

@@ -11,7 +11,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import service
+from . import _cli_training, service
 from ._json import jsonable
 from ._errors import EquipoiseError, InputFileError, PatientValidationError
 
@@ -21,7 +21,7 @@ MAX_N_BOOT = 10_000  # intervals settle long before; 10 000 resamples of a large
 EXIT_LOG_BROKEN = 4
 
 # Per-concept command groups live in core/_cli_<concept>.py, each with ``add_commands(sub)``; list them here.
-COMMAND_MODULES: list = []
+COMMAND_MODULES: list = [_cli_training.add_commands]
 
 
 def main(argv: list[str] | None = None) -> int:

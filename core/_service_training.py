@@ -27,6 +27,7 @@ from ._observers import (TRAINING_ADVICE, TRAINING_ANSWER, TRAINING_CASE, TRAINI
                          TRAINING_SESSION, _shown)
 from .store.training_tables import (ADVICE, CONSENT, FINAL, INITIAL, TrainingAnswerRow, TrainingCaseRow,
                                     TrainingSessionRow)
+from .training import SCORE_LABELS, describe as describe_score  # noqa: F401  (for pages)
 from .training import (ADVICE_FIRST, DOSE, CaseRow, DebriefCase, SessionSettings, TrainingCase, TrainingScores,
                        display_cues, is_correct, score_rows)
 
@@ -188,6 +189,11 @@ def consent_to_training(session_id: str, trainee: str, *, url: str | None = None
         _append(session.id, trainee, 0, CONSENT, url=url)
         _shown(TRAINING_ANSWER, None, {"session": session.id, "stage": CONSENT, "text": CONSENT_TEXT},
                details={"session": session.id, "stage": CONSENT})
+
+
+def has_consented(session_id: str, trainee: str, *, url: str | None = None) -> bool:
+    session, trainee = training_session(session_id, url=url), _trainee(trainee)
+    return (trainee, 0, CONSENT) in _answers(session.id, trainee, url)
 
 
 def _require_consent(session_id, trainee, answers):

@@ -153,3 +153,33 @@ def score_rows(kind: str, rows: Iterable[CaseRow]) -> TrainingScores:
     elif kind != DOSE:
         raise ValueError(f"kind must be 'dose' or 'risk'. Got {kind!r} instead.")
     return TrainingScores(kind, len(rows), sum(r.advice_manipulated for r in rows), tuple(scores))
+
+
+SCORE_LABELS = {
+    "accuracy_initial": "Accuracy before the advice",
+    "accuracy_final": "Accuracy after the advice",
+    "accuracy_advice": "Accuracy of the advice shown",
+    "rair": "Switched to correct advice when you were wrong (RAIR)",
+    "rsr": "Kept your correct answer against wrong advice (RSR)",
+    "over_reliance": "Right first, wrong after manipulated advice (over-reliance)",
+    "weight_of_advice": "Weight of advice (0 = ignored it, 1 = took it)",
+    "brier_initial": "Brier score before the advice (lower is better)",
+    "brier_final": "Brier score after the advice (lower is better)",
+    "brier_advice": "Brier score of the advice shown",
+}
+
+
+def describe(score: Score) -> str:
+    """A score in words, with its n: a rate and its interval, the counts when there are too few cases, or
+    'not available' when no case counts."""
+    if score.n == 0:
+        return "not available: no case counts for this score"
+    if score.state == INSUFFICIENT:
+        if score.numerator is not None:
+            return f"too few cases to give a rate: {score.numerator} of {score.n}"
+        return f"too few cases to give a number (n={score.n})"
+    if score.numerator is not None:
+        lo, hi = score.interval
+        return f"{100 * score.value:.0f}% (95% interval {100 * lo:.0f}% to {100 * hi:.0f}%), {score.numerator} of {score.n}"
+    interval = "" if score.interval is None else f" (95% interval {score.interval[0]:.2f} to {score.interval[1]:.2f})"
+    return f"{score.value:.2f}{interval}, n={score.n}"

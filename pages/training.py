@@ -108,8 +108,9 @@ st.dataframe([{"case": c.case, "your first answer": shown(c.initial), "advice sh
                "deliberately wrong": "yes" if c.manipulated else "no", "truth": truth(c.truth),
                "your final answer": shown(c.final), "final correct": "yes" if c.final_correct else "no"}
               for c in debrief.cases], hide_index=True)
-st.caption("Correct: a dose within 20% of the patient's actual stable dose; a risk of 50% or more when the event "
-           "happened by the horizon, below 50% when it did not.")
+st.caption("Correct: a dose within 20% of the patient's actual stable dose." if dose else
+           "Correct: a risk of 50% or more when the event happened by the horizon, below 50% when it did not "
+           "(patients censored before the horizon are never used).")
 for c in debrief.cases:
     if c.manipulated:
         with st.expander(f"Case {c.case}: what could have revealed the wrong advice"):

@@ -24,7 +24,8 @@ if not identity.has("instructor"):
 with st.form("new_session"):
     st.subheader("New session")
     cols = st.columns(4)
-    cohort = cols[0].selectbox("Cohort", service.BUNDLED, key=K.TI_COHORT)
+    ready_first = sorted(service.BUNDLED, key=lambda name: not service.bundle_is_ready(name))  # no surprise training
+    cohort = cols[0].selectbox("Cohort", ready_first, key=K.TI_COHORT)
     cases = cols[1].number_input("Cases", min_value=1, max_value=200, value=20, key=K.TI_CASES)
     share = cols[2].slider("Share of deliberately wrong advice", 0.0, 1.0, 0.25, 0.05, key=K.TI_SHARE)
     seed = cols[3].number_input("Seed", min_value=0, max_value=2**32 - 1, value=1, key=K.TI_SEED)

@@ -170,3 +170,24 @@ def test_manipulated_advice_never_reaches_a_clinical_view_or_its_log_entries(db_
         assert not _numbers(e.get("report"), set()) & wrong, e["body"]["kind"]
         assert s.id not in json.dumps(e) and "manipulated" not in json.dumps(e)
     log.store.close()
+
+
+def test_migration_0003_downgrades_and_upgrades_again(db_url):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from core.store import open_store
+    from core.store._migrate import alembic_config, upgrade
+
+    store = open_store(db_url)
+    assert {"training_sessions", "training_cases", "training_answers"} <= set(inspect(store.engine).get_table_names())
+    config = alembic_config()
+    with store.engine.connect() as conn, conn.begin():
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0002")
+    store.engine.dispose()
+    assert not {t for t in inspect(store.engine).get_table_names() if t.startswith("training_")}
+    assert store.revision() == "0002"
+    assert upgrade(store) == "0003"
+    assert "training_answers" in inspect(store.engine).get_table_names()
+    store.close()

@@ -13,7 +13,8 @@ from pages._layout import inert
 from pages._state import open_log
 from pages import _keys as K
 
-open_log("Training")
+log = open_log("Training")
+service.log_context(log, page="Training", session=st.session_state[K.LOG_SESSION])  # no clinical patient named here
 st.title("Training: automation bias")
 identity = current_identity()
 if not identity.has("trainee"):

@@ -14,7 +14,8 @@ from pages._layout import inert
 from pages._state import open_log
 from pages import _keys as K
 
-open_log("Training (instructor)")
+log = open_log("Training (instructor)")
+service.log_context(log, page="Training (instructor)", session=st.session_state[K.LOG_SESSION])  # no clinical patient named here
 st.title("Training sessions")
 identity = current_identity()
 if not identity.has("instructor"):

@@ -56,6 +56,10 @@ def test_decide_first_then_advice_then_final_then_debrief(store_env):
     scores = at.dataframe[1].value
     assert "Accuracy before the advice" in list(scores["score"])
     assert any("too few cases" in r for r in scores["result"])  # n = 2: counts, never a confident rate
+    entries = list(service.open_log().export())
+    kinds = [e["body"]["kind"] for e in entries]
+    assert kinds.count("training_advice") >= 2 and "training_debrief" in kinds and "patient_report" not in kinds
+    assert all(e["body"]["patient_ref"] is None for e in entries)  # never a clinical patient's reference
     report = service.training_report(session.id, trainee=service.local_identity().user)
     assert [r.initial for r in report.rows] == [33.0, 33.0] and [r.final for r in report.rows] == [34.0, 34.0]
 

@@ -191,3 +191,19 @@ def test_migration_0003_downgrades_and_upgrades_again(db_url):
     assert upgrade(store) == "0003"
     assert "training_answers" in inspect(store.engine).get_table_names()
     store.close()
+
+
+def test_advice_first_condition_takes_no_initial_answer(db_url, warfarin):
+    from core import service
+
+    s = _session(service, db_url, warfarin, cases=3, condition="advice_first")
+    service.consent_to_training(s.id, "cy", url=db_url)
+    view = service.next_training_case(s.id, "cy", url=db_url)
+    assert view["stage"] == "advice" and "advice" not in view
+    with pytest.raises(service.TrainingError, match="advice-first condition: it takes no initial answer"):
+        service.commit_initial_answer(s.id, "cy", 1, value=30.0, confidence=50, url=db_url)
+    service.submit_training_answers(s.id, "cy", [{"case": i, "final": 40.0} for i in (1, 2, 3)], url=db_url)
+    report = service.training_report(s.id, trainee="cy", url=db_url)
+    assert report.scores["accuracy_final"].n == 3
+    for name in ("accuracy_initial", "rair", "rsr", "over_reliance", "weight_of_advice"):
+        assert report.scores[name].value is None and report.scores[name].n == 0  # not available, never 0

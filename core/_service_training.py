@@ -67,10 +67,14 @@ class TrainingReport:
     trainee: str | None
     scores: TrainingScores
     rows: tuple[CaseRow, ...]
+    by_trainee: tuple[tuple[str, TrainingScores], ...] = ()  # a whole session's report: each trainee's scores
 
     def to_dict(self) -> dict:
-        return {"session": self.session, "trainee": self.trainee, **self.scores.to_dict(),
-                "rows": [r.to_dict() for r in self.rows]}
+        out = {"session": self.session, "trainee": self.trainee, **self.scores.to_dict(),
+               "rows": [r.to_dict() for r in self.rows]}
+        if self.trainee is None:
+            out["trainees"] = {name: scores.to_dict() for name, scores in self.by_trainee}
+        return out
 
 
 @dataclass(frozen=True)
@@ -318,7 +322,9 @@ def training_report(session_id: str, *, trainee: str | None = None, url: str | N
     session = training_session(session_id, url=url)
     trainee = None if trainee is None else _trainee(trainee)
     rows = _rows(session, trainee, url)
-    report = TrainingReport(session.id, trainee, score_rows(session.kind, rows), tuple(rows))
+    names = sorted({r.trainee for r in rows}) if trainee is None else []
+    by_trainee = tuple((n, score_rows(session.kind, [r for r in rows if r.trainee == n])) for n in names)
+    report = TrainingReport(session.id, trainee, score_rows(session.kind, rows), tuple(rows), by_trainee)
     return _shown(TRAINING_REPORT, None, report, details={"session": session.id, "trainee": trainee})
 
 

@@ -57,7 +57,9 @@ def test_a_whole_study_from_the_command_line(env, tmp_path):
         assert report[name]["value"] == (pytest.approx(value) if value is not None else None), name
     assert report["weight_of_advice"]["value"] in (None, pytest.approx(1.0))  # ann always took the advice
     code, out, _ = run("training", "scores", "--session", session)  # every trainee (alias of report)
-    assert code == 0 and json.loads(out)["rows"][0]["trainee"] == "ann"
+    whole = json.loads(out)
+    assert code == 0 and whole["rows"][0]["trainee"] == "ann" and whole["trainee"] is None
+    assert whole["trainees"]["ann"]["accuracy_final"] == report["accuracy_final"]  # per trainee and per session
     code, again, err = run("training", "answer", "--session", session, "--trainee", "ann", "--answers", str(tmp_path / "a.json"))
     assert code == 2 and "recorded once and never changed" in err and "Traceback" not in err
     code, out, _ = run("training", "sessions")

@@ -84,3 +84,20 @@ def test_instructor_creates_a_session_and_sees_scores(store_env):
     assert list(at.dataframe[0].value["trainee"]) == ["ann"]
     at.button(key="ti.export").click().run()
     assert not at.exception and at.get("download_button")
+
+
+def test_the_patient_page_shows_the_models_dose_not_the_manipulated_one(store_env, bundle_dirs, monkeypatch):
+    from core import service
+    from core._service_training import _cases
+    from _apps import open_page
+
+    monkeypatch.setenv("EQUIPOISE_BUNDLE_DIR", str(bundle_dirs("actg175").parent))  # the app's default cohort too
+    session = service.new_training_session("warfarin", cases=3, manipulated_share=1.0, seed=2)
+    cases = _cases(session.id, None)
+    at = open_page("pages/patient.py", "warfarin")
+    for c in cases:
+        at.sidebar.selectbox(key="w.test_id").set_value(c.patient_id).run()
+        assert not at.exception
+        shown = " ".join(str(m.value) for m in at.metric)
+        assert f"{c.model_advice:.1f} mg/week" in shown  # the clinical view: the model's own dose
+        assert f"{c.advice:.1f}" not in shown and "manipulated" not in texts(at).lower()

@@ -17,6 +17,9 @@ pages = [
     st.Page("pages/model_card.py", title="Model card", icon=":material/description:"),
     st.Page("pages/audit_log.py", title="Audit log", icon=":material/receipt_long:"),
     st.Page("pages/monitoring.py", title="Monitoring", icon=":material/monitoring:"),
+    st.Page("pages/training.py", title="Training", icon=":material/school:"),
+    st.Page("pages/training_instructor.py", title="Training (instructor)", icon=":material/assignment:",
+            url_path="training_instructor"),
 ]
 base = "/" + st.get_option("server.baseUrlPath").strip("/")
 requested = urlparse(st.context.url or "").path.removeprefix(base).strip("/")

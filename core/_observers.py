@@ -26,6 +26,15 @@ DECISION = "decision"
 BUNDLE_TRAINED = "bundle_trained"
 BUNDLE_REFUSED = "bundle_refused"
 MONITORING = "monitoring"
+# trainee mode (core/_service_training.py): the only kinds whose results may carry manipulated advice
+TRAINING_SESSION = "training_session"
+TRAINING_CASE = "training_case"
+TRAINING_ADVICE = "training_advice"
+TRAINING_ANSWER = "training_answer"
+TRAINING_DEBRIEF = "training_debrief"
+TRAINING_REPORT = "training_report"
+TRAINING_KINDS = (TRAINING_SESSION, TRAINING_CASE, TRAINING_ADVICE, TRAINING_ANSWER, TRAINING_DEBRIEF,
+                  TRAINING_REPORT)
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,9 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import service
+from . import _cli_scale, _cli_training, service
 from ._json import jsonable
 from ._errors import EquipoiseError, InputFileError, PatientValidationError
-from . import _cli_scale
 
 EXIT_BAD_INPUT = 2
 EXIT_REFUSED_ROWS = 1
@@ -22,7 +21,7 @@ MAX_N_BOOT = 10_000  # intervals settle long before; 10 000 resamples of a large
 EXIT_LOG_BROKEN = 4
 
 # Per-concept command groups live in core/_cli_<concept>.py, each with ``add_commands(sub)``; list them here.
-COMMAND_MODULES: list = [_cli_scale.add_commands]
+COMMAND_MODULES: list = [_cli_scale.add_commands, _cli_training.add_commands]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -97,6 +97,27 @@ MO_CHART = "mo.chart"
 MO_DRIFT = "mo.drift"
 
 
+# --- training pages (trainee, instructor) ---------------------------------------------------------
+TR_SESSION = "tr.session"
+TR_CONSENT = "tr.consent"
+TR_INITIAL = "tr.initial"
+TR_CONFIDENCE = "tr.confidence"
+TR_COMMIT_INITIAL = "tr.commit_initial"
+TR_FINAL = "tr.final"
+TR_COMMIT_FINAL = "tr.commit_final"
+TI_COHORT = "ti.cohort"
+TI_CASES = "ti.cases"
+TI_SHARE = "ti.share"
+TI_SEED = "ti.seed"
+TI_CONDITION = "ti.condition"
+TI_EXPLANATIONS = "ti.explanations"
+TI_INTERVALS = "ti.intervals"
+TI_WARNINGS = "ti.warnings"
+TI_CREATE = "ti.create"
+TI_SESSION = "ti.session"
+TI_EXPORT = "ti.export"
+TI_DOWNLOAD = "ti.download"
+
 # --- bundle refusal (any page) --------------------------------------------------------------------
 def retrain(cohort: str) -> str:
     return f"bundle.retrain.{cohort}"

@@ -30,7 +30,7 @@ def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
 def test_the_subpackages_are_the_documented_concepts():
     assert SUBPACKAGES == ["audit", "auth", "cds", "data", "evaluation", "explain", "fairness", "fhir", "modeling",
                            "reporting", "scale", "store",
-                           "uncertainty"]
+                           "training", "uncertainty"]
 
 
 @pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "pages").glob("*.py")) + ["../app.py"])

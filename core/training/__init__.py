@@ -1,0 +1,25 @@
+"""Trainee mode: practise deciding with machine advice that is sometimes deliberately wrong, then read the scores.
+
+Cases come from a bundle's held-out test split only; the truth is the observed outcome (never the model's
+output); a seeded share of the advice is made wrong by construction; the scores follow the exact
+definitions in :mod:`core.training.scores`. Storage and the order of answers (decide first, then advice)
+are kept by :mod:`core._service_training` and :mod:`core.store.training_tables`.
+"""
+
+from .cases import (ADVICE_FIRST, CONDITIONS, DECIDE_FIRST, DebriefCase, SessionSettings, TrainingCase,
+                    display_cues)
+from .sampling import (DOSE_RANGE, DOSE_SHIFT, MAX_CASES, RISK_MARGIN, TrainingSetupError, manipulate,
+                       manipulated_positions, sample_cases, shown_advice)
+from .scores import (ESTIMATE, INSUFFICIENT, MIN_N, NOT_AVAILABLE, SCORE_LABELS, SCORE_NAMES, CaseRow, describe, Score, TrainingScores,
+                     score_rows, wilson_interval)
+from .truth import (DOSE, DOSE_SAME, DOSE_TOLERANCE, KINDS, RISK, RISK_SAME, RISK_THRESHOLD, CaseTruth,
+                    case_truths, is_correct, is_same, kind_of)
+
+__all__ = [
+    "ADVICE_FIRST", "CONDITIONS", "CaseRow", "CaseTruth", "DECIDE_FIRST", "DOSE", "DOSE_RANGE", "DOSE_SAME",
+    "DOSE_SHIFT", "DOSE_TOLERANCE", "DebriefCase", "ESTIMATE", "INSUFFICIENT", "KINDS", "MAX_CASES", "MIN_N",
+    "NOT_AVAILABLE", "RISK", "RISK_MARGIN", "RISK_SAME", "RISK_THRESHOLD", "SCORE_LABELS", "SCORE_NAMES", "Score",
+    "SessionSettings", "TrainingCase", "TrainingScores", "TrainingSetupError", "case_truths", "describe", "display_cues",
+    "is_correct", "is_same", "kind_of", "manipulate", "manipulated_positions", "sample_cases", "score_rows",
+    "shown_advice", "wilson_interval",
+]

@@ -1,0 +1,122 @@
+"""Training (trainee): decide first, then see the advice (sometimes deliberately wrong), then answer again;
+the debrief reveals which advice was wrong, the truth, what could have shown it, and your scores."""
+
+from pages._router import take_over
+
+take_over()
+
+import streamlit as st
+
+from core import EquipoiseError, service
+from pages._auth import current_identity
+from pages._layout import inert
+from pages._state import open_log
+from pages import _keys as K
+
+log = open_log("Training")
+service.log_context(log, page="Training", session=st.session_state[K.LOG_SESSION])  # no clinical patient named here
+st.title("Training: automation bias")
+identity = current_identity()
+if not identity.has("trainee"):
+    st.warning("This page is for trainees. Ask an instructor for a trainee account.")
+    st.stop()
+me = identity.user
+
+sessions = service.training_sessions()
+if not sessions:
+    st.info("No training session yet. An instructor creates one on the Training (instructor) page.")
+    st.stop()
+labels = {s.id: f"{s.settings.cohort} · {s.settings.n_cases} cases · created {s.created[:16]} · {s.id}" for s in sessions}
+session_id = st.selectbox("Session", list(labels), format_func=labels.get, key=K.TR_SESSION)
+
+if not service.has_consented(session_id, me):
+    st.subheader("Before you start")
+    st.info(service.CONSENT_TEXT)
+    if st.button("I understand and agree", key=K.TR_CONSENT, type="primary"):
+        service.consent_to_training(session_id, me)
+        st.rerun()
+    st.stop()
+
+
+def show_patient(view: dict) -> None:
+    st.subheader(f"Case {view['case']} of {view['of']}")
+    if view.get("arm"):
+        st.write(f"**Treatment received:** {inert(view['arm'])}")
+    st.dataframe([{"input": inert(k), "value": "unknown" if v is None else inert(v)} for k, v in view["inputs"].items()],
+                 hide_index=True)
+
+
+def show_advice(view: dict) -> None:
+    dose = view["kind"] == "dose"
+    st.subheader("Advice")
+    st.metric("Suggested dose (mg/week)" if dose else "Estimated risk under this treatment",
+              f"{view['advice']:.1f}" if dose else f"{100 * view['advice']:.0f}%")
+    if view.get("interval"):
+        lo, hi = view["interval"]
+        st.write(f"Interval: {lo:.0f} to {hi:.0f} mg/week" if dose else f"Interval: {100 * lo:.0f}% to {100 * hi:.0f}%")
+    if view.get("baseline"):
+        st.write(f"IWPC pharmacogenetic formula: {view['baseline']['mg_per_week']:.1f} mg/week")
+    if view.get("out_of_distribution"):
+        st.warning("This patient is unlike the training data (out-of-distribution).")
+    for w in view.get("warnings", []):
+        st.warning(f"{inert(w['severity'])}: {inert(w['message'])}")
+    if view.get("explanation"):
+        st.write("**Why:** " + "; ".join(inert(p) for p in view["explanation"]))
+
+
+def answer_input(view: dict, key: str, label: str, default=None):
+    if view["kind"] == "dose":
+        return st.number_input(f"{label} (mg/week)", min_value=1.0, max_value=200.0, value=default or 35.0, step=0.5,
+                               key=key)
+    percent = st.slider(f"{label}: risk of the outcome under this treatment (%)", 0, 100,
+                        int(round(100 * default)) if default is not None else 20, key=key)
+    return percent / 100
+
+
+try:
+    view = service.next_training_case(session_id, me)
+    if view is not None and view["stage"] == "advice":  # decided (or advice-first): the advice is due now
+        view = service.release_advice(session_id, me, view["case"])
+except EquipoiseError as exc:
+    st.error(inert(str(exc)))
+    st.stop()
+
+if view is not None:
+    show_patient(view)
+    if view["stage"] == "initial":
+        st.write("Decide first: commit your answer and how sure you are. The advice appears after that.")
+        initial = answer_input(view, f"{K.TR_INITIAL}.{view['case']}", "Your answer")
+        confidence = st.slider("How sure are you? (0 = guessing, 100 = certain)", 0, 100, 50,
+                               key=f"{K.TR_CONFIDENCE}.{view['case']}")
+        if st.button("Commit my answer", key=K.TR_COMMIT_INITIAL, type="primary"):
+            service.commit_initial_answer(session_id, me, view["case"], value=initial, confidence=confidence)
+            st.rerun()
+    else:
+        show_advice(view)
+        final = answer_input(view, f"{K.TR_FINAL}.{view['case']}", "Your final answer")
+        if st.button("Commit my final answer", key=K.TR_COMMIT_FINAL, type="primary"):
+            service.commit_final_answer(session_id, me, view["case"], value=final)
+            st.rerun()
+    st.stop()
+
+debrief = service.training_debrief(session_id, me)
+st.subheader("Debrief")
+st.write("Every case is finished. Here is which advice was deliberately wrong, the truth, and your answers.")
+dose = debrief.scores.kind == "dose"
+shown = (lambda x: "" if x is None else f"{x:.1f}") if dose else (lambda x: "" if x is None else f"{100 * x:.0f}%")
+truth = (lambda y: f"{y:.1f} mg/week") if dose else (lambda y: "event" if y >= 0.5 else "no event")
+st.dataframe([{"case": c.case, "your first answer": shown(c.initial), "advice shown": shown(c.advice),
+               "deliberately wrong": "yes" if c.manipulated else "no", "truth": truth(c.truth),
+               "your final answer": shown(c.final), "final correct": "yes" if c.final_correct else "no"}
+              for c in debrief.cases], hide_index=True)
+st.caption("Correct: a dose within 20% of the patient's actual stable dose." if dose else
+           "Correct: a risk of 50% or more when the event happened by the horizon, below 50% when it did not "
+           "(patients censored before the horizon are never used).")
+for c in debrief.cases:
+    if c.manipulated:
+        with st.expander(f"Case {c.case}: what could have revealed the wrong advice"):
+            for cue in c.cues or ("Nothing in the display flagged it: only your own judgement could.",):
+                st.write(f"- {inert(cue)}")
+st.subheader("Your scores")
+st.dataframe([{"score": service.SCORE_LABELS[s.name], "result": service.describe_score(s)}
+              for s in debrief.scores.scores], hide_index=True)

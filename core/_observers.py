@@ -25,6 +25,8 @@ EXPORT = "export"
 DECISION = "decision"
 BUNDLE_TRAINED = "bundle_trained"
 BUNDLE_REFUSED = "bundle_refused"
+SIGN_IN = "sign_in"          # a person signed in (or, in local mode, started a session): once per session
+SIGN_OUT = "sign_out"
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,21 @@ def test_which_page_needs_which_role():
     assert all(set(roles) <= set(ROLES) for roles in PAGE_ROLES.values())
 
 
+def test_every_page_file_has_its_roles_declared():
+    pages = {p.stem for p in (ROOT / "pages").glob("*.py") if not p.stem.startswith("_")}
+    assert pages == set(PAGE_ROLES), "add each page of pages/ to core.auth.roles.PAGE_ROLES"
+
+
+def test_every_page_that_can_show_data_checks_its_role():
+    # each page file except the public ones calls pages/_auth.py: require("<its name>") before anything else
+    for path in (ROOT / "pages").glob("*.py"):
+        if path.stem.startswith("_") or not PAGE_ROLES.get(path.stem, ("?",)):
+            continue
+        calls = [n for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))) if isinstance(n, ast.Call)
+                 and getattr(n.func, "id", None) == "require"]
+        assert [ast.literal_eval(c.args[0]) for c in calls] == [path.stem], path.name
+
+
 def test_the_service_re_exports_the_auth_surface():
     assert service.may_open is may_open and service.PAGE_ROLES is PAGE_ROLES
     assert service.signed_out_identity().has(*ROLES) is False

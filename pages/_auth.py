@@ -92,6 +92,15 @@ def refusal_page(page: str, identity):
     return no_access
 
 
+def home_link(identity) -> None:
+    """A link to the first page this person may open (the sign-in page when there is none)."""
+    key = next((k for k in TITLES if service.may_open(identity, k)), None)
+    if key is None:
+        st.page_link("pages/sign_in.py", label="Go to the sign-in page", icon=":material/login:")
+    else:
+        st.page_link(f"pages/{key}.py", label=f"Go to the {TITLES[key]} page", icon=":material/home:")
+
+
 def sign_in_buttons() -> None:
     """One button per configured identity provider (``[auth]`` itself, or ``[auth.NAME]`` sections)."""
     auth = _auth_section() or {}

@@ -89,6 +89,17 @@ def test_sign_in_role_limited_navigation_and_sign_out(app, monkeypatch):
             assert pg.locator("[data-testid='stException']").count() == 0
             assert pg.get_by_text("Held-out patient").count() == 0 and pg.get_by_text("Cohort and model").count() == 0
             pg.screenshot(path=str(SHOTS / "sign_in_signed_out.png"), full_page=True)
+            pg.goto(f"{url}/patient")  # a page by its address: refused, nothing of it runs
+            pg.get_by_text("Sign in to open the Patient page.").wait_for(timeout=60_000)
+            _settle(pg)
+            assert pg.get_by_text("Held-out patient").count() == 0
+            pg.goto(f"{url}/no_such_page")
+            pg.get_by_role("link", name="Go to the sign-in page").wait_for(timeout=60_000)
+            _settle(pg)
+            assert pg.locator("[data-testid='stException']").count() == 0
+            pg.goto(url)
+            pg.locator("h1", has_text="Sign in").wait_for(timeout=60_000)
+            _settle(pg)
 
             # sign in through the provider's own form
             pg.get_by_role("button", name="Sign in").click()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ._observers import SIGN_IN, SIGN_OUT, _shown
-from .auth import (PAGE_ROLES, Identity, RolesFileError, identity_from_claims, load_roles,  # noqa: F401
+from .auth import (PAGE_ROLES, ROLES, Identity, RolesFileError, identity_from_claims, load_roles,  # noqa: F401
                    local_identity, may_open, roles_file, signed_out_identity)
 
 
@@ -16,6 +16,12 @@ def signed_in_identity(claims: Mapping) -> Identity:
     roles file gives them (none if it does not list them). The file is read on every call, so an edit
     takes effect on the next page view; a malformed file raises :class:`RolesFileError` naming the problem."""
     return identity_from_claims(claims, load_roles())
+
+
+def check_roles(path=None):
+    """The roles file at ``path`` (default: the one the dashboard reads) as a :class:`~core.auth.RoleMap`;
+    a malformed file raises :class:`RolesFileError` naming the file, the user, the value and the allowed roles."""
+    return load_roles(path)
 
 
 def record_sign_in(identity: Identity) -> Identity:

@@ -11,7 +11,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import service
+from . import _cli_auth, service
 from ._json import jsonable
 from ._errors import EquipoiseError, InputFileError, PatientValidationError
 
@@ -22,6 +22,7 @@ EXIT_LOG_BROKEN = 4
 
 # Per-concept command groups live in core/_cli_<concept>.py, each with ``add_commands(sub)``; list them here.
 COMMAND_MODULES: list = []
+COMMAND_MODULES.append(_cli_auth.add_commands)  # equipoise roles check
 
 
 def main(argv: list[str] | None = None) -> int:

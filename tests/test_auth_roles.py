@@ -93,7 +93,8 @@ def test_a_signed_in_identity_takes_its_roles_from_the_file():
     m = parse_roles(GOOD)
     ana = identity_from_claims({"email": "Ana@example.org", "name": "Ana Silva", "sub": "x1",
                                 "is_logged_in": True}, m)
-    assert ana.user == "Ana@example.org" and ana.name == "Ana Silva" and ana.subject == "x1"
+    assert ana.user == "ana@example.org" and ana.email == "Ana@example.org" and ana.name == "Ana Silva"
+    assert ana.subject == "x1"
     assert ana.roles == {"clinician", "board_chair"} and not ana.local and ana.signed_in
     assert ana.log_role == "board_chair,clinician" and ana.label == "Ana Silva (Ana@example.org)"
     assert ana.has("clinician") and not ana.has("admin")

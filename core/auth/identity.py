@@ -12,10 +12,10 @@ LOCAL, OIDC = "local", "oidc"  # the two modes: one local user, or sign-in throu
 
 @dataclass(frozen=True)
 class Identity:
-    """A person using Equipoise: ``user`` (the name written in the audit log: the e-mail address, else the
-    provider's subject; the OS user in local mode), the ``roles`` they hold, their ``email``, display
-    ``name`` and provider ``subject`` when signed in, whether this is local mode's single user, and whether
-    they are signed in at all (a visitor who is not holds no role)."""
+    """A person using Equipoise: ``user`` (the name written in the audit log: the e-mail address in lower
+    case, else the provider's subject; the OS user in local mode), the ``roles`` they hold, their ``email``,
+    display ``name`` and provider ``subject`` when signed in, whether this is local mode's single user, and
+    whether they are signed in at all (a visitor who is not holds no role)."""
 
     user: str
     roles: frozenset[str]

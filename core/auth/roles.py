@@ -138,7 +138,7 @@ def identity_from_claims(claims: Mapping, role_map: RoleMap) -> Identity:
     email, subject = _claim(claims, "email"), _claim(claims, "sub")
     trusted_email = email if claims.get("email_verified", True) not in (False, "false") else None
     roles = role_map.roles_for(email=trusted_email, subject=subject)
-    user = email or subject or "unknown"
+    user = (email and email.lower()) or subject or "unknown"  # one name per person in the log, whatever the case
     return Identity(user=user, roles=roles, email=email, name=_claim(claims, "name"), subject=subject)
 
 

@@ -26,8 +26,17 @@ ROLES = """
 """
 
 
+@pytest.fixture(scope="module")
+def actg175(bundle_dirs):
+    """Only the default cohort's bundle is needed (trained once per test session)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("EQUIPOISE_BUNDLE_DIR", str(bundle_dirs("actg175").parent))
+    yield
+    mp.undo()
+
+
 @pytest.fixture
-def roles(tmp_path, monkeypatch, bundle_root):
+def roles(tmp_path, monkeypatch, actg175):
     path = tmp_path / "roles.toml"
     path.write_text(ROLES, encoding="utf-8")
     monkeypatch.setenv("EQUIPOISE_ROLES_FILE", str(path))
@@ -124,6 +133,17 @@ def test_a_page_run_without_its_role_stops_with_a_message(roles):
     assert not at.dataframe and not at.button  # nothing of the log was shown
 
 
+def test_one_sign_in_button_per_configured_provider(roles):
+    provider = {k: AUTH[k] for k in ("client_id", "client_secret", "server_metadata_url")}
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets = {"auth": {"redirect_uri": AUTH["redirect_uri"], "cookie_secret": AUTH["cookie_secret"],
+                           "hospital": dict(provider), "university": dict(provider)}}
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [b.label for b in at.button] == ["Sign in with hospital", "Sign in with university"]
+
+
 def test_a_signed_in_person_without_a_role_is_told_to_ask_the_admin(roles):
     at = _app(_signed_in("eve@example.org", "Eve")).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -136,7 +156,8 @@ def test_a_malformed_roles_file_stops_the_app_saying_why(roles):
     roles.write_text('[users]\n"ana@example.org" = ["doctor"]\n', encoding="utf-8")
     at = _app(_signed_in("ana@example.org")).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert "gives user 'ana@example.org' the role 'doctor', which is not one of: clinician" in rendered(at.error[0].value)
+    message = rendered(at.error[0].value)
+    assert "gives user 'ana@example.org' the role 'doctor', which is not one of: clinician" in message
     assert not at.title and not at.sidebar.selectbox
 
 
@@ -153,7 +174,7 @@ def test_sign_out_is_logged_before_the_session_ends(roles):
     assert at.button(key="auth.sign_in.default") and not at.sidebar.selectbox and not at.dataframe
 
 
-def test_local_mode_has_every_page_and_says_so(bundle_root):
+def test_local_mode_has_every_page_and_says_so(actg175):
     at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception, [e.value for e in at.exception]
     assert _openable(at) == set(FILES)

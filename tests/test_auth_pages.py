@@ -180,3 +180,27 @@ def test_local_mode_has_every_page_and_says_so(actg175):
     assert _openable(at) == set(FILES)
     assert at.sidebar.info[0].value.startswith("Local mode — single user, not for shared use.")
     assert "auth.sign_out" not in [b.key for b in at.sidebar.button]
+
+
+def test_a_secrets_file_that_does_not_parse_stops_the_app_instead_of_falling_back_to_local_mode(tmp_path):
+    broken = tmp_path / "secrets.toml"
+    broken.write_text("[auth\nclient_id = 1\n", encoding="utf-8")
+    script = f"""
+import streamlit as st
+from unittest import mock
+from pages import _auth
+
+class Unparsable:
+    def __contains__(self, key):
+        raise RuntimeError("Error parsing secrets file at {broken}")
+
+with mock.patch.object(st, "secrets", Unparsable()), mock.patch.object(st, "get_option", lambda name: [{str(broken)!r}]):
+    who = _auth.current_identity()
+st.write("local mode" if who.local else "signed in")
+"""
+    at = AppTest.from_string(script, default_timeout=30)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [rendered(e.value) for e in at.error] == [
+        f"The secrets file could not be read, so nobody can sign in: Error parsing secrets file at {broken}"]
+    assert not at.markdown  # stopped: never reached local mode

@@ -15,7 +15,7 @@ $(STAMP): $(PY) pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/streamlit run app.py --server.headless true --server.port $(PORT)
+	$(VENV)/bin/streamlit run app.py --server.headless true --server.port $(PORT) --server.address 127.0.0.1
 
 test: $(STAMP)
 	$(PY) -m pytest

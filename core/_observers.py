@@ -35,6 +35,8 @@ TRAINING_DEBRIEF = "training_debrief"
 TRAINING_REPORT = "training_report"
 TRAINING_KINDS = (TRAINING_SESSION, TRAINING_CASE, TRAINING_ADVICE, TRAINING_ANSWER, TRAINING_DEBRIEF,
                   TRAINING_REPORT)
+SIGN_IN = "sign_in"          # a person signed in (or, in local mode, started a session): once per session
+SIGN_OUT = "sign_out"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import _cli_scale, _cli_training, service
+from . import _cli_auth, _cli_scale, _cli_training, service
 from ._json import jsonable
 from ._errors import EquipoiseError, InputFileError, PatientValidationError
 
@@ -21,7 +21,8 @@ MAX_N_BOOT = 10_000  # intervals settle long before; 10 000 resamples of a large
 EXIT_LOG_BROKEN = 4
 
 # Per-concept command groups live in core/_cli_<concept>.py, each with ``add_commands(sub)``; list them here.
-COMMAND_MODULES: list = [_cli_scale.add_commands, _cli_training.add_commands]
+COMMAND_MODULES: list = [_cli_scale.add_commands, _cli_training.add_commands,
+                         _cli_auth.add_commands]  # ... and equipoise roles check
 
 
 def main(argv: list[str] | None = None) -> int:

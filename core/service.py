@@ -28,7 +28,8 @@ from .fairness.groups import is_intersection  # noqa: F401  (for pages: is an au
 from .fairness.patient_warnings import METRIC_NAMES  # noqa: F401  (plain names of audit metrics, for pages)
 from .modeling.bundle import BundleRefusedError, ModelBundle, load_bundle, verify_bundle
 from .modeling.signing import SigningConfigError, require_trusted_signer
-from .auth import Identity, local_identity  # noqa: F401  (who is using the app; see core.auth)
+from ._service_auth import (PAGE_ROLES, ROLES, Identity, RolesFileError, check_roles, local_identity,  # noqa: F401
+                            may_open, record_sign_in, record_sign_out, roles_file, signed_in_identity, signed_out_identity)
 
 DEFAULT_COHORT = "actg175"
 

@@ -16,6 +16,7 @@ LINK = "eq.link"                      # the (cohort, patient) deep link last app
 LINK_PENDING = "eq.link_pending"      # a cohort whose form holds inputs from an EHR link, not yet used
 LINK_ERROR = "eq.link_error"          # why the URL's deep link could not be followed
 LOG_SESSION = "eq.log_session"        # the audit log's memory of what this session has recorded
+SIGNED_IN = "eq.signed_in"            # the user whose sign-in this session has recorded (once per session)
 COUNTERFACTUALS = "wi.counterfactuals"  # what-if page: per-session memo (patient data never in a shared cache)
 
 # --- sidebar widgets ------------------------------------------------------------------------------
@@ -117,6 +118,14 @@ TI_CREATE = "ti.create"
 TI_SESSION = "ti.session"
 TI_EXPORT = "ti.export"
 TI_DOWNLOAD = "ti.download"
+
+# --- sign-in (any page) ------------------------------------------------------------------------------
+SIGN_OUT = "auth.sign_out"
+
+
+def sign_in(provider: str | None) -> str:
+    return f"auth.sign_in.{provider or 'default'}"
+
 
 # --- bundle refusal (any page) --------------------------------------------------------------------
 def retrain(cohort: str) -> str:

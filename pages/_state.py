@@ -106,9 +106,13 @@ def audit_log():
     return service.open_log()
 
 
-def open_log(page: str):
-    """Set this run's log context (local mode: the OS user, every role) so that every result core shows
-    on ``page`` is committed to the audit log before the page can lay it out. Returns the log."""
+def open_log(page: str, identity=None):
+    """Set this run's log context (the person using the app, or local mode's OS user with every role) so
+    that every result core shows on ``page`` is committed to the audit log before the page can lay it
+    out; the first run of a signed-in session records the sign-in. Returns the log."""
+    from pages._auth import current_identity
+
+    identity = identity or current_identity()
     ss = st.session_state
     if ss.get(K.LOG_SESSION) is None:
         ss[K.LOG_SESSION] = service.log_session()
@@ -118,7 +122,11 @@ def open_log(page: str):
         return ss.get(TEST_ID, {}).get(ss.get(COHORT)) if ss.get(SOURCE) == SOURCES[0] else None
 
     log = audit_log()
-    service.log_context(log, page=page, patient_id=patient_id, session=session)
+    service.log_context(log, user=identity.user, role=identity.log_role, page=page, patient_id=patient_id,
+                        session=session)
+    if identity.signed_in and ss.get(K.SIGNED_IN) != identity.user:
+        service.record_sign_in(identity)
+        ss[K.SIGNED_IN] = identity.user
     return log
 
 

@@ -4,6 +4,10 @@ from pages._router import take_over
 
 take_over()
 
+from pages._auth import require
+
+require("audit_log")  # stops here, saying why, unless this person's role may open this page
+
 import datetime as dt
 
 import streamlit as st
@@ -16,7 +20,7 @@ from pages import _keys as K
 log = open_log("Audit log")  # also when a test runs this page without app.py
 st.title("Audit log")
 st.caption("Every report, what-if, counterfactual, export and decision shown in Equipoise, committed before it "
-           "was shown. Local mode: one local user with every role (including admin).")
+           "was shown, with who saw it and the roles they held.")
 
 cols = st.columns(3)
 users = ["(everyone)"] + log.users()

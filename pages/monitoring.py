@@ -4,13 +4,16 @@ from pages._router import take_over
 
 take_over()
 
+from pages._auth import require
+
+require("monitoring")  # stops here, saying why, unless this person's role may open this page
+
 import hashlib
 
 import streamlit as st
 
 from core import InputFileError, service
 from core.reporting import figures
-from pages._auth import current_identity
 from pages._layout import inert
 from pages._sidebar import sidebar
 from pages import _keys as K
@@ -18,9 +21,6 @@ from pages import _keys as K
 METRICS = ["calibration_intercept", "calibration_slope", "auc", "brier", "outcome_rate", "mean_predicted"]
 
 st.title("Monitoring")
-if not current_identity().has("admin"):
-    st.warning("Monitoring a deployed model is for administrators.")
-    st.stop()
 selection = sidebar()
 bundle, spec = selection.bundle, selection.bundle.spec
 st.caption("Upload the predictions the model made in use, with when each was made and the outcome that followed. "

@@ -6,6 +6,8 @@ take_over()
 
 import streamlit as st
 
+from pages._auth import current_identity, home_link
+
 st.title("Page not found")
 st.write("This address names no page of Equipoise. Nothing was loaded and no patient is shown.")
-st.page_link("pages/patient.py", label="Go to the Patient page", icon=":material/home:")
+home_link(current_identity())  # the Patient page, or the first page this person's role may open

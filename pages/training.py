@@ -5,18 +5,21 @@ from pages._router import take_over
 
 take_over()
 
+from pages._auth import require
+
+identity = require("training")  # stops here, saying why, unless this person's role may open this page
+
 import streamlit as st
 
 from core import EquipoiseError, service
-from pages._auth import current_identity
 from pages._layout import inert
 from pages._state import open_log
 from pages import _keys as K
 
-log = open_log("Training")
-service.log_context(log, page="Training", session=st.session_state[K.LOG_SESSION])  # no clinical patient named here
+log = open_log("Training", identity)
+service.log_context(log, user=identity.user, role=identity.log_role, page="Training",
+                    session=st.session_state[K.LOG_SESSION])  # no clinical patient named here
 st.title("Training: automation bias")
-identity = current_identity()
 if not identity.has("trainee"):
     st.warning("This page is for trainees. Ask an instructor for a trainee account.")
     st.stop()

@@ -5,19 +5,23 @@ from pages._router import take_over
 
 take_over()
 
+from pages._auth import require
+
+identity = require("training_instructor")  # stops here, saying why, unless this role may open it
+
 import pandas as pd
 import streamlit as st
 
 from core import EquipoiseError, service
-from pages._auth import current_identity
 from pages._layout import inert
 from pages._state import open_log
 from pages import _keys as K
 
-log = open_log("Training (instructor)")
-service.log_context(log, page="Training (instructor)", session=st.session_state[K.LOG_SESSION])  # no clinical patient named here
+log = open_log("Training (instructor)", identity)
+service.log_context(log, user=identity.user, role=identity.log_role,
+                    page="Training (instructor)",
+                    session=st.session_state[K.LOG_SESSION])  # no clinical patient named here
 st.title("Training sessions")
-identity = current_identity()
 if not identity.has("instructor"):
     st.warning("This page is for instructors.")
     st.stop()

@@ -4,6 +4,10 @@ from pages._router import take_over
 
 take_over()
 
+from pages._auth import require
+
+require("what_if")  # stops here, saying why, unless this person's role may open this page
+
 import hashlib
 import json
 

@@ -44,13 +44,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(bundle_root, *, extra_env: dict | None = None, timeout: float = 60) -> tuple[subprocess.Popen, str]:
-    """`streamlit run app.py` on a free local port, reading bundles from ``bundle_root``; waits until healthy."""
-    port = free_port()
+def start_server(bundle_root, *, extra_env: dict | None = None, timeout: float = 60, port: int | None = None,
+                 extra_args: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py` on ``port`` (default: a free local port), reading bundles from ``bundle_root``,
+    with ``extra_args`` (e.g. ``--secrets.files PATH``) after ours; waits until healthy."""
+    port = port or free_port()
     env = os.environ | {"EQUIPOISE_BUNDLE_DIR": str(bundle_root)} | (extra_env or {})
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", *extra_args],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     wait_until_up(proc, lambda: urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok",

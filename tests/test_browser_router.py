@@ -16,7 +16,7 @@ from tests._browser import BROWSER_MARKS, SHOTS, launch, start_server, stop_serv
 
 pytestmark = BROWSER_MARKS
 # The pages app.py declares in its navigation (read from app.py itself, so a new page cannot slip past).
-NAV = re.findall(r'st\.Page\("pages/(?!not_found)[a-z_]+\.py", title="([^"]+)"',
+NAV = re.findall(r'st\.Page\("pages/(?!not_found|sign_in)[a-z_]+\.py", title="([^"]+)"',
                  (Path(__file__).parents[1] / "app.py").read_text(encoding="utf-8"))
 assert NAV[:2] == ["Patient", "What if"], NAV
 CASES = [("", "Patient"), ("what_if", "What if"), ("subgroups", "Subgroups"), ("model_card", "Model card"),

@@ -1,9 +1,14 @@
 """Who is using Equipoise and what they may open: roles, identities, page permissions.
 
 Local mode (no identity provider, the ``make run`` default) has one local user holding every role.
-With an identity provider, ``st.login`` signs people in and a roles file maps them to roles.
+With an identity provider, ``st.login`` signs people in and a roles file (:mod:`core.auth.roles`) maps
+them to roles; :data:`PAGE_ROLES` says which role each page needs and :func:`may_open` checks it.
 """
 
-from .identity import ROLES, Identity, local_identity
+from .identity import LOCAL, OIDC, ROLES, Identity, local_identity, signed_out_identity
+from .roles import (PAGE_ROLES, ROLES_FILE_ENV, RoleMap, RolesFileError, identity_from_claims, load_roles,
+                    may_open, parse_roles, roles_file)
 
-__all__ = ["ROLES", "Identity", "local_identity"]
+__all__ = ["LOCAL", "OIDC", "PAGE_ROLES", "ROLES", "ROLES_FILE_ENV", "Identity", "RoleMap", "RolesFileError",
+           "identity_from_claims", "load_roles", "local_identity", "may_open", "parse_roles", "roles_file",
+           "signed_out_identity"]

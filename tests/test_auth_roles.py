@@ -120,7 +120,8 @@ def test_which_page_needs_which_role():
     admin = identity_from_claims({"email": "ben@example.org"}, parse_roles(GOOD))
     assert may_open(admin, "audit_log") and not may_open(admin, "patient")
     trainee = identity_from_claims({"sub": "248289761001"}, parse_roles(GOOD))
-    assert {p for p in PAGE_ROLES if may_open(trainee, p)} == {"subgroups", "model_card", "sign_in", "not_found"}
+    assert {p for p in PAGE_ROLES if may_open(trainee, p)} == {"subgroups", "model_card", "training", "sign_in",
+                                                               "not_found"}
     assert not may_open(local, "no_such_page") and not may_open(None, "patient")  # deny by default
     assert all(set(roles) <= set(ROLES) for roles in PAGE_ROLES.values())
 

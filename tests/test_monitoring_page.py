@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from core import service
 from core.auth import Identity
 from core.reporting import figures
-from tests._apps import open_page
+from streamlit.testing.v1 import AppTest
+
+from tests._apps import APP, open_page, rendered
 
 
 def test_the_page_opens_for_an_administrator(bundle_root):
@@ -20,9 +24,15 @@ def test_the_page_opens_for_an_administrator(bundle_root):
 def test_anyone_else_is_turned_away(bundle_root, monkeypatch):
     monkeypatch.setattr(service, "local_identity",
                         lambda: Identity(user="nurse", roles=frozenset({"clinician"}), local=False))
-    at = open_page("pages/monitoring.py")
+    at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert "for administrators" in at.warning[0].value
+    with pytest.raises(ValueError, match="Could not find a navigation page"):  # not in this person's navigation
+        at.switch_page("pages/monitoring.py")
+    at = AppTest.from_file(str(Path(APP).parent / "pages" / "monitoring.py"), default_timeout=120)  # by address
+    at.session_state["eq.routed"] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "needs one of the roles: admin" in rendered(at.error[0].value)
     assert not at.get("file_uploader")
 
 

@@ -16,6 +16,7 @@ Subpackages, one concept each:
 ``core.store``            the database: SQLAlchemy engine and sessions, packaged Alembic migrations
 ``core.audit``            the append-only, hash-chained audit log: append, verify, export
 ``core.auth``             identities and roles: local mode's single user, sign-in, what each role may open
+``core.board``            tumor boards: meetings, agenda, frozen snapshots, versioned decisions, reports
 ``core.service``          the one entry point for pages, CLI and the audit log
 ========================  =========================================================================
 

@@ -25,6 +25,13 @@ EXPORT = "export"
 DECISION = "decision"
 BUNDLE_TRAINED = "bundle_trained"
 BUNDLE_REFUSED = "bundle_refused"
+BOARD_MEETING = "board_meeting"          # a tumor-board meeting created
+BOARD_CASE = "board_case"                # a case added (form, test patient, CSV rows), reordered or triaged
+BOARD_SNAPSHOT = "board_snapshot"        # a case presented: its frozen snapshot (and the current model's, if changed)
+BOARD_DECISION = "board_decision"        # a version of the board's decision
+BOARD_SIGNOFF = "board_signoff"          # the chair's sign-off of a decision version
+BOARD_FOLLOWUP = "board_followup"        # implemented or not, and why
+BOARD_VIEW = "board_view"                # a meeting's agenda, snapshots and decisions shown
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
 
 
 def test_the_subpackages_are_the_documented_concepts():
-    assert SUBPACKAGES == ["audit", "auth", "cds", "data", "evaluation", "explain", "fairness", "fhir", "modeling",
+    assert SUBPACKAGES == ["audit", "auth", "board", "cds", "data", "evaluation", "explain", "fairness", "fhir", "modeling",
                            "reporting", "store",
                            "uncertainty"]
 

@@ -50,9 +50,17 @@ def board_store(store=None):
 
 
 def _who(by, *roles: str) -> str:
+    """The acting person's name, if they hold one of ``roles``. Without ``by``: local mode's user, named as
+    the current log context names them (the CLI's ``--user``)."""
+    from dataclasses import replace
+
+    from .audit import current_context
     from .auth import local_identity
 
-    identity = by or local_identity()
+    identity = by
+    if identity is None:
+        ctx = current_context()
+        identity = local_identity() if ctx is None else replace(local_identity(), user=ctx.user)
     if not identity.has(*roles):
         raise BoardError(f"{identity.user} may not do this: it needs the role {' or '.join(roles)}.")
     return identity.user
@@ -78,8 +86,8 @@ def new_meeting(*, title: str, date, type: str = "MDT", chair: str = "", attende
 
 
 def meetings(*, store=None) -> list[Meeting]:
-    """Every meeting, newest first (titles and dates only are shown from this list)."""
-    return repo.list_meetings(board_store(store))
+    """Every meeting, newest first."""
+    return _shown(BOARD_VIEW, None, repo.list_meetings(board_store(store)), details={"action": "list"})
 
 
 def _checked_case(meeting_id: str, bundle, record: Mapping[str, Any], *, label, source, source_ref, question,

@@ -4,6 +4,7 @@ exit status, never a traceback."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -21,7 +22,9 @@ MAX_N_BOOT = 10_000  # intervals settle long before; 10 000 resamples of a large
 EXIT_LOG_BROKEN = 4
 
 # Per-concept command groups live in core/_cli_<concept>.py, each with ``add_commands(sub)``; list them here.
-COMMAND_MODULES: list = []
+from . import _cli_board  # noqa: E402
+
+COMMAND_MODULES: list = [_cli_board.add_commands]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
                    "in OUT.versions/BUNDLE_ID/, anything else there is refused")
     t.add_argument("--force", action="store_true", help="if OUT holds something that is not a verified bundle, move "
                    "it aside into OUT.versions/moved-aside-TIME/ instead of refusing (nothing is deleted)")
+    t.add_argument("--seed", type=_bounded_int("--seed", 0, 2**32 - 1),
+                   help="the split and model seed (default: the spec's); another seed gives another model")
     t.set_defaults(func=cmd_train)
 
     m = sub.add_parser("template", help="print an example patient JSON with every field documented")
@@ -158,6 +163,8 @@ def cmd_train(args) -> int:
         cohort = service.cohort_from_csv(args.csv, args.spec)
     else:
         cohort = service.load_cohort(args.cohort)
+    if args.seed is not None:
+        cohort = dataclasses.replace(cohort, spec=dataclasses.replace(cohort.spec, seed=args.seed))
     out = Path(args.out or Path("bundles") / cohort.spec.name)
     progress = lambda msg: print(f"[equipoise] {msg}", file=sys.stderr, flush=True)  # noqa: E731
     path, evaluation = service.train_bundle(cohort, out, progress=progress, force=args.force)

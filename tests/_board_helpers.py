@@ -3,7 +3,6 @@ session's colon bundle) and ``retrained`` (the same cohort trained with another 
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 
 import pytest
@@ -21,7 +20,10 @@ DIFFERS = {"recommendation": "FOLFOX for 6 months", "rationale": "Current standa
 @pytest.fixture(scope="session")
 def board_roots(bundle_dirs, tmp_path_factory):
     """{"original": root, "retrained": root}: each root holds a ``colon`` bundle (for EQUIPOISE_BUNDLE_DIR)."""
-    from core import service
+    import contextlib
+    import io
+
+    from core.cli import main
 
     base = tmp_path_factory.mktemp("board_bundles")
     original = base / "original"
@@ -29,9 +31,11 @@ def board_roots(bundle_dirs, tmp_path_factory):
     shutil.copytree(bundle_dirs("colon"), original / "colon")
     retrained = base / "retrained"
     retrained.mkdir()
-    cohort = service.load_cohort("colon")
-    cohort = dataclasses.replace(cohort, spec=dataclasses.replace(cohort.spec, seed=RETRAIN_SEED))
-    service.train_bundle(cohort, retrained / "colon")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):  # `equipoise train --seed N`
+        code = main(["train", "--cohort", "colon", "--seed", str(RETRAIN_SEED), "--out", str(retrained / "colon")])
+    assert code == 0, out.getvalue()
+    assert f"(seed {RETRAIN_SEED})" in out.getvalue()
     return {"original": original, "retrained": retrained}
 
 

@@ -136,6 +136,18 @@ def _decision_rows(d) -> tuple[tuple[str, str], ...]:
     return tuple(rows)
 
 
+def _decisions(c: CaseRecord) -> tuple:
+    """The current version first, then the superseded ones, then the follow-ups."""
+    last = c.decisions[-1].version if c.decisions else None
+    out = [(f"Decision version {d.version}" + (" (current)" if d.version == last else f" (superseded by version {last})"),
+            _decision_rows(d)) for d in reversed(c.decisions)]
+    if c.followups:
+        out.append(("Follow-up", tuple((f"{f.created_at} by {f.created_by} (version {f.decision_version})",
+                                        ("implemented" if f.implemented else "not implemented") +
+                                        (f" — {f.reason}" if f.reason else "")) for f in c.followups)))
+    return tuple(out)
+
+
 def case_content(c: CaseRecord, current_models: dict) -> CaseContent:
     case, snap = c.case, c.snapshot
     facts = [("Question to the board", case.question or "(none given)"),
@@ -143,7 +155,7 @@ def case_content(c: CaseRecord, current_models: dict) -> CaseContent:
              ("Source", f"{case.source.replace('_', ' ')} {case.source_ref}".strip()), ("Cohort", case.cohort)]
     if snap is None:
         return CaseContent(case.label, tuple(facts), "Not presented: no snapshot was frozen for this case.", (), (), (),
-                           tuple((f"Decision version {d.version}", _decision_rows(d)) for d in c.decisions))
+                           _decisions(c))
     report = snap.report
     facts += [("Model", f"bundle {snap.bundle_id}, sha256 {snap.bundle_sha256}"),
               ("Snapshot", f"frozen {snap.created_at} by {snap.created_by}, Equipoise {snap.app_version}, "
@@ -158,7 +170,7 @@ def case_content(c: CaseRecord, current_models: dict) -> CaseContent:
     warnings = tuple(f"{w.get('severity', 'note')}: {w.get('message', '')}" for w in report.get("warnings") or [])
     return CaseContent(case.label, tuple(facts), (report.get("summary") or {}).get("text", ""),
                        tuple(_interval_lines(report)), warnings, tuple(charts),
-                       tuple((f"Decision version {d.version}", _decision_rows(d)) for d in c.decisions), note)
+                       _decisions(c), note)
 
 
 def report_content(record: MeetingRecord, *, current_models: dict | None = None) -> ReportContent:

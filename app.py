@@ -16,6 +16,9 @@ pages = [
     st.Page("pages/subgroups.py", title="Subgroups", icon=":material/groups:"),
     st.Page("pages/model_card.py", title="Model card", icon=":material/description:"),
     st.Page("pages/audit_log.py", title="Audit log", icon=":material/receipt_long:"),
+    st.Page("pages/board_meetings.py", title="Board agenda", icon=":material/event_list:"),
+    st.Page("pages/board_present.py", title="Presenter view", icon=":material/co_present:"),
+    st.Page("pages/board_decide.py", title="Board decision", icon=":material/gavel:"),
 ]
 base = "/" + st.get_option("server.baseUrlPath").strip("/")
 requested = urlparse(st.context.url or "").path.removeprefix(base).strip("/")

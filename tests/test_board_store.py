@@ -163,3 +163,23 @@ def test_a_decision_needs_a_presented_case_and_a_follow_up_a_signed_off_decision
         service.follow_up(meeting.id, "MDT-1", implemented=False, reason=" ")
     with pytest.raises(BoardError, match="No case labelled 'nope'.*MDT-1, MDT-2, MDT-3"):
         service.present(meeting.id, "nope")
+
+
+def test_migration_0002_downgrades_and_upgrades_again(log):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from core.store import upgrade
+    from core.store._migrate import alembic_config
+
+    def tables():
+        with log.store.engine.connect() as conn:
+            return {t for t in inspect(conn).get_table_names() if t.startswith("board_")}
+
+    assert tables() == {"board_meetings", "board_cases", *APPEND_ONLY}
+    config = alembic_config()
+    with log.store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+    assert tables() == set() and log.store.revision() == "0001"
+    assert upgrade(log.store) == "0003" and len(tables()) == 6

@@ -12,9 +12,10 @@ import pytest
 from tests._browser import BROWSER_MARKS, SHOTS, launch, start_server, stop_server
 
 pytestmark = BROWSER_MARKS
-NAV = ["Patient", "What if", "Subgroups", "Model card", "Audit log"]
+NAV = ["Patient", "What if", "Subgroups", "Model card", "Audit log", "Board agenda", "Presenter view", "Board decision"]
 CASES = [("", "Patient"), ("what_if", "What if"), ("subgroups", "Subgroups"), ("model_card", "Model card"),
-         ("state", None), ("cached", None), ("layout", None), ("keys", None), ("router", None),
+         ("state", None), ("cached", None), ("layout", None), ("keys", None), ("router", None), ("board", None),
+         ("board_meetings", "Board agenda"),
          ("no_such_page", None)]
 STREAMLIT_NOTICE = "does not seem to exist"  # Streamlit's own page-not-found dialog
 

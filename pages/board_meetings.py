@@ -64,7 +64,9 @@ for i, c in enumerate(record.cases):
             st.rerun()
 
 st.subheader("Add a case")
-cohort = st.selectbox("Cohort (the model the case is presented with)", service.BUNDLED, key=K.board("cohort"))
+ready = [i for i, name in enumerate(service.BUNDLED) if service.bundle_is_ready(name)]  # never train on opening
+cohort = st.selectbox("Cohort (the model the case is presented with)", service.BUNDLED, index=(ready or [0])[0],
+                      key=K.board("cohort"))
 bundle = get_bundle(cohort)
 question = st.text_input("Question to the board", key=K.board("question"))
 context = st.text_area("Clinical context (diagnosis, stage, performance status, comorbidities, preferences)",

@@ -64,6 +64,9 @@ for i, c in enumerate(record.cases):
             st.rerun()
 
 st.subheader("Add a case")
+if st.session_state.get(K.board("csv_result")):  # what became of the last CSV's rows, outside its tab
+    refused, message = st.session_state.pop(K.board("csv_result"))
+    (st.warning if refused else st.success)(inert(message))
 ready = [i for i, name in enumerate(service.BUNDLED) if service.bundle_is_ready(name)]  # never train on opening
 cohort = st.selectbox("Cohort (the model the case is presented with)", service.BUNDLED, index=(ready or [0])[0],
                       key=K.board("cohort"))
@@ -104,6 +107,4 @@ with upload:
         if result is not None:
             st.session_state[K.board("csv_result")] = (bool(result.refused), result.message())
             st.rerun()
-    if st.session_state.get(K.board("csv_result")):
-        refused, message = st.session_state[K.board("csv_result")]
-        (st.warning if refused else st.success)(inert(message))
+

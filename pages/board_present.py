@@ -67,4 +67,4 @@ if compare and shown.current is not None:
 else:
     st.caption(inert(frozen))
     show_estimate(snap.report, key=K.board("frozen"))
-st.caption("Model output is decision support, not a decision. " + inert(snap.report.get("disclaimer", "")))
+st.caption(inert(snap.report.get("disclaimer") or "Model output is decision support, not a decision."))

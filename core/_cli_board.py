@@ -60,6 +60,10 @@ def add_commands(sub) -> None:
     done.add_argument("--not-implemented", action="store_true")
     f.add_argument("--reason", default="", help="required with --not-implemented (e.g. patient preference)")
 
+    c = _command(bsub, "comment", "a board member's comment on a case (kept, never changed)", cmd_comment)
+    c.add_argument("--case", required=True)
+    c.add_argument("--text", required=True)
+
     r = _command(bsub, "reorder", "put the agenda in a new order", cmd_reorder)
     r.add_argument("--order", required=True, help="every case's label, comma-separated, in the new order")
 
@@ -167,6 +171,11 @@ def cmd_sign_off(args) -> int:
 
 def cmd_follow_up(args) -> int:
     _print(service.follow_up(args.meeting, args.case, implemented=bool(args.implemented), reason=args.reason).to_dict())
+    return 0
+
+
+def cmd_comment(args) -> int:
+    _print(service.comment(args.meeting, args.case, args.text).to_dict())
     return 0
 
 

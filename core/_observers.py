@@ -31,6 +31,7 @@ BOARD_SNAPSHOT = "board_snapshot"        # a case presented: its frozen snapshot
 BOARD_DECISION = "board_decision"        # a version of the board's decision
 BOARD_SIGNOFF = "board_signoff"          # the chair's sign-off of a decision version
 BOARD_FOLLOWUP = "board_followup"        # implemented or not, and why
+BOARD_COMMENT = "board_comment"          # a board member's comment on a case
 BOARD_VIEW = "board_view"                # a meeting's agenda, snapshots and decisions shown
 
 

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from . import __version__
 from ._errors import EquipoiseError, PatientValidationError
 from ._json import jsonable
-from ._observers import (BOARD_CASE, BOARD_DECISION, BOARD_FOLLOWUP, BOARD_MEETING, BOARD_SIGNOFF, BOARD_SNAPSHOT,
+from ._observers import (BOARD_CASE, BOARD_COMMENT, BOARD_DECISION, BOARD_FOLLOWUP, BOARD_MEETING, BOARD_SIGNOFF, BOARD_SNAPSHOT,
                          BOARD_VIEW, _shown)
 from .board import (CSV_ROW, FORM, SOURCES, TEST_PATIENT, TRIAGE, BoardError, Case, CaseRecord, CsvImport, Meeting,
                     MeetingRecord, Presentation, RefusedRow, Snapshot, csv_rows, iso_date, parse_attendees, parse_decision, text_field)
@@ -272,11 +272,19 @@ def follow_up(meeting_id: str, label: str, *, implemented: bool, reason: str = "
                   details=_details(case, "follow_up", version=result.decision_version, implemented=implemented))
 
 
+def comment(meeting_id: str, label: str, text: str, *, by=None, store=None):
+    """A board member's (or the chair's) comment on a case; comments are never changed or removed."""
+    user, store = _who(by, *MEMBER_ROLES), board_store(store)
+    case = repo.get_case(store, meeting_id, label)
+    result = repo.insert_comment(store, case.id, text_field("comment", text, required=True), by=user)
+    return _shown(BOARD_COMMENT, None, result, record=case.record, details=_details(case, "comment"))
+
+
 # --- reading and reporting ---------------------------------------------------------------------------
 
 def _case_record(store, case: Case) -> CaseRecord:
     return CaseRecord(case, repo.snapshot_of(store, case.id), tuple(repo.decisions(store, case.id)),
-                      tuple(repo.followups(store, case.id)))
+                      tuple(repo.followups(store, case.id)), tuple(repo.comments(store, case.id)))
 
 
 def meeting_record(meeting_id: str, *, store=None) -> MeetingRecord:

@@ -37,7 +37,7 @@ from ._observers import (BUNDLE_REFUSED, BUNDLE_TRAINED, CALIBRATION, CDS_CARD, 
                          SUBGROUP_AUDIT, WHAT_IF, _OBSERVERS, Shown, _shown, observe)
 # Per-concept service functions (board, training, scale, ...) live in core/_service_<concept>.py, each
 # re-exported here with one import line, so this module stays the single entry point and stays short.
-from ._service_board import (add_case, add_cases_from_csv, board_export, board_store, decide, follow_up,  # noqa: F401,E402
+from ._service_board import (add_case, add_cases_from_csv, board_export, board_store, comment, decide, follow_up,  # noqa: F401,E402
                              meeting_record, meetings, new_meeting, present, reorder_cases, set_triage, sign_off)
 from ._views import (cds_app, decode_link_record, input_rows, record_from_fhir, upload_frame,  # noqa: F401
                      upload_record, warning_digest)

@@ -78,6 +78,14 @@ with st.form(K.board("decision")):
         if attempt(service.decide, m.id, c.case.label, decision, by=identity):
             st.rerun()
 
+st.subheader("Comments")
+for note in c.comments:
+    st.write(inert(f"{note.created_at} · {note.created_by}: {note.text}"))
+with st.form(K.board("comment"), clear_on_submit=True):
+    text = st.text_area("Comment (members view and comment; the chair signs off)")
+    if st.form_submit_button("Add comment") and attempt(service.comment, m.id, c.case.label, text, by=identity):
+        st.rerun()
+
 st.subheader("Follow-up")
 for f in c.followups:
     st.write(inert(f"{f.created_at}: version {f.decision_version} "

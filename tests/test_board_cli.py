@@ -82,6 +82,9 @@ def test_a_whole_meeting_from_the_command_line(env, board_roots):
         code, out, err = run("board", "sign-off", "--meeting", meeting, "--case", label, "--user", "dr.chair")
         assert code == 0 and json.loads(out)["signed_off_by"] == "dr.chair", err
 
+    code, out, err = run("board", "comment", "--meeting", meeting, "--case", "MDT-04", "--text", "Radiology: CT clear.",
+                         "--user", "dr.member")
+    assert code == 0 and json.loads(out)["created_by"] == "dr.member", err
     code, out, err = run("board", "export", "--meeting", meeting, "--format", "pdf", "--out", str(tmp_path / "r.pdf"))
     assert code == 0, err
     text = _pdf_text(tmp_path / "r.pdf")
@@ -91,6 +94,7 @@ def test_a_whole_meeting_from_the_command_line(env, board_roots):
         assert decision["recommendation"] in text
     assert DIFFERS["disagreement_reason"] in text and bundle.bundle_id in text
     assert "Model output is decision support" in text and "model has changed" not in text
+    assert "Radiology: CT clear." in text
 
     # retrain the cohort with another seed: the snapshots stay byte-identical, the report says so
     env_root = board_roots["retrained"]

@@ -11,7 +11,7 @@ from html import escape as html_escape
 
 import pytest
 
-from core.board import (FOOTER, Action, Attendee, Case, CaseRecord, Decision, FollowUp, Meeting, MeetingRecord,
+from core.board import (FOOTER, Action, Attendee, Case, CaseRecord, Comment, Decision, FollowUp, Meeting, MeetingRecord,
                         Snapshot, report_html, report_pdf)
 
 SCRIPT = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -36,7 +36,8 @@ def _record(report: dict, *, context: str = SCRIPT, label: str = "Case <b>1</b>"
     meeting = Meeting("m1", "MDT <i>today</i>", "2026-12-03", "colorectal", "Dr Chair",
                       (Attendee("Dr A", "oncology"),), ("oncology",))
     follow = FollowUp("c1", 1, False, "Patient preference")
-    return MeetingRecord(meeting, (CaseRecord(case, snap, (d1, d2), (follow,)),))
+    note = Comment("c1", "Radiology: " + SCRIPT, "dr.b", "2026-12-03T10:07:00Z")
+    return MeetingRecord(meeting, (CaseRecord(case, snap, (d1, d2), (follow,), (note,)),))
 
 
 def test_user_text_is_inert_in_the_html():
@@ -56,7 +57,7 @@ def test_the_html_is_self_contained_and_printable_on_a4():
     for needed in ("Lev+5FU: 41% (95% interval 33% to 52%)", "Age ≥ 80 is rare", "colon-abc", "a" * 64,
                    "Decision version 2 (current)", "Decision version 1 (superseded by version 2)",
                    "Trial predates oxaliplatin", "Book clinic (owner Dr A, due 2026-12-10)", "Patient preference",
-                   "Dr A (oncology)", "Quorum met (oncology)", html_escape(FOOTER)):
+                   "Dr A (oncology)", "Quorum met (oncology)", "Radiology: &lt;script&gt;", html_escape(FOOTER)):
         assert needed in html, needed
 
 

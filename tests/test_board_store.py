@@ -19,7 +19,7 @@ from core import service
 from core.auth import Identity
 from core.board import BoardError
 
-APPEND_ONLY = ("board_snapshots", "board_decisions", "board_signoffs", "board_followups")
+APPEND_ONLY = ("board_snapshots", "board_decisions", "board_signoffs", "board_followups", "board_comments")
 
 
 @pytest.fixture
@@ -69,6 +69,7 @@ def test_append_only_tables_refuse_update_and_delete(board, table, statement):
     service.decide(meeting.id, "MDT-1", AGREES)
     service.sign_off(meeting.id, "MDT-1")
     service.follow_up(meeting.id, "MDT-1", implemented=False, reason="Patient preference: declined chemotherapy.")
+    service.comment(meeting.id, "MDT-1", "Radiology: no metastases on CT.")
     before = _rows(log, f"SELECT * FROM {table} ORDER BY id")
     assert len(before) == 1
     with pytest.raises(Exception, match="append-only"):
@@ -103,10 +104,12 @@ def test_every_action_is_in_the_log_and_the_chain_verifies(board):
     service.sign_off(meeting.id, "MDT-3")
     service.follow_up(meeting.id, "MDT-3", implemented=True)
     service.reorder_cases(meeting.id, ["MDT-3", "MDT-1", "MDT-2"])
+    service.comment(meeting.id, "MDT-3", "Dr Lindqvist: would operate first.",
+                    by=Identity("dr.member", frozenset({"board_member"})))
     service.board_export(meeting.id, format="pdf")
     board_kinds = [e.kind for e in log.entries() if e.kind.startswith("board_") or e.kind == "export"]
     assert board_kinds == ["board_meeting"] + ["board_case"] * 3 + [
-        "board_snapshot", "board_decision", "board_signoff", "board_followup", "board_case", "export"]
+        "board_snapshot", "board_decision", "board_signoff", "board_followup", "board_case", "board_comment", "export"]
     decision = next(e for e in log.entries() if e.kind == "board_decision")
     assert decision.details["version"] == 1 and decision.details["agrees_with_model"] is False
     assert log.report(decision.seq)["disagreement_reason"] == DIFFERS["disagreement_reason"]
@@ -116,7 +119,9 @@ def test_every_action_is_in_the_log_and_the_chain_verifies(board):
     lines = out.getvalue().splitlines()
     assert independent_verify(lines) == [json.loads(line)["hash"] for line in lines]
     assert log.verify().ok
-    assert [c.case.label for c in service.meeting_record(meeting.id).cases] == ["MDT-3", "MDT-1", "MDT-2"]
+    cases = service.meeting_record(meeting.id).cases
+    assert [c.case.label for c in cases] == ["MDT-3", "MDT-1", "MDT-2"]
+    assert [(x.created_by, x.text) for x in cases[0].comments] == [("dr.member", "Dr Lindqvist: would operate first.")]
 
 
 def test_a_csv_row_is_added_or_refused_with_its_errors_by_name(board):
@@ -182,4 +187,4 @@ def test_migration_0002_downgrades_and_upgrades_again(log):
         config.attributes["connection"] = conn
         command.downgrade(config, "0001")
     assert tables() == set() and log.store.revision() == "0001"
-    assert upgrade(log.store) == "0003" and len(tables()) == 6
+    assert upgrade(log.store) == "0003" and len(tables()) == 7

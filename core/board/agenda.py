@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .records import Case, Decision, FollowUp, Meeting, Snapshot
+from .records import Case, Comment, Decision, FollowUp, Meeting, Snapshot
 
 MAX_CSV_CASES = 200  # one meeting's agenda, not a cohort
 
@@ -22,6 +22,7 @@ class CaseRecord:
     snapshot: Snapshot | None = None
     decisions: tuple[Decision, ...] = ()
     followups: tuple[FollowUp, ...] = ()
+    comments: tuple[Comment, ...] = ()
 
     @property
     def decision(self) -> Decision | None:
@@ -38,7 +39,7 @@ class CaseRecord:
     def to_dict(self) -> dict:
         return {"case": self.case.to_dict(), "snapshot": self.snapshot and self.snapshot.to_dict(),
                 "decisions": [d.to_dict() for d in self.decisions], "followups": [f.to_dict() for f in self.followups],
-                "status": self.status}
+                "comments": [c.to_dict() for c in self.comments], "status": self.status}
 
 
 @dataclass(frozen=True)

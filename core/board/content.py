@@ -137,10 +137,12 @@ def _decision_rows(d) -> tuple[tuple[str, str], ...]:
 
 
 def _decisions(c: CaseRecord) -> tuple:
-    """The current version first, then the superseded ones, then the follow-ups."""
+    """The current version first, then the superseded ones, then comments and follow-ups."""
     last = c.decisions[-1].version if c.decisions else None
     out = [(f"Decision version {d.version}" + (" (current)" if d.version == last else f" (superseded by version {last})"),
             _decision_rows(d)) for d in reversed(c.decisions)]
+    if c.comments:
+        out.append(("Comments", tuple((f"{x.created_at} by {x.created_by}", x.text) for x in c.comments)))
     if c.followups:
         out.append(("Follow-up", tuple((f"{f.created_at} by {f.created_by} (version {f.decision_version})",
                                         ("implemented" if f.implemented else "not implemented") +

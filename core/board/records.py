@@ -254,6 +254,19 @@ class FollowUp:
                 "reason": self.reason, "created_by": self.created_by, "created_at": self.created_at}
 
 
+@dataclass(frozen=True)
+class Comment:
+    """A board member's comment on a case."""
+
+    case_id: str
+    text: str
+    created_by: str = ""
+    created_at: str = ""
+
+    def to_dict(self) -> dict:
+        return {"case_id": self.case_id, "text": self.text, "created_by": self.created_by, "created_at": self.created_at}
+
+
 def _typed(key: str, value, kind: type):
     if kind is bool and not isinstance(value, bool):
         raise BoardError(MSG_TYPE.format(key=key, what=WHAT[bool], got=value))

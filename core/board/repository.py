@@ -14,8 +14,8 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..store.board_tables import CaseRow, DecisionRow, FollowUpRow, MeetingRow, SignOffRow, SnapshotRow
-from .records import Action, Attendee, BoardError, Case, Decision, FollowUp, Meeting, Snapshot, now
+from ..store.board_tables import CaseRow, CommentRow, DecisionRow, FollowUpRow, MeetingRow, SignOffRow, SnapshotRow
+from .records import Action, Attendee, BoardError, Case, Comment, Decision, FollowUp, Meeting, Snapshot, now
 
 
 def canonical(obj) -> str:
@@ -207,3 +207,16 @@ def followups(store, case_id: str) -> list[FollowUp]:
         q = (select(FollowUpRow, DecisionRow.version).join(DecisionRow, DecisionRow.id == FollowUpRow.decision_id)
              .where(DecisionRow.case_id == case_id).order_by(FollowUpRow.id))
         return [FollowUp(case_id, v, bool(f.implemented), f.reason, f.created_by, f.created_at) for f, v in s.execute(q)]
+
+
+def insert_comment(store, case_id: str, text: str, *, by: str) -> Comment:
+    at = now()
+    with store.session(write=True) as s:
+        s.add(CommentRow(case_id=case_id, text=text, created_by=by, created_at=at))
+    return Comment(case_id, text, by, at)
+
+
+def comments(store, case_id: str) -> list[Comment]:
+    with store.session() as s:
+        q = select(CommentRow).where(CommentRow.case_id == case_id).order_by(CommentRow.id)
+        return [Comment(case_id, c.text, c.created_by, c.created_at) for c in s.scalars(q)]

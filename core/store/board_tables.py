@@ -1,8 +1,8 @@
 """Tumor-board tables: meetings, their cases, the snapshot frozen when a case is presented, decision
 versions, chair sign-offs and follow-ups.
 
-Meetings and cases may change (a case's place on the agenda, its triage). Snapshots, decisions, sign-offs
-and follow-ups are append-only (migration 0002 adds triggers that refuse UPDATE and DELETE, as for the
+Meetings and cases may change (a case's place on the agenda, its triage). Snapshots, decisions, sign-offs,
+follow-ups and comments are append-only (migration 0002 adds triggers that refuse UPDATE and DELETE, as for the
 audit log): a changed decision is a new version, never an overwrite. JSON is kept as the exact text
 that was written, so a stored snapshot stays byte-identical.
 """
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base
 
-APPEND_ONLY = ("board_snapshots", "board_decisions", "board_signoffs", "board_followups")
+APPEND_ONLY = ("board_snapshots", "board_decisions", "board_signoffs", "board_followups", "board_comments")
 
 
 class MeetingRow(Base):
@@ -106,5 +106,17 @@ class FollowUpRow(Base):
     decision_id: Mapped[int] = mapped_column(ForeignKey("board_decisions.id"), index=True)
     implemented: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[str] = mapped_column(String(32))
+
+
+class CommentRow(Base):
+    """A board member's comment on a case (members view and comment; the chair signs off)."""
+
+    __tablename__ = "board_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("board_cases.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[str] = mapped_column(String(32))

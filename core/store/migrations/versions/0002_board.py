@@ -1,5 +1,6 @@
-"""Tumor-board tables (meetings, cases, snapshots, decision versions, sign-offs, follow-ups), with
-triggers that refuse UPDATE and DELETE on snapshots, decisions, sign-offs and follow-ups.
+"""Tumor-board tables (meetings, cases, snapshots, decision versions, sign-offs, follow-ups,
+comments), with
+triggers that refuse UPDATE and DELETE on snapshots, decisions, sign-offs, follow-ups and comments.
 
 Revision ID: 0002
 Revises: 0001
@@ -13,8 +14,8 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-APPEND_ONLY = ("board_snapshots", "board_decisions", "board_signoffs", "board_followups")
-TABLES = ("board_followups", "board_signoffs", "board_decisions", "board_snapshots", "board_cases", "board_meetings")
+APPEND_ONLY = ("board_snapshots", "board_decisions", "board_signoffs", "board_followups", "board_comments")
+TABLES = ("board_comments", "board_followups", "board_signoffs", "board_decisions", "board_snapshots", "board_cases", "board_meetings")
 
 
 def _sqlite_triggers(table: str) -> list[str]:
@@ -109,6 +110,15 @@ def upgrade() -> None:
         sa.Column("created_at", s(32), nullable=False),
     )
     op.create_index("ix_board_followups_decision_id", "board_followups", ["decision_id"])
+    op.create_table(
+        "board_comments",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("case_id", s(36), sa.ForeignKey("board_cases.id"), nullable=False),
+        sa.Column("text", text, nullable=False),
+        sa.Column("created_by", s(256), nullable=False),
+        sa.Column("created_at", s(32), nullable=False),
+    )
+    op.create_index("ix_board_comments_case_id", "board_comments", ["case_id"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute(POSTGRES_FUNCTION)
         statements = [t for table in APPEND_ONLY for t in _postgres_triggers(table)]

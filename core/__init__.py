@@ -17,6 +17,7 @@ Subpackages, one concept each:
 ``core.audit``            the append-only, hash-chained audit log: append, verify, export
 ``core.auth``             identities and roles: local mode's single user, sign-in, what each role may open
 ``core.training``         trainee mode: held-out cases, truth rules, deliberately wrong advice, reliance scores
+``core.board``            tumor boards: meetings, agenda, frozen snapshots, versioned decisions, reports
 ``core.service``          the one entry point for pages, CLI and the audit log
 ========================  =========================================================================
 

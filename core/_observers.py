@@ -37,6 +37,14 @@ TRAINING_KINDS = (TRAINING_SESSION, TRAINING_CASE, TRAINING_ADVICE, TRAINING_ANS
                   TRAINING_REPORT)
 SIGN_IN = "sign_in"          # a person signed in (or, in local mode, started a session): once per session
 SIGN_OUT = "sign_out"
+BOARD_MEETING = "board_meeting"          # a tumor-board meeting created
+BOARD_CASE = "board_case"                # a case added (form, test patient, CSV rows), reordered or triaged
+BOARD_SNAPSHOT = "board_snapshot"        # a case presented: its frozen snapshot (and the current model's, if changed)
+BOARD_DECISION = "board_decision"        # a version of the board's decision
+BOARD_SIGNOFF = "board_signoff"          # the chair's sign-off of a decision version
+BOARD_FOLLOWUP = "board_followup"        # implemented or not, and why
+BOARD_COMMENT = "board_comment"          # a board member's comment on a case
+BOARD_VIEW = "board_view"                # a meeting's agenda, snapshots and decisions shown
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ exit status, never a traceback."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -11,7 +12,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import _cli_auth, _cli_scale, _cli_training, service
+from . import _cli_auth, _cli_board, _cli_scale, _cli_training, service
 from ._json import jsonable
 from ._errors import EquipoiseError, InputFileError, PatientValidationError
 
@@ -22,7 +23,7 @@ EXIT_LOG_BROKEN = 4
 
 # Per-concept command groups live in core/_cli_<concept>.py, each with ``add_commands(sub)``; list them here.
 COMMAND_MODULES: list = [_cli_scale.add_commands, _cli_training.add_commands,
-                         _cli_auth.add_commands]  # ... and equipoise roles check
+                         _cli_board.add_commands, _cli_auth.add_commands]  # ... and equipoise roles check
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
                    "in OUT.versions/BUNDLE_ID/, anything else there is refused")
     t.add_argument("--force", action="store_true", help="if OUT holds something that is not a verified bundle, move "
                    "it aside into OUT.versions/moved-aside-TIME/ instead of refusing (nothing is deleted)")
+    t.add_argument("--seed", type=_bounded_int("--seed", 0, 2**32 - 1),
+                   help="the split and model seed (default: the spec's); another seed gives another model")
     t.set_defaults(func=cmd_train)
 
     m = sub.add_parser("template", help="print an example patient JSON with every field documented")
@@ -163,6 +166,8 @@ def cmd_train(args) -> int:
         cohort = service.cohort_from_csv(args.csv, args.spec)
     else:
         cohort = service.load_cohort(args.cohort)
+    if args.seed is not None:
+        cohort = dataclasses.replace(cohort, spec=dataclasses.replace(cohort.spec, seed=args.seed))
     out = Path(args.out or Path("bundles") / cohort.spec.name)
     progress = lambda msg: print(f"[equipoise] {msg}", file=sys.stderr, flush=True)  # noqa: E731
     path, evaluation = service.train_bundle(cohort, out, progress=progress, force=args.force)

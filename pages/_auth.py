@@ -18,7 +18,8 @@ from pages import _keys as K
 from pages._layout import inert
 
 TITLES = {"patient": "Patient", "what_if": "What if", "subgroups": "Subgroups", "model_card": "Model card",
-          "audit_log": "Audit log", "monitoring": "Monitoring", "training": "Training",
+          "audit_log": "Audit log", "board_meetings": "Board agenda", "board_present": "Presenter view",
+          "board_decide": "Board decision", "monitoring": "Monitoring", "training": "Training",
           "training_instructor": "Training (instructor)"}
 
 

@@ -127,6 +127,20 @@ def sign_in(provider: str | None) -> str:
     return f"auth.sign_in.{provider or 'default'}"
 
 
+# --- tumor-board pages (board_meetings, board_present, board_decide) -------------------------------
+BD_MEETING = "bd.meeting"             # the meeting chosen on any board page (its id)
+BD_INDEX = "bd.index"                 # {meeting id: 0-based position of the case on screen}
+BD_COMPARE = "bd.compare"             # presenter: show the current model's estimate beside the frozen one
+BD_EXPORT = "bd.export"               # decide page: {(meeting, case, format): bytes} prepared for download
+BD_W_MEETING = "bd.w.meeting"
+BD_W_CASE = "bd.w.case"
+
+
+def board(name: str) -> str:
+    """A widget key of the board pages (``bd.<name>``)."""
+    return f"bd.{name}"
+
+
 # --- bundle refusal (any page) --------------------------------------------------------------------
 def retrain(cohort: str) -> str:
     return f"bundle.retrain.{cohort}"

@@ -20,7 +20,8 @@ NAV = re.findall(r'st\.Page\("pages/(?!not_found|sign_in)[a-z_]+\.py", title="([
                  (Path(__file__).parents[1] / "app.py").read_text(encoding="utf-8"))
 assert NAV[:2] == ["Patient", "What if"], NAV
 CASES = [("", "Patient"), ("what_if", "What if"), ("subgroups", "Subgroups"), ("model_card", "Model card"),
-         ("state", None), ("cached", None), ("layout", None), ("keys", None), ("router", None),
+         ("state", None), ("cached", None), ("layout", None), ("keys", None), ("router", None), ("board", None),
+         ("board_meetings", "Board agenda"),
          ("no_such_page", None)]
 STREAMLIT_NOTICE = "does not seem to exist"  # Streamlit's own page-not-found dialog
 

@@ -147,12 +147,16 @@ CLINICAL = ("clinician", "board_chair", "board_member")
 EVERYONE = ROLES
 PUBLIC = ()  # open to anyone, signed in or not (and never shows patient data)
 
+BOARD = ("board_chair", "board_member")  # the tumor-board pages
 PAGE_ROLES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "patient": CLINICAL,
     "what_if": CLINICAL,
     "subgroups": EVERYONE,     # population-level: no one patient's data
     "model_card": EVERYONE,
     "audit_log": ("admin",),
+    "board_meetings": BOARD,
+    "board_present": BOARD,
+    "board_decide": BOARD,
     "monitoring": ("admin",),
     "training": ("trainee",),
     "training_instructor": ("instructor",),

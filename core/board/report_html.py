@@ -1,0 +1,60 @@
+"""The board report as one self-contained HTML page (charts inlined as PNG data, no scripts, no external
+files), printable on A4 (``@page`` CSS). Every user text is escaped, so it shows literally and never runs."""
+
+from __future__ import annotations
+
+import base64
+from html import escape
+
+from .agenda import MeetingRecord
+from .content import CaseContent, report_content
+
+CSS = """
+@page { size: A4; margin: 16mm 14mm 18mm 14mm; }
+body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10.5pt; color: #111; max-width: 180mm; margin: auto; }
+h1 { font-size: 17pt; margin-bottom: 2mm; } h2 { font-size: 13.5pt; margin-top: 8mm; border-bottom: 1px solid #999; }
+h3 { font-size: 11pt; margin: 4mm 0 1mm; }
+table { border-collapse: collapse; width: 100%; margin: 2mm 0; } th, td { text-align: left; vertical-align: top;
+  padding: 1mm 2mm; border-bottom: 1px solid #ddd; } th { width: 32%; font-weight: 600; }
+.note { background: #fff4d6; border-left: 4px solid #e69f00; padding: 2mm 3mm; }
+.case { page-break-before: always; } .case:first-of-type { page-break-before: auto; }
+img { max-width: 100%; } pre { white-space: pre-wrap; font-family: inherit; margin: 0; }
+footer { margin-top: 8mm; font-size: 9pt; color: #444; border-top: 1px solid #999; padding-top: 2mm; }
+@media print { footer { position: fixed; bottom: 0; } }
+"""
+
+
+def _rows(rows) -> str:
+    return "<table>" + "".join(f"<tr><th>{escape(k)}</th><td><pre>{escape(v)}</pre></td></tr>" for k, v in rows) + "</table>"
+
+
+def _case(c: CaseContent) -> str:
+    parts = [f'<section class="case"><h2>{escape(c.label)}</h2>', _rows(c.facts)]
+    if c.model_note:
+        parts.append(f'<p class="note">{escape(c.model_note)}</p>')
+    parts.append(f"<h3>Summary of the evidence (frozen)</h3><p>{escape(c.summary)}</p>")
+    if c.intervals:
+        parts.append("<ul>" + "".join(f"<li>{escape(x)}</li>" for x in c.intervals) + "</ul>")
+    for title, png in c.charts:
+        data = base64.b64encode(png).decode("ascii")
+        parts.append(f'<figure><img alt="{escape(title)}" src="data:image/png;base64,{data}">'
+                     f"<figcaption>{escape(title)}</figcaption></figure>")
+    parts.append("<h3>Warnings</h3>" + ("<ul>" + "".join(f"<li>{escape(w)}</li>" for w in c.warnings) + "</ul>"
+                                        if c.warnings else "<p>None applied.</p>"))
+    if not c.decisions:
+        parts.append("<h3>Decision</h3><p>No decision recorded.</p>")
+    for title, rows in c.decisions:
+        parts.append(f"<h3>{escape(title)}</h3>" + _rows(rows))
+    return "\n".join(parts) + "</section>"
+
+
+def report_html(record: MeetingRecord, *, current_models: dict | None = None) -> bytes:
+    """The meeting (and each of its cases) as UTF-8 HTML bytes."""
+    content = report_content(record, current_models=current_models)
+    body = "\n".join(_case(c) for c in content.cases) or "<p>No cases on the agenda.</p>"
+    page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+            f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; style-src \'unsafe-inline\'">'
+            f"<title>{escape(content.title)}</title><style>{CSS}</style></head><body>"
+            f"<h1>{escape(content.title)}</h1>{_rows(content.meeting)}{body}"
+            f"<footer>{escape(content.footer)}</footer></body></html>")
+    return page.encode("utf-8")

@@ -25,6 +25,7 @@ EXPORT = "export"
 DECISION = "decision"
 BUNDLE_TRAINED = "bundle_trained"
 BUNDLE_REFUSED = "bundle_refused"
+SITE_VALIDATION = "site_validation"
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ EXIT_LOG_BROKEN = 4
 
 # Per-concept command groups live in core/_cli_<concept>.py, each with ``add_commands(sub)``; list them here.
 COMMAND_MODULES: list = []
+from ._cli_quality import add_commands as _quality_commands; COMMAND_MODULES.append(_quality_commands)  # noqa: E402,E702
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
                    "in OUT.versions/BUNDLE_ID/, anything else there is refused")
     t.add_argument("--force", action="store_true", help="if OUT holds something that is not a verified bundle, move "
                    "it aside into OUT.versions/moved-aside-TIME/ instead of refusing (nothing is deleted)")
+    t.add_argument("--by-site", action="store_true", help="also validate leaving one site out at a time and store "
+                   "it in the bundle for the model card (multi-site dose cohort, warfarin; several minutes)")
     t.set_defaults(func=cmd_train)
 
     m = sub.add_parser("template", help="print an example patient JSON with every field documented")
@@ -160,7 +163,7 @@ def cmd_train(args) -> int:
         cohort = service.load_cohort(args.cohort)
     out = Path(args.out or Path("bundles") / cohort.spec.name)
     progress = lambda msg: print(f"[equipoise] {msg}", file=sys.stderr, flush=True)  # noqa: E731
-    path, evaluation = service.train_bundle(cohort, out, progress=progress, force=args.force)
+    path, evaluation = service.train_bundle(cohort, out, progress=progress, force=args.force, by_site=args.by_site)
     try:
         bundle = service.open_bundle(path)
         progress(f"bundle {bundle.bundle_id} written to {path} ({bundle.signed_by['text']})")

@@ -37,6 +37,7 @@ from ._observers import (BUNDLE_REFUSED, BUNDLE_TRAINED, CALIBRATION, CDS_CARD, 
                          SUBGROUP_AUDIT, WHAT_IF, _OBSERVERS, Shown, _shown, observe)
 # Per-concept service functions (board, training, scale, ...) live in core/_service_<concept>.py, each
 # re-exported here with one import line, so this module stays the single entry point and stays short.
+from ._service_quality import validate_by_site  # noqa: F401  (leave-one-site-out validation; core/_service_quality.py)
 from ._views import (cds_app, decode_link_record, input_rows, record_from_fhir, upload_frame,  # noqa: F401
                      upload_record, warning_digest)
 
@@ -138,13 +139,15 @@ def retrain_bundle(name: str, *, progress: Callable[[str], None] | None = None) 
     return load_bundle(path)
 
 
-def train_bundle(cohort, out: str | Path, *, progress: Callable[[str], None] | None = None, force: bool = False):
+def train_bundle(cohort, out: str | Path, *, progress: Callable[[str], None] | None = None, force: bool = False,
+                 by_site: bool = False):
     """Train, evaluate and assess ``cohort`` and write the sealed bundle; returns (path, Evaluation).
 
     Refused before any training if ``out`` holds something that is not a verified bundle (unless ``force``,
     which moves it aside) or the signing key is unusable. One writer per path: a caller that finds another
     training the same path waits for it and, if a new bundle was finished meanwhile, loads that one instead
-    of training again. Observers are told of every bundle trained.
+    of training again. Observers are told of every bundle trained. ``by_site``: also leave-one-site-out
+    validation, stored in the bundle (warfarin; minutes).
     """
     from .modeling.bundle import MANIFEST
     from .modeling.bundle_store import bundle_lock, check_target, verified_sha
@@ -160,7 +163,7 @@ def train_bundle(cohort, out: str | Path, *, progress: Callable[[str], None] | N
         if after is not None and after != before:
             say(f"it finished meanwhile: using that bundle instead of training again ({out})")
             return Path(out), load_bundle(out).evaluation
-        path, evaluation = build_bundle(cohort, out, progress=progress, force=force)
+        path, evaluation = build_bundle(cohort, out, progress=progress, force=force, by_site=by_site)
     manifest = Path(path) / MANIFEST
     bundle_id = json.loads(manifest.read_text(encoding="utf-8"))["bundle_id"]
     event = Shown(BUNDLE_TRAINED, bundle_id, hashlib.sha256(manifest.read_bytes()).hexdigest(), evaluation,

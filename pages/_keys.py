@@ -70,6 +70,7 @@ SG_CALIBRATION = "sg.calibration"
 MC_CALIBRATION = "mc.calibration"
 MC_DECISION = "mc.decision"
 MC_COVERAGE = "mc.coverage"
+MC_SITES = "mc.sites"
 
 
 # --- audit log page -----------------------------------------------------------------------------

@@ -60,6 +60,14 @@ else:
                 f"{coverage['bins_with_observed_rate_inside']} of {len(coverage['bins'])} bins of predicted risk.")
     right.caption(coverage["note"])
 
+if card.get("site_validation"):
+    st.subheader("How it does at a site it never saw")
+    sites = card["site_validation"]
+    st.plotly_chart(figures.site_figure(sites), key=K.MC_SITES)
+    st.dataframe(pd.DataFrame(sites["sites"]).round(3), hide_index=True)
+    for note in sites["notes"]:
+        st.caption(note)
+
 st.subheader("Known limitations")
 for item in card["limitations"]:
     st.write(f"- {item['message']}")

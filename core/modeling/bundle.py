@@ -60,6 +60,7 @@ class ModelBundle:
     representation: RepresentationSection | None = None
     audit: Any = None      # core.fairness.SubgroupAudit
     novelty: Any = None    # core.fairness.NoveltyDetector
+    site_validation: Any = None  # core.evaluation.sites.SiteValidation (bundles trained with by_site only)
     texts: dict = field(default_factory=dict)
     signature: SignatureInfo | None = None
 
@@ -155,6 +156,7 @@ def load_bundle(path: str | Path) -> ModelBundle:
     """Verify the manifest (and signature), then parse every section from the bytes verified."""
     from ..fairness import SubgroupAudit
     from ..fairness import NoveltyDetector
+    from ..evaluation.sites import SiteValidation
 
     path = Path(path)
     manifest, contents, signature = _read_bundle(path, trust=True)
@@ -197,6 +199,7 @@ def load_bundle(path: str | Path) -> ModelBundle:
         representation=section(RepresentationSection.FILE, RepresentationSection.from_dict),
         audit=section("audit.json", SubgroupAudit.from_dict),
         novelty=section("novelty.json", NoveltyDetector.from_dict),
+        site_validation=section("site_validation.json", SiteValidation.from_dict),
         texts=texts, signature=signature,
     )
 

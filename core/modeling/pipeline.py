@@ -25,13 +25,21 @@ N_BOOT_AUDIT = 200
 
 
 def build_bundle(cohort: Cohort, out: str | Path, *, progress: Callable[[str], None] | None = None,
-                 n_members: int | None = None, force: bool = False) -> tuple[Path, Evaluation]:
+                 n_members: int | None = None, force: bool = False, by_site: bool = False) -> tuple[Path, Evaluation]:
+    """Train, evaluate and assess ``cohort`` and write the sealed bundle. ``by_site`` (multi-site dose cohort
+    only) also runs leave-one-site-out validation and stores it as ``site_validation.json`` (in the manifest)."""
     say = progress or (lambda _m: None)
     result = train(cohort, progress=say)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # caveats are recorded in the bundle as data
         evaluation = evaluate(result)
         extras, texts = assess(result, progress=say, n_members=n_members)
+    if by_site:
+        from ..data.cohorts import project_sites
+        from .site_validation import validate_by_site
+
+        say("leave-one-site-out validation: the full protocol once per site")
+        extras["site_validation"] = validate_by_site(cohort, project_sites(cohort), progress=say).to_dict()
     return save_bundle(result, evaluation, out, extras=extras, extra_text=texts, force=force, progress=say), evaluation
 
 

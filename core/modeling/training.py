@@ -115,11 +115,14 @@ class TrainingResult:
         return self.cohort.frame[self.test_mask].reset_index(drop=True)
 
 
-def train(cohort: Cohort, *, progress: Callable[[str], None] | None = None, grid=None, max_trees=None) -> TrainingResult:
+def train(cohort: Cohort, *, progress: Callable[[str], None] | None = None, grid=None, max_trees=None,
+          test_mask: np.ndarray | None = None) -> TrainingResult:
+    """The protocol above. ``test_mask`` (boolean, one per patient) replaces the seeded random test split,
+    e.g. one site held out (:mod:`core.modeling.site_validation`); everything else runs unchanged on the rest."""
     say = progress or (lambda _msg: None)
     spec = cohort.spec
     task = "regression" if spec.is_dose else "binary"
-    test = split_test(cohort, labels_for(cohort))
+    test = split_test(cohort, labels_for(cohort)) if test_mask is None else np.asarray(test_mask, dtype=bool).copy()
     frame = cohort.frame[~test].reset_index(drop=True)
     labels = labels_for(cohort, ~test)
     say(f"{spec.name}: {cohort.n} patients; {int((~test).sum())} train, {int(test.sum())} held-out test (seed {spec.seed})")

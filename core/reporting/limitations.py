@@ -44,7 +44,7 @@ class Limitation:
 
     Kinds: ``test_split_size``, ``censoring``, ``optimistic_baseline``, ``flagged_group``, ``subgroup_audit_method``,
     ``underrepresented``, ``c_for_benefit_noise``, ``baseline_better``, ``calibration``, ``recalibration``,
-    ``interval_method``, ``interval_check``, ``observational``.
+    ``interval_method``, ``interval_check``, ``observational``, ``unseen_sites``.
     """
 
     kind: str
@@ -73,7 +73,7 @@ def find_limitations(f: CardFacts) -> tuple[Limitation, ...]:
     out: list[Limitation] = []
     for make in (_test_size, _censoring, _observational, _optimistic_iwpc, _baseline_better, _calibration_slope,
                  _recalibration, _c_for_benefit, _flagged_groups, _underrepresented, _interval_method,
-                 _interval_check):
+                 _interval_check, _unseen_sites):
         out += make(f)
     return tuple(out)
 
@@ -333,3 +333,23 @@ def _join(items: list[str]) -> str:
 
 def strip_period(text: str) -> str:
     return text.rstrip().rstrip(".")
+
+
+def _unseen_sites(f: CardFacts) -> list[Limitation]:
+    """How the model did at sites it never saw (leave-one-site-out), or that this was not checked."""
+    sv = f.bundle.site_validation
+    if sv is None:
+        if f.bundle.spec.name != "warfarin":
+            return []
+        return [Limitation("unseen_sites", "This bundle was not validated at sites it never saw; the test split mixes "
+                           "patients of every site. `equipoise validate --cohort warfarin --by-site` (or training with "
+                           "--by-site) measures it.")]
+    s = sv.summary()
+    w = s["worst_site"]
+    return [Limitation("unseen_sites", (
+        f"At a site it never saw (leave-one-site-out over {s['n_sites']} sites), the model's mean absolute error "
+        f"ranged from {s['min_mae']:.1f} to {s['max_mae']:.1f} mg/week (median {s['median_mae']:.1f}, pooled "
+        f"{s['pooled_mae']:.1f}); the worst was site {w['site']} (n={w['n']}, {w['mae']:.1f}). It was lower than the IWPC "
+        f"formula's at {s['sites_model_beats_formula']} of {s['n_sites']} sites, but the formula was derived on these "
+        f"patients. Interval coverage pooled over held-out sites: {s['pooled_coverage']:.0%} (nominal "
+        f"{(s['nominal_coverage'] or 0):.0%}): the coverage guarantee does not extend to a new site."))]

@@ -25,6 +25,7 @@ from .. import __version__
 from ..data.cohorts import ARM, PATIENT_ID, Cohort
 from .boosted import BoostedModel, BoostParams, fit_boosted, fit_linear
 from .design import Design
+from .blend import BASELINE_PENALTY, BLEND, RECALIBRATION, blend_with_linear, decide_calibration, oof_linear
 from .recalibration import decide_recalibration
 from .tuning import tune
 from ..data.survival import horizon_outcome
@@ -142,13 +143,20 @@ def train(cohort: Cohort, *, progress: Callable[[str], None] | None = None, grid
                                      max_trees=max_trees, seed=spec.seed)
     say(f"chose {params.n_trees} trees (num_leaves={params.num_leaves}, linear penalty={params.linear_penalty})")
     model = fit_boosted(design, f_frame, y, w, task=task, params=params, seed=spec.seed)
-    recalibration = None
+    recalibration = calibration_method = None
+    baseline = None if spec.is_dose else fit_linear(design, f_frame, y, w, task="binary", penalty=BASELINE_PENALTY)
     if task == "binary":
         decision = decide_recalibration(oof_fit, y, w, fit_folds)
-        model = replace(model, calibration=decision.calibration)
-        recalibration = decision.to_dict()
+        choice = decide_calibration(oof_fit, oof_linear(design, f_frame, y, w, fit_folds), y, w, fit_folds, decision)
+        if choice.method == BLEND:
+            model = blend_with_linear(model, baseline, choice.blend_weight)
+        elif choice.method == RECALIBRATION:
+            model = replace(model, calibration=decision.calibration)
+        recalibration = {**decision.to_dict(), "applied": list(model.calibration),
+                         "used": choice.method == RECALIBRATION}
+        calibration_method = choice.to_dict()
         say(decision.summary())
-    baseline = None if spec.is_dose else fit_linear(design, f_frame, y, w, task="binary", penalty=1.0)
+        say(choice.summary())
     impute = {}
     if spec.is_dose and {"height_cm", "weight_kg"} <= set(spec.feature_names):
         impute = {c: float(frame[c].median()) for c in ("height_cm", "weight_kg")}
@@ -163,6 +171,7 @@ def train(cohort: Cohort, *, progress: Callable[[str], None] | None = None, grid
         "n_censored_before_horizon_train": labels.n_censored_before_horizon,
         "test_patient_ids": cohort.frame.loc[test, PATIENT_ID].astype(str).tolist(),
         "cv": cv_table, "chosen": params.__dict__, "folds": N_FOLDS, "recalibration": recalibration,
+        "calibration_method": calibration_method,
         "data_sha256": cohort.source.get("sha256", ""), "source": cohort.source,
         "exclusions": list(cohort.exclusions), "versions": versions(),
     }

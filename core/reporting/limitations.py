@@ -171,7 +171,14 @@ def _recalibration(f: CardFacts) -> list[Limitation]:
         return []
     cv = rec["cv"]
     verdict = ("so the model's risks are recalibrated" if rec["used"] else
-               "so no recalibration is applied: the risks are the model's own")
+               "so no recalibration is applied")
+    choice = f.bundle.training.calibration_method
+    if choice:
+        losses = "; ".join(f"{k} {v:.4f}" for k, v in choice["cv_log_loss"].items())
+        weight = (f" (log-odds {choice['blend_weight']:g} × the model + {1 - choice['blend_weight']:g} × logistic "
+                  "regression)" if choice["method"].startswith("blend") else "")
+        verdict += (f". Compared with a blend with logistic regression (cross-fitted log-loss: {losses}), the "
+                    f"procedure used is: {choice['method']}{weight}")
     return [Limitation("recalibration", (
         f"A logistic recalibration was tested by cross-validation on the training split only: out-of-fold log-loss "
         f"{cv['log_loss_with']:.4f} with it vs {cv['log_loss_without']:.4f} without (Brier {cv['brier_with']:.4f} vs "

@@ -148,7 +148,8 @@ def _evaluate_dose(result: TrainingResult) -> Evaluation:
         "fixed 35 mg/week": (np.full(len(test), FIXED_DOSE_MG_PER_WEEK), "the usual starting dose"),
     }
     rows = [{"name": name, "description": desc, "mae": M.mean_absolute_error(y, p),
-             "within_20": M.within_fraction(y, p, tolerance=0.2), "mean_error": M.mean_error(y, p)}
+             "within_20": M.within_fraction(y, p, tolerance=0.2), "mean_error": M.mean_error(y, p),
+             **_race_gaps(test, y, p)}
             for name, (p, desc) in preds.items()]
     m = rows[0]
     wins = {f"{r['name']}: {k}": (m[k] < r[k] if k == "mae" else m[k] > r[k]) for r in rows[1:] for k in ("mae", "within_20")}
@@ -158,8 +159,32 @@ def _evaluate_dose(result: TrainingResult) -> Evaluation:
     notes = (f"For the IWPC formula, missing height or weight ({n_imputed} test patients) is filled with the "
              "training-split median.",
              "The IWPC formula was derived on most of these patients, including many in this test split, so its "
-             "accuracy here is optimistic; the model never saw the test split.")
+             "accuracy here is optimistic; the model never saw the test split.",
+             *_race_gap_note(rows))
     return _finish("regression", rows, verdict, beats, len(test), notes)
+
+
+def _race_gap_note(rows: list[dict]) -> tuple[str, ...]:
+    m, f = rows[0], rows[1]
+    if "black_white_mae_gap" not in m:
+        return ()
+    met = abs(m["black_white_mae_gap"]) < abs(f["black_white_mae_gap"]) and m["mae"] < f["mae"]
+    return (f"Race-gap goal (Black - White MAE gap below the IWPC formula's, overall MAE below the formula's): "
+            f"{'met' if met else 'NOT met'}. Gap {m['black_white_mae_gap']:.2f} vs {f['black_white_mae_gap']:.2f} "
+            f"mg/week, MAE {m['mae']:.2f} vs {f['mae']:.2f}; Asian - White gap {m['asian_white_mae_gap']:.2f} vs "
+            f"{f['asian_white_mae_gap']:.2f} (negative: Asian patients' doses, lower on average, are predicted with "
+            "smaller errors).",)
+
+
+def _race_gaps(test, y, p) -> dict:
+    """MAE of Black and of Asian patients minus that of White patients (mg/week), if the cohort records race."""
+    if "race" not in test:
+        return {}
+    race, err = test["race"].astype(str).to_numpy(), np.abs(p - y)
+    mae = {g: float(err[race == g].mean()) if (race == g).any() else np.nan
+           for g in ("White", "Black or African American", "Asian")}
+    return {"black_white_mae_gap": mae["Black or African American"] - mae["White"],
+            "asian_white_mae_gap": mae["Asian"] - mae["White"]}
 
 
 def _verdict(beats: bool, wins: dict, against: str) -> str:

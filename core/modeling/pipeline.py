@@ -34,6 +34,13 @@ def build_bundle(cohort: Cohort, out: str | Path, *, progress: Callable[[str], N
         warnings.simplefilter("ignore")  # caveats are recorded in the bundle as data
         evaluation = evaluate(result)
         extras, texts = assess(result, progress=say, n_members=n_members)
+    if result.info.get("race_gap"):
+        from .race_gap import score_on_test
+
+        say("race gap: scoring every mitigation once on the test split (chosen on the training split)")
+        cv = result.info["race_gap"]
+        extras["race_gap"] = {"chosen": cv["chosen"], "rule": cv["rule"], "cv": {k: cv[k] for k in (
+            "candidates", "iwpc_formula", "n_rows")}, "test": score_on_test(result, cv)}
     if by_site:
         from ..data.cohorts import project_sites
         from .site_validation import validate_by_site

@@ -44,7 +44,7 @@ class Limitation:
 
     Kinds: ``test_split_size``, ``censoring``, ``optimistic_baseline``, ``flagged_group``, ``subgroup_audit_method``,
     ``underrepresented``, ``c_for_benefit_noise``, ``baseline_better``, ``calibration``, ``recalibration``,
-    ``interval_method``, ``interval_check``, ``observational``, ``unseen_sites``.
+    ``interval_method``, ``interval_check``, ``observational``, ``unseen_sites``, ``race_gap``.
     """
 
     kind: str
@@ -73,7 +73,7 @@ def find_limitations(f: CardFacts) -> tuple[Limitation, ...]:
     out: list[Limitation] = []
     for make in (_test_size, _censoring, _observational, _optimistic_iwpc, _baseline_better, _calibration_slope,
                  _recalibration, _c_for_benefit, _flagged_groups, _underrepresented, _interval_method,
-                 _interval_check, _unseen_sites):
+                 _interval_check, _unseen_sites, _race_gap):
         out += make(f)
     return tuple(out)
 
@@ -360,3 +360,20 @@ def _unseen_sites(f: CardFacts) -> list[Limitation]:
         f"formula's at {s['sites_model_beats_formula']} of {s['n_sites']} sites, but the formula was derived on these "
         f"patients. Interval coverage pooled over held-out sites: {s['pooled_coverage']:.0%} (nominal "
         f"{(s['nominal_coverage'] or 0):.0%}): the coverage guarantee does not extend to a new site."))]
+
+
+def _race_gap(f: CardFacts) -> list[Limitation]:
+    """The chosen race-gap mitigation and whether the gap goal was met on the test split."""
+    rg = f.bundle.race_gap
+    if not rg:
+        return []
+    test = rg["test"]
+    m, formula = test["candidates"][rg["chosen"]], test["iwpc_formula"]
+    met = abs(m["black_white_gap"]) < abs(formula["black_white_gap"]) and m["mae"] < formula["mae"]
+    return [Limitation("race_gap", (
+        f"Race gap: on the test split, Black patients' doses are predicted with a mean absolute error "
+        f"{m['black_white_gap']:+.2f} mg/week from White patients' (IWPC formula {formula['black_white_gap']:+.2f}); "
+        f"Asian patients' {m['asian_white_gap']:+.2f} (formula {formula['asian_white_gap']:+.2f}). Mitigation used: "
+        f"{rg['chosen']}, chosen on the training split only ({rg['rule']}). The goal (gap and overall MAE both below "
+        f"the formula's) is {'met' if met else 'not met'} on this split. Part of the gap follows the dose itself: "
+        "larger doses carry larger absolute errors."))]

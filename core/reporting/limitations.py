@@ -371,9 +371,13 @@ def _race_gap(f: CardFacts) -> list[Limitation]:
     m, formula = test["candidates"][rg["chosen"]], test["iwpc_formula"]
     met = abs(m["black_white_gap"]) < abs(formula["black_white_gap"]) and m["mae"] < formula["mae"]
     return [Limitation("race_gap", (
-        f"Race gap: on the test split, Black patients' doses are predicted with a mean absolute error "
-        f"{m['black_white_gap']:+.2f} mg/week from White patients' (IWPC formula {formula['black_white_gap']:+.2f}); "
-        f"Asian patients' {m['asian_white_gap']:+.2f} (formula {formula['asian_white_gap']:+.2f}). Mitigation used: "
+        f"Race gap: on the test split, Black patients' mean absolute error is {_versus(m['black_white_gap'])} White "
+        f"patients' (IWPC formula: {_versus(formula['black_white_gap'])}); Asian patients' is "
+        f"{_versus(m['asian_white_gap'])} (formula: {_versus(formula['asian_white_gap'])}). Mitigation used: "
         f"{rg['chosen']}, chosen on the training split only ({rg['rule']}). The goal (gap and overall MAE both below "
         f"the formula's) is {'met' if met else 'not met'} on this split. Part of the gap follows the dose itself: "
         "larger doses carry larger absolute errors."))]
+
+
+def _versus(gap: float) -> str:
+    return f"{abs(gap):.2f} mg/week {'above' if gap > 0 else 'below'}"

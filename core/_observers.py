@@ -45,6 +45,7 @@ BOARD_SIGNOFF = "board_signoff"          # the chair's sign-off of a decision ve
 BOARD_FOLLOWUP = "board_followup"        # implemented or not, and why
 BOARD_COMMENT = "board_comment"          # a board member's comment on a case
 BOARD_VIEW = "board_view"                # a meeting's agenda, snapshots and decisions shown
+SITE_VALIDATION = "site_validation"
 
 
 @dataclass(frozen=True)

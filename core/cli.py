@@ -12,7 +12,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import _cli_auth, _cli_board, _cli_scale, _cli_training, service
+from . import _cli_auth, _cli_board, _cli_quality, _cli_scale, _cli_training, service
 from ._json import jsonable
 from ._errors import EquipoiseError, InputFileError, PatientValidationError
 
@@ -22,8 +22,8 @@ MAX_N_BOOT = 10_000  # intervals settle long before; 10 000 resamples of a large
 EXIT_LOG_BROKEN = 4
 
 # Per-concept command groups live in core/_cli_<concept>.py, each with ``add_commands(sub)``; list them here.
-COMMAND_MODULES: list = [_cli_scale.add_commands, _cli_training.add_commands,
-                         _cli_board.add_commands, _cli_auth.add_commands]  # ... and equipoise roles check
+COMMAND_MODULES: list = [_cli_scale.add_commands, _cli_training.add_commands, _cli_board.add_commands,
+                         _cli_quality.add_commands, _cli_auth.add_commands]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
                    "it aside into OUT.versions/moved-aside-TIME/ instead of refusing (nothing is deleted)")
     t.add_argument("--seed", type=_bounded_int("--seed", 0, 2**32 - 1),
                    help="the split and model seed (default: the spec's); another seed gives another model")
+    t.add_argument("--by-site", action="store_true", help="also validate leaving one site out at a time and store "
+                   "it in the bundle for the model card (multi-site dose cohort, warfarin; several minutes)")
     t.set_defaults(func=cmd_train)
 
     m = sub.add_parser("template", help="print an example patient JSON with every field documented")
@@ -170,7 +172,7 @@ def cmd_train(args) -> int:
         cohort = dataclasses.replace(cohort, spec=dataclasses.replace(cohort.spec, seed=args.seed))
     out = Path(args.out or Path("bundles") / cohort.spec.name)
     progress = lambda msg: print(f"[equipoise] {msg}", file=sys.stderr, flush=True)  # noqa: E731
-    path, evaluation = service.train_bundle(cohort, out, progress=progress, force=args.force)
+    path, evaluation = service.train_bundle(cohort, out, progress=progress, force=args.force, by_site=args.by_site)
     try:
         bundle = service.open_bundle(path)
         progress(f"bundle {bundle.bundle_id} written to {path} ({bundle.signed_by['text']})")

@@ -42,6 +42,7 @@ from ._service_scale import audit_partitioned, monitor_predictions, read_predict
 from ._service_training import (CONSENT_TEXT, SCORE_LABELS, Debrief, TrainingError, TrainingReport, TrainingSession, commit_final_answer, commit_initial_answer, consent_to_training, describe_score, has_consented, new_training_session, next_training_case, release_advice, submit_training_answers, training_case_sheet, training_cases_csv, training_debrief, training_report, training_session, training_sessions, training_trainees)  # noqa: F401,E501
 from ._service_board import (add_case, add_cases_from_csv, board_export, board_store, comment, decide, follow_up,  # noqa: F401,E402
                              meeting_record, meetings, new_meeting, present, reorder_cases, set_triage, sign_off)
+from ._service_quality import validate_by_site  # noqa: F401  (leave-one-site-out validation; core/_service_quality.py)
 from ._views import (cds_app, decode_link_record, input_rows, record_from_fhir, upload_frame,  # noqa: F401
                      upload_record, warning_digest)
 
@@ -143,13 +144,15 @@ def retrain_bundle(name: str, *, progress: Callable[[str], None] | None = None) 
     return load_bundle(path)
 
 
-def train_bundle(cohort, out: str | Path, *, progress: Callable[[str], None] | None = None, force: bool = False):
+def train_bundle(cohort, out: str | Path, *, progress: Callable[[str], None] | None = None, force: bool = False,
+                 by_site: bool = False):
     """Train, evaluate and assess ``cohort`` and write the sealed bundle; returns (path, Evaluation).
 
     Refused before any training if ``out`` holds something that is not a verified bundle (unless ``force``,
     which moves it aside) or the signing key is unusable. One writer per path: a caller that finds another
     training the same path waits for it and, if a new bundle was finished meanwhile, loads that one instead
-    of training again. Observers are told of every bundle trained.
+    of training again. Observers are told of every bundle trained. ``by_site``: also leave-one-site-out
+    validation, stored in the bundle (warfarin; minutes).
     """
     from .modeling.bundle import MANIFEST
     from .modeling.bundle_store import bundle_lock, check_target, verified_sha
@@ -165,7 +168,7 @@ def train_bundle(cohort, out: str | Path, *, progress: Callable[[str], None] | N
         if after is not None and after != before:
             say(f"it finished meanwhile: using that bundle instead of training again ({out})")
             return Path(out), load_bundle(out).evaluation
-        path, evaluation = build_bundle(cohort, out, progress=progress, force=force)
+        path, evaluation = build_bundle(cohort, out, progress=progress, force=force, by_site=by_site)
     manifest = Path(path) / MANIFEST
     bundle_id = json.loads(manifest.read_text(encoding="utf-8"))["bundle_id"]
     event = Shown(BUNDLE_TRAINED, bundle_id, hashlib.sha256(manifest.read_bytes()).hexdigest(), evaluation,

@@ -71,6 +71,8 @@ SG_CALIBRATION = "sg.calibration"
 MC_CALIBRATION = "mc.calibration"
 MC_DECISION = "mc.decision"
 MC_COVERAGE = "mc.coverage"
+MC_SITES = "mc.sites"
+MC_RACE_GAP = "mc.race_gap"
 
 
 # --- audit log page -----------------------------------------------------------------------------

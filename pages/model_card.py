@@ -64,6 +64,25 @@ else:
                 f"{coverage['bins_with_observed_rate_inside']} of {len(coverage['bins'])} bins of predicted risk.")
     right.caption(coverage["note"])
 
+if card.get("site_validation"):
+    st.subheader("How it does at a site it never saw")
+    sites = card["site_validation"]
+    st.plotly_chart(figures.site_figure(sites), key=K.MC_SITES)
+    st.dataframe(pd.DataFrame(sites["sites"]).round(3), hide_index=True)
+    for note in sites["notes"]:
+        st.caption(note)
+
+if card.get("race_gap"):
+    st.subheader("Race gap: mitigations compared")
+    gap = card["race_gap"]
+    st.plotly_chart(figures.race_gap_figure(gap), key=K.MC_RACE_GAP)
+    rows = [{"mitigation": name, "split": split, "MAE (mg/week)": c["mae"], "Black − White": c["black_white_gap"],
+             "Asian − White": c["asian_white_gap"], "used": name == gap["chosen"]}
+            for split in ("cv", "test") for name, c in {**gap[split]["candidates"],
+                                                        "IWPC formula": gap[split]["iwpc_formula"]}.items()]
+    st.dataframe(pd.DataFrame(rows).round(2), hide_index=True)
+    st.caption(f"Operating point: {gap['rule']}")
+
 st.subheader("Known limitations")
 for item in card["limitations"]:
     st.write(f"- {item['message']}")

@@ -25,7 +25,7 @@ def reseal(source: Path, out: Path, *, signer=None, change: dict | None = None, 
 
 def fake_build(source: Path, calls: list, before=None):
     """A stand-in for pipeline.build_bundle that writes ``source``'s files through the real writer."""
-    def build(cohort, out, *, progress=None, n_members=None, force=False):
+    def build(cohort, out, *, progress=None, n_members=None, force=False, by_site=False):
         calls.append(str(out))
         if before is not None:
             before()

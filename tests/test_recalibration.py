@@ -50,9 +50,13 @@ def test_a_well_calibrated_model_is_left_alone_in_most_samples():
 def test_bundle_records_the_decision_and_applies_it(bundles, name):
     b = bundles(name)
     rec = b.training.recalibration
-    assert rec["used"] == (rec["cv"]["log_loss_with"] < rec["cv"]["log_loss_without"])
+    choice = b.training.calibration_method  # as fitted / recalibrated / blended, by cross-fitted CV log-loss
+    best = min(choice["cv_log_loss"].values())
+    assert choice["cv_log_loss"][choice["method"]] == best
+    assert rec["used"] == (choice["method"] == "logistic recalibration")
     assert tuple(b.model.calibration) == tuple(rec["applied"])
-    assert tuple(rec["applied"]) == (tuple(rec["map_fitted"]) if rec["used"] else (0.0, 1.0))
+    if choice["method"] != "blend with logistic regression":
+        assert tuple(rec["applied"]) == (tuple(rec["map_fitted"]) if rec["used"] else (0.0, 1.0))
     assert all(tuple(m.calibration) == tuple(rec["applied"]) for m in b.ensemble.members)
     assert "test split is not used" in rec["rule"]
 

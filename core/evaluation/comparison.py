@@ -65,9 +65,11 @@ def _evaluate_arms(result: TrainingResult) -> Evaluation:
                               ("logistic regression", result.baseline, "baseline: main effects + arm, C=1")):
         p = model.predict(test)
         intercept, slope = M.calibration_intercept_slope(y, p, sample_weight=w)
+        low, high = _slope_interval(y, p, w, seed=spec.seed)
         row = {"name": name, "description": desc, "auc": M.roc_auc(y, p, sample_weight=w),
                "brier": M.brier_score(y, p, sample_weight=w), "calibration_intercept": intercept,
-               "calibration_slope": slope}
+               "calibration_slope": slope, "calibration_slope_ci_low": low, "calibration_slope_ci_high": high,
+               "cv_calibration_slope": _cv_slope(result, baseline=model is result.baseline)}
         risks = {arm: model.predict(test, arm=arm) for arm in spec.arms}
         for arm in spec.arms:
             if arm == spec.treatment.reference:
@@ -88,12 +90,52 @@ def _evaluate_arms(result: TrainingResult) -> Evaluation:
                f"higher than the baseline in {better} of {len(benefit)} arm comparisons.")
     if worse_cal:
         verdict += " Its calibration is further from ideal than the baseline's (" + "; ".join(worse_cal) + ")."
-    notes = (f"{result.test_labels.n_censored_before_horizon} test patients censored before the horizon are weighted out by "
+    notes = (_calibration_goal(m, b),
+             f"{result.test_labels.n_censored_before_horizon} test patients censored before the horizon are weighted out by "
              "inverse-probability-of-censoring weights (IPCW), never counted as non-events; AUC, Brier and "
              "calibration are IPCW-weighted.",
              "c-for-benefit matches treated and reference patients by predicted benefit (van Klaveren 2018); "
              "with ~100 patients per arm in the test split it is very noisy.")
     return _finish("binary", rows, verdict, beats, len(test), notes)
+
+
+SLOPE_GOAL = (0.8, 1.2)
+N_BOOT_SLOPE = 200
+
+
+def _slope_interval(y, p, w, *, seed: int) -> tuple[float, float]:
+    """95% percentile bootstrap interval of the test-split calibration slope (resampling test patients)."""
+    rng = np.random.default_rng(seed)
+    slopes = []
+    for _ in range(N_BOOT_SLOPE):
+        i = rng.integers(0, len(y), len(y))
+        if w[i].sum() > 0 and len(np.unique(y[i][w[i] > 0])) == 2:
+            slopes.append(M.calibration_intercept_slope(y[i], p[i], sample_weight=w[i])[1])
+    slopes = np.asarray(slopes)[np.isfinite(slopes)] if slopes else np.array([])
+    return (float(np.percentile(slopes, 2.5)), float(np.percentile(slopes, 97.5))) if len(slopes) else (np.nan, np.nan)
+
+
+def _cv_slope(result: TrainingResult, *, baseline: bool) -> float:
+    """The out-of-fold calibration slope on the training split (the numbers the calibration choice saw)."""
+    choice = result.info.get("calibration_method") or {}
+    slopes = choice.get("cv_calibration_slope") or {}
+    key = "logistic regression" if baseline else choice.get("method")
+    return float(slopes.get(key, np.nan))
+
+
+def _calibration_goal(m: dict, b: dict) -> str:
+    """Is the test-split calibration slope within 0.8–1.2 and no further from 1 than logistic regression's?"""
+    lo, hi = SLOPE_GOAL
+    inside = lo <= m["calibration_slope"] <= hi
+    closer = abs(m["calibration_slope"] - 1) <= abs(b["calibration_slope"] - 1)
+    verdict = "met" if inside and closer else "NOT met"
+    why = [] if inside else [f"slope outside {lo}–{hi}"]
+    why += [] if closer else ["further from 1 than logistic regression's"]
+    return (f"Calibration goal (test-split slope within {lo}–{hi} and no further from 1 than logistic regression's): "
+            f"{verdict}{' (' + '; '.join(why) + ')' if why else ''}. Slope {m['calibration_slope']:.2f} (95% bootstrap "
+            f"interval {m['calibration_slope_ci_low']:.2f}–{m['calibration_slope_ci_high']:.2f}) vs logistic regression "
+            f"{b['calibration_slope']:.2f} ({b['calibration_slope_ci_low']:.2f}–{b['calibration_slope_ci_high']:.2f}); "
+            f"out-of-fold on the training split {m['cv_calibration_slope']:.2f} vs {b['cv_calibration_slope']:.2f}.")
 
 
 def _evaluate_dose(result: TrainingResult) -> Evaluation:
@@ -106,7 +148,8 @@ def _evaluate_dose(result: TrainingResult) -> Evaluation:
         "fixed 35 mg/week": (np.full(len(test), FIXED_DOSE_MG_PER_WEEK), "the usual starting dose"),
     }
     rows = [{"name": name, "description": desc, "mae": M.mean_absolute_error(y, p),
-             "within_20": M.within_fraction(y, p, tolerance=0.2), "mean_error": M.mean_error(y, p)}
+             "within_20": M.within_fraction(y, p, tolerance=0.2), "mean_error": M.mean_error(y, p),
+             **_race_gaps(test, y, p)}
             for name, (p, desc) in preds.items()]
     m = rows[0]
     wins = {f"{r['name']}: {k}": (m[k] < r[k] if k == "mae" else m[k] > r[k]) for r in rows[1:] for k in ("mae", "within_20")}
@@ -116,8 +159,32 @@ def _evaluate_dose(result: TrainingResult) -> Evaluation:
     notes = (f"For the IWPC formula, missing height or weight ({n_imputed} test patients) is filled with the "
              "training-split median.",
              "The IWPC formula was derived on most of these patients, including many in this test split, so its "
-             "accuracy here is optimistic; the model never saw the test split.")
+             "accuracy here is optimistic; the model never saw the test split.",
+             *_race_gap_note(rows))
     return _finish("regression", rows, verdict, beats, len(test), notes)
+
+
+def _race_gap_note(rows: list[dict]) -> tuple[str, ...]:
+    m, f = rows[0], rows[1]
+    if "black_white_mae_gap" not in m:
+        return ()
+    met = abs(m["black_white_mae_gap"]) < abs(f["black_white_mae_gap"]) and m["mae"] < f["mae"]
+    return (f"Race-gap goal (Black - White MAE gap below the IWPC formula's, overall MAE below the formula's): "
+            f"{'met' if met else 'NOT met'}. Gap {m['black_white_mae_gap']:.2f} vs {f['black_white_mae_gap']:.2f} "
+            f"mg/week, MAE {m['mae']:.2f} vs {f['mae']:.2f}; Asian - White gap {m['asian_white_mae_gap']:.2f} vs "
+            f"{f['asian_white_mae_gap']:.2f} (negative: Asian patients' doses, lower on average, are predicted with "
+            "smaller errors).",)
+
+
+def _race_gaps(test, y, p) -> dict:
+    """MAE of Black and of Asian patients minus that of White patients (mg/week), if the cohort records race."""
+    if "race" not in test:
+        return {}
+    race, err = test["race"].astype(str).to_numpy(), np.abs(p - y)
+    mae = {g: float(err[race == g].mean()) if (race == g).any() else np.nan
+           for g in ("White", "Black or African American", "Asian")}
+    return {"black_white_mae_gap": mae["Black or African American"] - mae["White"],
+            "asian_white_mae_gap": mae["Asian"] - mae["White"]}
 
 
 def _verdict(beats: bool, wins: dict, against: str) -> str:

@@ -41,6 +41,7 @@ class BoostParams:
     learning_rate: float = 0.03
     n_trees: int = 0
     objective: str = "binary"
+    blend_weight: float = 1.0  # < 1: blended with logistic regression (core.modeling.blend); not a LightGBM setting
 
     def lgb_params(self, seed: int) -> dict:
         return {

@@ -60,6 +60,8 @@ class ModelBundle:
     representation: RepresentationSection | None = None
     audit: Any = None      # core.fairness.SubgroupAudit
     novelty: Any = None    # core.fairness.NoveltyDetector
+    site_validation: Any = None  # core.evaluation.sites.SiteValidation (bundles trained with by_site only)
+    race_gap: dict | None = None  # dose cohort: race-gap mitigations, CV on training and scored on test (race_gap.py)
     texts: dict = field(default_factory=dict)
     signature: SignatureInfo | None = None
 
@@ -155,6 +157,7 @@ def load_bundle(path: str | Path) -> ModelBundle:
     """Verify the manifest (and signature), then parse every section from the bytes verified."""
     from ..fairness import SubgroupAudit
     from ..fairness import NoveltyDetector
+    from ..evaluation.sites import SiteValidation
 
     path = Path(path)
     manifest, contents, signature = _read_bundle(path, trust=True)
@@ -197,6 +200,8 @@ def load_bundle(path: str | Path) -> ModelBundle:
         representation=section(RepresentationSection.FILE, RepresentationSection.from_dict),
         audit=section("audit.json", SubgroupAudit.from_dict),
         novelty=section("novelty.json", NoveltyDetector.from_dict),
+        site_validation=section("site_validation.json", SiteValidation.from_dict),
+        race_gap=section("race_gap.json", _race_gap_doc),
         texts=texts, signature=signature,
     )
 
@@ -311,6 +316,12 @@ def _read_at(dir_fd: int, name: str, rel: str, limit: int, path: Path) -> bytes 
         raise BundleRefusedError(f"Bundle file {rel!r} in {str(path)!r} is larger than {limit:,} bytes.", path=path,
                                  file=rel, problem="too large")
     return data
+
+
+def _race_gap_doc(doc):
+    if not isinstance(doc, dict) or not {"chosen", "rule", "cv", "test"} <= set(doc):
+        raise BundleIntegrityError("race_gap.json must be an object with chosen, rule, cv and test.")
+    return doc
 
 
 def _json(obj) -> str:

@@ -25,13 +25,28 @@ N_BOOT_AUDIT = 200
 
 
 def build_bundle(cohort: Cohort, out: str | Path, *, progress: Callable[[str], None] | None = None,
-                 n_members: int | None = None, force: bool = False) -> tuple[Path, Evaluation]:
+                 n_members: int | None = None, force: bool = False, by_site: bool = False) -> tuple[Path, Evaluation]:
+    """Train, evaluate and assess ``cohort`` and write the sealed bundle. ``by_site`` (multi-site dose cohort
+    only) also runs leave-one-site-out validation and stores it as ``site_validation.json`` (in the manifest)."""
     say = progress or (lambda _m: None)
     result = train(cohort, progress=say)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # caveats are recorded in the bundle as data
         evaluation = evaluate(result)
         extras, texts = assess(result, progress=say, n_members=n_members)
+    if result.info.get("race_gap"):
+        from .race_gap import score_on_test
+
+        say("race gap: scoring every mitigation once on the test split (chosen on the training split)")
+        cv = result.info["race_gap"]
+        extras["race_gap"] = {"chosen": cv["chosen"], "rule": cv["rule"], "cv": {k: cv[k] for k in (
+            "candidates", "iwpc_formula", "n_rows")}, "test": score_on_test(result, cv)}
+    if by_site:
+        from ..data.cohorts import project_sites
+        from .site_validation import validate_by_site
+
+        say("leave-one-site-out validation: the full protocol once per site")
+        extras["site_validation"] = validate_by_site(cohort, project_sites(cohort), progress=say).to_dict()
     return save_bundle(result, evaluation, out, extras=extras, extra_text=texts, force=force, progress=say), evaluation
 
 

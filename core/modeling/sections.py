@@ -50,6 +50,8 @@ class TrainingRecord:
     calibration_split: dict | None  # how that calibration part was drawn (None for arm cohorts)
     recalibration: dict | None  # arm cohorts: whether the recalibration map is used, and the CV numbers behind it
     iwpc_impute: dict = field(default_factory=dict)
+    calibration_method: dict | None = None  # arm cohorts: as fitted / recalibrated / blended, chosen by CV (blend.py)
+    race_gap: dict | None = None  # dose cohort: race-gap mitigations cross-validated on the training split (race_gap.py)
 
     FILE = "training.json"
 
@@ -58,7 +60,7 @@ class TrainingRecord:
 
     @classmethod
     def from_dict(cls, doc: Any) -> "TrainingRecord":
-        return _from_dict(cls, doc, cls.FILE)
+        return _from_dict(cls, doc, cls.FILE, optional=("calibration_method", "race_gap"))
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,9 @@ from .. import __version__
 from ..data.cohorts import ARM, PATIENT_ID, Cohort
 from .boosted import BoostedModel, BoostParams, fit_boosted, fit_linear
 from .design import Design
+from .blend import BASELINE_PENALTY, BLEND, RECALIBRATION, blend_with_linear, decide_calibration, oof_linear
+from . import race_gap as RG
+from ..evaluation.baselines import IWPC_COLUMNS
 from .recalibration import decide_recalibration
 from .tuning import tune
 from ..data.survival import horizon_outcome
@@ -115,11 +118,14 @@ class TrainingResult:
         return self.cohort.frame[self.test_mask].reset_index(drop=True)
 
 
-def train(cohort: Cohort, *, progress: Callable[[str], None] | None = None, grid=None, max_trees=None) -> TrainingResult:
+def train(cohort: Cohort, *, progress: Callable[[str], None] | None = None, grid=None, max_trees=None,
+          test_mask: np.ndarray | None = None) -> TrainingResult:
+    """The protocol above. ``test_mask`` (boolean, one per patient) replaces the seeded random test split,
+    e.g. one site held out (:mod:`core.modeling.site_validation`); everything else runs unchanged on the rest."""
     say = progress or (lambda _msg: None)
     spec = cohort.spec
     task = "regression" if spec.is_dose else "binary"
-    test = split_test(cohort, labels_for(cohort))
+    test = split_test(cohort, labels_for(cohort)) if test_mask is None else np.asarray(test_mask, dtype=bool).copy()
     frame = cohort.frame[~test].reset_index(drop=True)
     labels = labels_for(cohort, ~test)
     say(f"{spec.name}: {cohort.n} patients; {int((~test).sum())} train, {int(test.sum())} held-out test (seed {spec.seed})")
@@ -139,16 +145,30 @@ def train(cohort: Cohort, *, progress: Callable[[str], None] | None = None, grid
                                      max_trees=max_trees, seed=spec.seed)
     say(f"chose {params.n_trees} trees (num_leaves={params.num_leaves}, linear penalty={params.linear_penalty})")
     model = fit_boosted(design, f_frame, y, w, task=task, params=params, seed=spec.seed)
-    recalibration = None
-    if task == "binary":
-        decision = decide_recalibration(oof_fit, y, w, fit_folds)
-        model = replace(model, calibration=decision.calibration)
-        recalibration = decision.to_dict()
-        say(decision.summary())
-    baseline = None if spec.is_dose else fit_linear(design, f_frame, y, w, task="binary", penalty=1.0)
-    impute = {}
+    impute, race_gap = {}, None
     if spec.is_dose and {"height_cm", "weight_kg"} <= set(spec.feature_names):
         impute = {c: float(frame[c].median()) for c in ("height_cm", "weight_kg")}
+    if spec.is_dose and set(IWPC_COLUMNS) <= set(spec.feature_names):  # the race gap against the IWPC formula
+        race_gap = RG.cross_validate(design, f_frame, y, fit_folds, params=params, seed=spec.seed, impute=impute,
+                                     oof_fitted=oof_fit, say=say)
+        say(f"race gap: chose '{race_gap['chosen']}' by cross-validation on the training split (test split unused)")
+        if race_gap["chosen"] != RG.AS_FITTED:
+            model = RG.fit_candidate(race_gap["chosen"], design, f_frame, y, f_frame["race"].astype(str).to_numpy(),
+                                     params=params, seed=spec.seed, shifts=race_gap["shifts_all_rows"])
+    recalibration = calibration_method = None
+    baseline = None if spec.is_dose else fit_linear(design, f_frame, y, w, task="binary", penalty=BASELINE_PENALTY)
+    if task == "binary":
+        decision = decide_recalibration(oof_fit, y, w, fit_folds)
+        choice = decide_calibration(oof_fit, oof_linear(design, f_frame, y, w, fit_folds), y, w, fit_folds, decision)
+        if choice.method == BLEND:
+            model = blend_with_linear(model, baseline, choice.blend_weight)
+        elif choice.method == RECALIBRATION:
+            model = replace(model, calibration=decision.calibration)
+        recalibration = {**decision.to_dict(), "applied": list(model.calibration),
+                         "used": choice.method == RECALIBRATION}
+        calibration_method = choice.to_dict()
+        say(decision.summary())
+        say(choice.summary())
     folds = np.full(len(frame), -1)
     folds[fit] = fit_folds
     oof_raw = np.full(len(frame), np.nan)
@@ -160,6 +180,7 @@ def train(cohort: Cohort, *, progress: Callable[[str], None] | None = None, grid
         "n_censored_before_horizon_train": labels.n_censored_before_horizon,
         "test_patient_ids": cohort.frame.loc[test, PATIENT_ID].astype(str).tolist(),
         "cv": cv_table, "chosen": params.__dict__, "folds": N_FOLDS, "recalibration": recalibration,
+        "calibration_method": calibration_method, "race_gap": race_gap,
         "data_sha256": cohort.source.get("sha256", ""), "source": cohort.source,
         "exclusions": list(cohort.exclusions), "versions": versions(),
     }

@@ -44,7 +44,7 @@ class Limitation:
 
     Kinds: ``test_split_size``, ``censoring``, ``optimistic_baseline``, ``flagged_group``, ``subgroup_audit_method``,
     ``underrepresented``, ``c_for_benefit_noise``, ``baseline_better``, ``calibration``, ``recalibration``,
-    ``interval_method``, ``interval_check``, ``observational``.
+    ``interval_method``, ``interval_check``, ``observational``, ``unseen_sites``, ``race_gap``.
     """
 
     kind: str
@@ -73,7 +73,7 @@ def find_limitations(f: CardFacts) -> tuple[Limitation, ...]:
     out: list[Limitation] = []
     for make in (_test_size, _censoring, _observational, _optimistic_iwpc, _baseline_better, _calibration_slope,
                  _recalibration, _c_for_benefit, _flagged_groups, _underrepresented, _interval_method,
-                 _interval_check):
+                 _interval_check, _unseen_sites, _race_gap):
         out += make(f)
     return tuple(out)
 
@@ -171,7 +171,14 @@ def _recalibration(f: CardFacts) -> list[Limitation]:
         return []
     cv = rec["cv"]
     verdict = ("so the model's risks are recalibrated" if rec["used"] else
-               "so no recalibration is applied: the risks are the model's own")
+               "so no recalibration is applied")
+    choice = f.bundle.training.calibration_method
+    if choice:
+        losses = "; ".join(f"{k} {v:.4f}" for k, v in choice["cv_log_loss"].items())
+        weight = (f" (log-odds {choice['blend_weight']:g} × the model + {1 - choice['blend_weight']:g} × logistic "
+                  "regression)" if choice["method"].startswith("blend") else "")
+        verdict += (f". Compared with a blend with logistic regression (cross-fitted log-loss: {losses}), the "
+                    f"procedure used is: {choice['method']}{weight}")
     return [Limitation("recalibration", (
         f"A logistic recalibration was tested by cross-validation on the training split only: out-of-fold log-loss "
         f"{cv['log_loss_with']:.4f} with it vs {cv['log_loss_without']:.4f} without (Brier {cv['brier_with']:.4f} vs "
@@ -333,3 +340,44 @@ def _join(items: list[str]) -> str:
 
 def strip_period(text: str) -> str:
     return text.rstrip().rstrip(".")
+
+
+def _unseen_sites(f: CardFacts) -> list[Limitation]:
+    """How the model did at sites it never saw (leave-one-site-out), or that this was not checked."""
+    sv = f.bundle.site_validation
+    if sv is None:
+        if f.bundle.spec.name != "warfarin":
+            return []
+        return [Limitation("unseen_sites", "This bundle was not validated at sites it never saw; the test split mixes "
+                           "patients of every site. `equipoise validate --cohort warfarin --by-site` (or training with "
+                           "--by-site) measures it.")]
+    s = sv.summary()
+    w = s["worst_site"]
+    return [Limitation("unseen_sites", (
+        f"At a site it never saw (leave-one-site-out over {s['n_sites']} sites), the model's mean absolute error "
+        f"ranged from {s['min_mae']:.1f} to {s['max_mae']:.1f} mg/week (median {s['median_mae']:.1f}, pooled "
+        f"{s['pooled_mae']:.1f}); the worst was site {w['site']} (n={w['n']}, {w['mae']:.1f}). It was lower than the IWPC "
+        f"formula's at {s['sites_model_beats_formula']} of {s['n_sites']} sites, but the formula was derived on these "
+        f"patients. Interval coverage pooled over held-out sites: {s['pooled_coverage']:.0%} (nominal "
+        f"{(s['nominal_coverage'] or 0):.0%}): the coverage guarantee does not extend to a new site."))]
+
+
+def _race_gap(f: CardFacts) -> list[Limitation]:
+    """The chosen race-gap mitigation and whether the gap goal was met on the test split."""
+    rg = f.bundle.race_gap
+    if not rg:
+        return []
+    test = rg["test"]
+    m, formula = test["candidates"][rg["chosen"]], test["iwpc_formula"]
+    met = abs(m["black_white_gap"]) < abs(formula["black_white_gap"]) and m["mae"] < formula["mae"]
+    return [Limitation("race_gap", (
+        f"Race gap: on the test split, Black patients' mean absolute error is {_versus(m['black_white_gap'])} White "
+        f"patients' (IWPC formula: {_versus(formula['black_white_gap'])}); Asian patients' is "
+        f"{_versus(m['asian_white_gap'])} (formula: {_versus(formula['asian_white_gap'])}). Mitigation used: "
+        f"{rg['chosen']}, chosen on the training split only ({rg['rule']}). The goal (gap and overall MAE both below "
+        f"the formula's) is {'met' if met else 'not met'} on this split. Part of the gap follows the dose itself: "
+        "larger doses carry larger absolute errors."))]
+
+
+def _versus(gap: float) -> str:
+    return f"{abs(gap):.2f} mg/week {'above' if gap > 0 else 'below'}"

@@ -88,6 +88,8 @@ class ModelCard:
     interval_coverage: dict
     limitations: tuple[Limitation, ...]
     version: dict = field(default_factory=dict)
+    site_validation: dict | None = None  # "How it does at a site it never saw" (SiteValidation.to_dict()), if run
+    race_gap: dict | None = None  # dose cohort: race-gap mitigations (CV on training, scored on test), the rule, the choice
 
     def population(self, attribute: str) -> list[PopulationGroup]:
         """The training population's groups of one protected attribute."""
@@ -111,6 +113,7 @@ class ModelCard:
             "calibration": list(self.calibration), "calibration_by_group": self.calibration_by_group,
             "decision_curve": self.decision_curve, "interval_coverage": self.interval_coverage,
             "limitations": [lim.to_dict() for lim in self.limitations], "version": self.version,
+            "site_validation": self.site_validation, "race_gap": self.race_gap,
         })
 
 
@@ -142,6 +145,8 @@ def model_card(bundle: ModelBundle) -> ModelCard:
         performance=performance, calibration=tuple(calibration), calibration_by_group=by_group,
         decision_curve=decision, interval_coverage={"split": "test", **coverage} if coverage else {},
         limitations=find_limitations(facts), version=_version(bundle),
+        site_validation=bundle.site_validation.to_dict() if bundle.site_validation is not None else None,
+        race_gap=bundle.race_gap,
     )
 
 

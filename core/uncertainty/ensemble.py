@@ -159,7 +159,15 @@ def fit_ensemble(model: BoostedModel, frame: pd.DataFrame, y: np.ndarray, w: np.
                               for s in np.unique(strata)])
         member = fit_boosted(model.design, frame.iloc[idx].reset_index(drop=True), y[idx], w[idx], task=model.task,
                              params=model.params, seed=int(rng.integers(1 << 31)))
-        member = replace(member, calibration=model.calibration)
+        if model.params.blend_weight < 1:  # shrunk toward logistic regression: blend each refit the same way
+            from ..modeling.blend import BASELINE_PENALTY, blend_with_linear
+            from ..modeling.boosted import fit_linear
+
+            rows = frame.iloc[idx].reset_index(drop=True)
+            linear = fit_linear(model.design, rows, y[idx], w[idx], task=model.task, penalty=BASELINE_PENALTY)
+            member = blend_with_linear(member, linear, model.params.blend_weight)
+        else:
+            member = replace(member, calibration=model.calibration)
         members.append(member)
     return ArmEnsemble(members=members, seed=seed, method=method)
 

@@ -20,10 +20,12 @@ from ._frame import ARM, PATIENT_ID, Cohort, cohort_from_frame, patient_frame, p
 
 __all__ = [
     "ARM", "BUNDLED", "PATIENT_ID", "Cohort", "cohort_from_csv", "cohort_from_frame", "list_cohorts",
-    "load_cohort", "load_spec", "patient_frame", "protected_attributes",
+    "load_cohort", "load_spec", "patient_frame", "project_sites", "protected_attributes",
 ]
 
 MSG_UNKNOWN_COHORT = "Unknown cohort {name!r}. Bundled cohorts: {known}."
+MSG_NO_SITES = ("Cohort {name!r} records no site per patient: validation by site needs the bundled multi-site "
+                "cohort 'warfarin' (IWPC, column 'Project Site').")
 
 
 def list_cohorts() -> list[str]:
@@ -46,3 +48,23 @@ def cohort_from_csv(csv: str | Path, spec: CohortSpec | str | Path) -> Cohort:
     raw = parse_csv(data, f"CSV file {str(path)!r}", max_rows=MAX_TRAINING_CSV_ROWS, as_text=False)
     source = {"file": str(path), "sha256": hashlib.sha256(data).hexdigest()}
     return cohort_from_frame(spec, raw, source=source)
+
+
+def project_sites(cohort: Cohort) -> "np.ndarray":
+    """The IWPC ``Project Site`` of each of ``cohort``'s patients, as text (``"1"`` … ``"22"``), in row order.
+
+    Read from the same sha256-verified source file (allow-listed unpickling); the site is never a model input
+    (it is an excluded column), so it is kept out of the cohort's frame and looked up here by patient ID.
+    """
+    import numpy as np
+
+    from ._sources import SOURCES, unpickle_dataframe
+
+    if cohort.spec.name != "warfarin" or cohort.source.get("sha256") != SOURCES["warfarin"].sha256:
+        raise InputFileError(MSG_NO_SITES.format(name=cohort.spec.name))
+    raw = unpickle_dataframe(SOURCES["warfarin"].read_verified())
+    site = raw.set_index(raw["PharmGKB Subject ID"].astype(str))["Project Site"]
+    out = cohort.frame[PATIENT_ID].astype(str).map(site)
+    if out.isna().any():
+        raise InputFileError(f"{int(out.isna().sum())} patient(s) of cohort 'warfarin' have no recorded project site.")
+    return np.asarray([str(int(v)) if float(v).is_integer() else str(v) for v in out], dtype=object)

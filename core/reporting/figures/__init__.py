@@ -10,8 +10,10 @@ alone (symbols, dashes, signed numbers and labels say the same); every axis name
 from ._patient import arm_forest, difference_figure, dose_figure, ice_figure, icon_array, waterfall
 from ._monitoring import drift_figure, monitoring_figure
 from ._population import calibration_figure, coverage_figure, decision_curve_figure, subgroup_forest
+from ._sites import site_figure
+from ._tradeoff import race_gap_figure
 from ._style import BLACK, BLUE, GREEN, ORANGE, PALETTE, PURPLE, SKY, VERMILLION, YELLOW  # noqa: F401 (named colours)
 
 __all__ = ["PALETTE", "arm_forest", "calibration_figure", "coverage_figure", "decision_curve_figure",
            "difference_figure", "dose_figure", "drift_figure", "icon_array", "ice_figure", "monitoring_figure",
-           "subgroup_forest", "waterfall"]
+           "race_gap_figure", "site_figure", "subgroup_forest", "waterfall"]

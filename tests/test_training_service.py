@@ -1,6 +1,7 @@
 """Trainee mode through the service, on SQLite and PostgreSQL: decide first (advice refused before the
 initial answer), answers never overwritten (constraint and triggers), cases from the test split, the
-report's scores recomputed independently, and manipulated advice never in a clinical view."""
+report's scores recomputed independently, and manipulated advice never in a clinical view (the Patient
+page's call, a tumor board's frozen snapshot, `equipoise predict`) or its log entries."""
 
 from __future__ import annotations
 
@@ -151,6 +152,10 @@ def test_manipulated_advice_never_reaches_a_clinical_view_or_its_log_entries(db_
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 clinical_outputs.append(service.predict(warfarin, dict(c.inputs)).to_dict())
+        meeting = service.new_meeting(title="Anticoagulation board", date="2026-12-03", chair="Dr Chair")
+        for c in cases:  # ... on a tumor board's agenda, frozen when presented ...
+            service.add_case(meeting.id, warfarin, dict(c.inputs), label=f"T-{c.case}")
+            clinical_outputs.append(service.present(meeting.id, f"T-{c.case}", bundle=warfarin).snapshot.report)
     for c in cases:  # ... and through `equipoise predict`
         path = bundle_dirs("warfarin").parent / f"training-iso-{c.case}.json"
         path.write_text(json.dumps(dict(c.inputs)))
@@ -158,7 +163,7 @@ def test_manipulated_advice_never_reaches_a_clinical_view_or_its_log_entries(db_
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
             assert main(["predict", "--bundle", str(bundle_dirs("warfarin")), "--patient", str(path)]) == 0
         clinical_outputs.append(json.loads(out.getvalue()))
-    for report, c in zip(clinical_outputs, cases + cases):
+    for report, c in zip(clinical_outputs, cases + cases + cases):
         assert report["dose"]["mg_per_week"] == pytest.approx(c.model_advice)
         assert not _numbers(report, set()) & wrong, "a manipulated value in a clinical report"
     entries = list(log.export(reports=True))

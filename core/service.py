@@ -357,6 +357,13 @@ def subgroup_audit(bundle: ModelBundle):
 # --- the store and the audit log ---------------------------------------------------------------------
 
 
+def store_url() -> str:
+    """The store's URL as configured now (``EQUIPOISE_DATABASE_URL``, else the data directory's SQLite file)."""
+    from .store import database_url
+
+    return database_url()
+
+
 def upgrade_store(url: str | None = None):
     """Open the store (``EQUIPOISE_DATABASE_URL``, else the SQLite file in ``EQUIPOISE_DATA_DIR``) and
     apply its migrations; returns the :class:`~core.store.Store`."""

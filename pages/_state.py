@@ -100,10 +100,14 @@ def quietly(fn, *args, **kwargs):
 
 
 # --- the audit log: opened once per server process, its context set for every script run ---------
-@st.cache_resource(show_spinner=False)
 def audit_log():
-    """The audit log (a shared resource: the store's engine; no patient data is cached here)."""
-    return service.open_log()
+    """The audit log of the store configured now (one shared resource per store URL: its engine)."""
+    return _audit_log(service.store_url())
+
+
+@st.cache_resource(show_spinner=False)
+def _audit_log(url: str):
+    return service.open_log(url)
 
 
 def open_log(page: str, identity=None):

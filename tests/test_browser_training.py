@@ -45,7 +45,7 @@ def test_instructor_and_trainee_play_a_whole_session(server):
         _click(pg, "Create the session")
         pg.get_by_text("created. Trainees find it").wait_for(timeout=120_000)
 
-        pg.goto(server)
+        pg.goto(f"{server}/training")
         pg.locator("h1", has_text="Training: automation bias").wait_for(timeout=60_000)
         _settle(pg)
         assert pg.get_by_text("deliberately wrong").count() >= 1

@@ -14,12 +14,15 @@ def race_gap_figure(race_gap: Mapping, *, split: str = "test") -> go.Figure:
     ``race_gap.json``) and the IWPC formula; the chosen candidate is labelled. All in mg/week."""
     doc = _require(race_gap, split, "race_gap_figure", "a race-gap dict")
     entries = [(name, c) for name, c in doc["candidates"].items()] + [("IWPC formula", doc["iwpc_formula"])]
+    maes = [c["mae"] for _, c in entries]
+    middle = (min(maes) + max(maes)) / 2  # labels point inwards, so none leaves the plotting area
+    positions = ["middle left" if m > middle else "middle right" for m in maes]
     fig = go.Figure()
     for key, label, colour, symbol in (("black_white_gap", "Black − White gap", VERMILLION, "circle"),
                                        ("asian_white_gap", "Asian − White gap", BLUE, "diamond")):
         fig.add_trace(go.Scatter(
             x=[c["mae"] for _, c in entries], y=[c[key] for _, c in entries], mode="markers+text", name=label,
-            text=[("▶ " if n == race_gap.get("chosen") else "") + n for n, _ in entries], textposition="middle right",
+            text=[("▶ " if n == race_gap.get("chosen") else "") + n for n, _ in entries], textposition=positions,
             hovertext=[f"{n}: overall MAE {c['mae']:.2f}, {label} {c[key]:+.2f} mg/week" for n, c in entries],
             hoverinfo="text", marker={"color": colour, "symbol": symbol, "size": 11,
                                       "line": {"color": BLACK, "width": [2 if n == "IWPC formula" else 0

@@ -13,7 +13,7 @@ import streamlit as st
 
 from core import EquipoiseError, service
 from pages._layout import inert
-from pages._state import open_log
+from pages._state import get_bundle, open_log
 from pages import _keys as K
 
 log = open_log("Training", identity)
@@ -41,12 +41,12 @@ if not service.has_consented(session_id, me):
     st.stop()
 
 
-def show_patient(view: dict) -> None:
+def show_patient(view: dict, bundle) -> None:
     st.subheader(f"Case {view['case']} of {view['of']}")
     if view.get("arm"):
         st.write(f"**Treatment received:** {inert(view['arm'])}")
-    st.dataframe([{"input": inert(k), "value": "unknown" if v is None else inert(v)} for k, v in view["inputs"].items()],
-                 hide_index=True)
+    rows = service.input_rows(bundle, {"patient": view["inputs"], "warnings": []})  # clinical words, as elsewhere
+    st.dataframe([{"Input": r["Input"], "Value": r["Value"]} for r in rows], hide_index=True)  # plain-text cells
 
 
 def show_advice(view: dict) -> None:
@@ -85,7 +85,7 @@ except EquipoiseError as exc:
     st.stop()
 
 if view is not None:
-    show_patient(view)
+    show_patient(view, get_bundle(next(x for x in sessions if x.id == session_id).settings.cohort))
     if view["stage"] == "initial":
         st.write("Decide first: commit your answer and how sure you are. The advice appears after that.")
         initial = answer_input(view, f"{K.TR_INITIAL}.{view['case']}", "Your answer")

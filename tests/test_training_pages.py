@@ -42,6 +42,8 @@ def test_decide_first_then_advice_then_final_then_debrief(store_env):
     for case in (1, 2):
         assert not at.exception
         assert f"Case {case} of 2" in texts(at)
+        inputs = at.dataframe[0].value  # the patient in clinical words, as on the Patient page
+        assert list(inputs.columns) == ["Input", "Value"] and not any("_" in x or "\\" in x for x in inputs["Input"])
         assert "Advice" not in [s.value for s in at.subheader] and not at.metric  # nothing before deciding
         at.number_input(key=f"tr.initial.{case}").set_value(33.0)
         at.slider(key=f"tr.confidence.{case}").set_value(70)

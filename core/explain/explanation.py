@@ -12,6 +12,7 @@ Every row also carries a clinical phrase ("Weight 68 kg", "Diabetes: yes", "Age 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -140,8 +141,23 @@ def row_values(spec: CohortSpec, row: pd.DataFrame, arm: str | None) -> tuple:
 
 
 def row_phrases(spec: CohortSpec, features: tuple[str, ...], values: tuple, *, versus: str | None = None) -> tuple:
-    return tuple(arm_phrase(v, versus) if n == ARM_FEATURE else clinical_phrase(spec.feature(n), v)
+    return tuple(arm_phrase(v, versus) if n == ARM_FEATURE else _phrase(spec.feature(n), v)
                  for n, v in zip(features, values))
+
+
+@functools.lru_cache(maxsize=8192)
+def _known_phrase(feature: FeatureSpec, kind: type, value) -> str:
+    return clinical_phrase(feature, value)
+
+
+def _phrase(feature: FeatureSpec, value) -> str:
+    """:func:`clinical_phrase`, remembered per (feature, type, value): a batch repeats the same few values."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return clinical_phrase(feature, value)
+    try:
+        return _known_phrase(feature, type(value), value)
+    except TypeError:  # an unhashable value
+        return clinical_phrase(feature, value)
 
 
 # --- explanations -------------------------------------------------------------------------------------------

@@ -30,9 +30,10 @@ def jsonable(obj):
     if kind is float:
         return obj if math.isfinite(obj) else None
     if kind is dict:  # values of the plain types are kept inline (no call per value): same result, faster
-        return {k if type(k) is str else str(k): v if type(v) in _PLAIN else jsonable(v) for k, v in obj.items()}
+        return {k if type(k) is str else str(k): v if type(v) in _PLAIN or (type(v) is float and v - v == 0.0)
+                else jsonable(v) for k, v in obj.items()}  # v - v == 0 exactly when v is finite
     if kind is list or kind is tuple:
-        return [v if type(v) in _PLAIN else jsonable(v) for v in obj]
+        return [v if type(v) in _PLAIN or (type(v) is float and v - v == 0.0) else jsonable(v) for v in obj]
     if isinstance(obj, Mapping):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple, np.ndarray)):

@@ -128,7 +128,20 @@ def arm_phrase(arm: str, versus: str | None = None) -> str:
     return f"Treatment: {arm}" if versus is None else f"Treatment: {arm} instead of {versus}"
 
 
+_LABELS: dict = {}  # id(model) -> (spec, model, names and labels): the last few models' (batch reports ask often)
+
+
 def feature_labels(spec: CohortSpec, model: BoostedModel) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    known = _LABELS.get(id(model))
+    if known is not None and known[0] is spec and known[1] is model:  # held, so the id is not reused
+        return known[2]
+    if len(_LABELS) >= 16:
+        _LABELS.clear()
+    out = _LABELS[id(model)] = (spec, model, _feature_labels(spec, model))
+    return out[2]
+
+
+def _feature_labels(spec: CohortSpec, model: BoostedModel) -> tuple[tuple[str, ...], tuple[str, ...]]:
     names = tuple(model.design.columns)
     labels = tuple("Treatment arm" if n == ARM_FEATURE else spec.feature(n).label for n in names)
     return names, labels

@@ -38,6 +38,11 @@ def python_value(v):
 
 def record_value(v):
     """A value as a validated record holds it: None for missing, ``3`` for ``3.0``, Python numbers."""
+    kind = type(v)  # the common plain types first (batch reports call this for every explanation row)
+    if kind is str:
+        return v
+    if kind is float:
+        return None if v != v else int(v) if v.is_integer() else v
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return None
     if isinstance(v, (np.floating, float)):

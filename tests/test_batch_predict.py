@@ -9,10 +9,12 @@ import warnings
 import pandas as pd
 import pytest
 
+import core._json
 from core import service
 from core._json import jsonable
 from core.cli import main
 from core.modeling.bundle import load_bundle
+from core.scale import ResultWriter, report_columns_ignored, score_chunk
 from test_fast_reports import assert_same
 
 
@@ -48,6 +50,39 @@ def _expected(bundle, frame):
             except service.PatientValidationError as exc:
                 out.append(service.refusal(bundle, exc, row=i, patient_id=pid))
     return jsonable(out)
+
+
+@pytest.mark.parametrize("cohort", ["actg175", "colon", "warfarin"])
+def test_json_lines_parse_to_the_one_patient_reports_with_or_without_orjson(bundle_dirs, tmp_path, monkeypatch,
+                                                                             cohort):
+    """The writer's JSON Lines (orjson when installed, else the standard library) parse back to exactly the
+    chunk's results, either way, and those equal each held-out patient's own report (refusal in place)."""
+    bundle = load_bundle(bundle_dirs(cohort))
+    spec = bundle.spec
+    frame, _bad = _patients(bundle, n=25)
+    frame.loc[0, spec.patient_id] = "Zoë ✓ 1"  # text beyond ASCII is written as UTF-8, not escaped away
+    records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+               for r in frame.to_dict("records")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = score_chunk(bundle, records, first_row=1, id_column=spec.patient_id,
+                              ignore=report_columns_ignored(spec))
+    parsed = {}
+    for name, serialiser in (("orjson", core._json._orjson), ("json", None)):
+        if name == "orjson" and serialiser is None:
+            continue  # orjson not installed: the standard library's output is checked below
+        monkeypatch.setattr(core._json, "_orjson", serialiser)
+        out = tmp_path / f"{name}.jsonl"
+        writer = ResultWriter(spec, out)
+        writer.write(results)
+        writer.close()
+        text = out.read_text(encoding="utf-8")
+        assert "Zoë ✓ 1" in text
+        parsed[name] = [json.loads(line) for line in text.splitlines()]
+    assert all(lines == results for lines in parsed.values())  # exactly the same value, key order included
+    assert all([list(r) for r in lines] == [list(r) for r in results] for lines in parsed.values())
+    for got, want in zip(parsed["json"], _expected(bundle, frame)):
+        assert_same(want, got)
 
 
 @pytest.mark.parametrize("cohort", ["colon", "warfarin"])

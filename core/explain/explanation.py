@@ -12,6 +12,7 @@ Every row also carries a clinical phrase ("Weight 68 kg", "Diabetes: yes", "Age 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -127,7 +128,20 @@ def arm_phrase(arm: str, versus: str | None = None) -> str:
     return f"Treatment: {arm}" if versus is None else f"Treatment: {arm} instead of {versus}"
 
 
+_LABELS: dict = {}  # id(model) -> (spec, model, names and labels): the last few models' (batch reports ask often)
+
+
 def feature_labels(spec: CohortSpec, model: BoostedModel) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    known = _LABELS.get(id(model))
+    if known is not None and known[0] is spec and known[1] is model:  # held, so the id is not reused
+        return known[2]
+    if len(_LABELS) >= 16:
+        _LABELS.clear()
+    out = _LABELS[id(model)] = (spec, model, _feature_labels(spec, model))
+    return out[2]
+
+
+def _feature_labels(spec: CohortSpec, model: BoostedModel) -> tuple[tuple[str, ...], tuple[str, ...]]:
     names = tuple(model.design.columns)
     labels = tuple("Treatment arm" if n == ARM_FEATURE else spec.feature(n).label for n in names)
     return names, labels
@@ -140,8 +154,23 @@ def row_values(spec: CohortSpec, row: pd.DataFrame, arm: str | None) -> tuple:
 
 
 def row_phrases(spec: CohortSpec, features: tuple[str, ...], values: tuple, *, versus: str | None = None) -> tuple:
-    return tuple(arm_phrase(v, versus) if n == ARM_FEATURE else clinical_phrase(spec.feature(n), v)
+    return tuple(arm_phrase(v, versus) if n == ARM_FEATURE else _phrase(spec.feature(n), v)
                  for n, v in zip(features, values))
+
+
+@functools.lru_cache(maxsize=8192)
+def _known_phrase(feature: FeatureSpec, kind: type, value) -> str:
+    return clinical_phrase(feature, value)
+
+
+def _phrase(feature: FeatureSpec, value) -> str:
+    """:func:`clinical_phrase`, remembered per (feature, type, value): a batch repeats the same few values."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return clinical_phrase(feature, value)
+    try:
+        return _known_phrase(feature, type(value), value)
+    except TypeError:  # an unhashable value
+        return clinical_phrase(feature, value)
 
 
 # --- explanations -------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from ..evaluation.baselines import iwpc_dose
 from ..fairness.patient_warnings import representation_warnings_from
 from ..modeling.bundle import ModelBundle
 from ..modeling.encoder import Encoder
+from ..uncertainty.arm_comparison import uncertainties_from_risks
 from ..uncertainty.missing import scenario_ranges
 from .patient_report import PatientReport, _policy, arm_report, dose_report, error_report
 
@@ -120,12 +121,14 @@ class ReportEngine:
             raw = bundle.model.raw_from(z, x)
             base, contrib = raw, np.zeros((len(raw), 1))  # the logit as the base, no split
         risks = bundle.ensemble.risks_from(z, x) if bundle.ensemble is not None else None
+        unc = [None] * len(patients) if risks is None else uncertainties_from_risks(
+            bundle.ensemble, risks, self.arms, higher_is_worse=self.spec.outcome.higher_is_worse)
         out = []
         for i, patient in enumerate(patients):
             rows = slice(i * k, (i + 1) * k)
             out.append(arm_report(bundle, patient, self._values(typed[i]), base[rows], contrib[rows],
                                   None if risks is None else risks[:, rows], representation[i], missing[i],
-                                  patient_id=ids[i], explanations=explanations))
+                                  patient_id=ids[i], explanations=explanations, uncertainty=unc[i]))
         return out
 
     def _dose_reports(self, patients, ids, typed, codes, representation, missing):

@@ -159,10 +159,11 @@ def _evidence_reasons(spec, warnings: list[dict]) -> tuple[str, ...]:
 
 def arm_report(bundle: ModelBundle, patient: ValidatedPatient, values: tuple, base: np.ndarray, contrib: np.ndarray,
                risks: np.ndarray | None, representation: list, missing: tuple, *,
-               patient_id: str | None = None, explanations: bool = True) -> PatientReport:
+               patient_id: str | None = None, explanations: bool = True, uncertainty=None) -> PatientReport:
     """An arm cohort's report from the numbers: the model's base values and contributions under each arm
     (arms × columns), the ensemble members' risks (members × arms, or None) and the patient's warnings.
-    ``explanations=False``: no explanations (the contributions are not used, only their sum)."""
+    ``explanations=False``: no explanations (the contributions are not used, only their sum).
+    ``uncertainty``: the intervals already computed from ``risks`` (a chunk's, by ``uncertainties_from_risks``)."""
     common, warnings = _common(bundle, patient, representation, missing, patient_id)
     spec, model = bundle.spec, bundle.model
     arms, ref = spec.arms, spec.treatment.reference
@@ -184,7 +185,7 @@ def arm_report(bundle: ModelBundle, patient: ValidatedPatient, values: tuple, ba
     intervals: dict = {}
     unc = None
     if risks is not None:
-        unc = uncertainty_from_risks(bundle.ensemble, risks, arms, higher_is_worse=higher_is_worse)
+        unc = uncertainty or uncertainty_from_risks(bundle.ensemble, risks, arms, higher_is_worse=higher_is_worse)
         intervals = {a: list(v) for a, v in unc.arm_intervals.items()}
         lo, hi = unc.difference_interval(favoured, versus)
         comparison.update(interval=[lo, hi], favoured_share=unc.best_share[favoured], level=unc.level,

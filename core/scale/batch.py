@@ -8,7 +8,6 @@ existing file is never overwritten unless asked (``force``). Refused rows get th
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from .._errors import InputFileError
-from .._json import jsonable
+from .._json import dumps, jsonable
 from ..data.limits import regular_file
 
 CHUNK_ROWS = 2_000
@@ -107,7 +106,7 @@ def flat_row(spec, result: dict) -> dict:
     """One result (report or refusal) as a row of :func:`flat_columns`."""
     out = dict.fromkeys(flat_columns(spec))
     out.update(row=result.get("row"), patient_id=result.get("patient_id"), refused="errors" in result,
-               n_warnings=len(result.get("warnings", ())), report=json.dumps(result, allow_nan=False, ensure_ascii=False))
+               n_warnings=len(result.get("warnings", ())), report=dumps(result))
     if "errors" in result:
         return out
     if spec.is_dose:
@@ -152,7 +151,7 @@ class ResultWriter:
                 self._parquet = pq.ParquetWriter(str(self._tmp), table.schema)
             self._parquet.write_table(table)
             return
-        self.stream.write("".join(json.dumps(r, allow_nan=False, ensure_ascii=False) + "\n" for r in results))
+        self.stream.write("".join(dumps(r) + "\n" for r in results))
 
     def _schema(self):
         import pyarrow as pa

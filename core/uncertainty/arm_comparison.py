@@ -97,15 +97,40 @@ def arm_uncertainty(ensemble: ArmEnsemble, row: pd.DataFrame, arms: list[str], *
 def uncertainty_from_risks(ensemble: ArmEnsemble, risks: np.ndarray, arms: list[str], *,
                            higher_is_worse: bool = True) -> ArmUncertainty:
     """:func:`arm_uncertainty` from the members' risks for one patient (members × arms)."""
-    level = ensemble.level
-    intervals = {arm: ensemble.interval(risks[:, i], kind=RISK) for i, arm in enumerate(arms)}
-    pairs, shares = {}, {}
-    for (i, a), (j, b) in itertools.combinations(enumerate(arms), 2):
-        pairs[(a, b)] = ensemble.interval(risks[:, i] - risks[:, j], kind=DIFFERENCE)
-        shares[(a, b)] = float(np.mean(risks[:, i] < risks[:, j]))
-    best = risks.argmin(axis=1) if higher_is_worse else risks.argmax(axis=1)
-    best_share = {arm: float(np.mean(best == i)) for i, arm in enumerate(arms)}
-    notes = []
+    return uncertainties_from_risks(ensemble, risks, arms, higher_is_worse=higher_is_worse)[0]
+
+
+def uncertainties_from_risks(ensemble: ArmEnsemble, risks: np.ndarray, arms: list[str], *,
+                             higher_is_worse: bool = True) -> list[ArmUncertainty]:
+    """:func:`uncertainty_from_risks` for many patients at once: ``risks`` is members × (patients·arms),
+    patient-major (each patient's arms side by side). Each interval is computed over its own column of
+    members, as for one patient (the same reductions, so the same numbers)."""
+    k = len(arms)
+    r = np.asarray(risks, dtype=float).reshape(risks.shape[0], -1, k)  # members × patients × arms
+    # each column of members contiguous (Fortran order), as one patient's are: the same summation order
+    r = [np.asfortranarray(r[:, :, i]) for i in range(k)]
+    arm_ends = [[v.tolist() for v in ensemble.intervals(r[i], kind=RISK)] for i in range(k)]
+    pair_idx = list(itertools.combinations(range(k), 2))
+    pair_ends = [[v.tolist() for v in ensemble.intervals(r[i] - r[j], kind=DIFFERENCE)]
+                 for i, j in pair_idx]
+    pair_shares = [np.mean(r[i] < r[j], axis=0).tolist() for i, j in pair_idx]
+    stacked = np.stack(r, axis=2)  # members × patients × arms
+    best = stacked.argmin(axis=2) if higher_is_worse else stacked.argmax(axis=2)  # members × patients
+    best_shares = [np.mean(best == i, axis=0).tolist() for i in range(k)]
+    out = []
+    for p in range(stacked.shape[1]):
+        intervals = {arm: (arm_ends[i][0][p], arm_ends[i][1][p]) for i, arm in enumerate(arms)}
+        pairs = {(arms[i], arms[j]): (pair_ends[n][0][p], pair_ends[n][1][p]) for n, (i, j) in enumerate(pair_idx)}
+        shares = {(arms[i], arms[j]): pair_shares[n][p] for n, (i, j) in enumerate(pair_idx)}
+        best_share = {arm: best_shares[i][p] for i, arm in enumerate(arms)}
+        out.append(ArmUncertainty(intervals, pairs, shares, best_share, ensemble.level,
+                                  _notes(ensemble, intervals, pairs)))
+    return out
+
+
+def _notes(ensemble: ArmEnsemble, intervals: dict, pairs: dict) -> tuple[dict, ...]:
+    """The insufficient-evidence notes of one patient's arm and pair intervals."""
+    level, notes = ensemble.level, []
     for arm, (lo, hi) in intervals.items():
         if hi - lo > ensemble.max_arm_width:
             notes.append({"kind": "insufficient_evidence", "severity": "high", "arm": arm, "interval": [lo, hi],
@@ -116,7 +141,7 @@ def uncertainty_from_risks(ensemble: ArmEnsemble, risks: np.ndarray, arms: list[
             notes.append({"kind": "insufficient_evidence", "severity": "high", "arms": [a, b], "interval": [lo, hi],
                           "width": hi - lo, "limit": ensemble.max_difference_width,
                           "message": MSG_WIDE_DIFF.format(a=a, b=b, level=level, low=lo, high=hi)})
-    return ArmUncertainty(intervals, pairs, shares, best_share, level, tuple(notes))
+    return tuple(notes)
 
 
 def pairwise_differences(arms: list[str], prob: np.ndarray, unc: ArmUncertainty | None) -> tuple[PairwiseDifference, ...]:

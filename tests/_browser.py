@@ -86,3 +86,13 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 def launch(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+
+
+def browser_page(**page_options):
+    """Yield one Chromium page (``viewport=...``, ``accept_downloads=...``), closed afterwards: for fixtures."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        yield browser.new_page(**page_options)
+        browser.close()

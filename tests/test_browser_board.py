@@ -10,7 +10,7 @@ import io
 import pytest
 
 from _board_helpers import board_roots, patients  # noqa: F401  (fixture)
-from tests._browser import BROWSER_MARKS, SHOTS, launch, start_server, stop_server
+from tests._browser import BROWSER_MARKS, SHOTS, browser_page, start_server, stop_server
 
 pytestmark = BROWSER_MARKS
 LABELS = [f"MDT-0{i}" for i in range(1, 6)]
@@ -28,13 +28,7 @@ def server(board_roots, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        pg = browser.new_page(viewport={"width": 1920, "height": 1080}, accept_downloads=True)
-        yield pg
-        browser.close()
+    yield from browser_page(viewport={"width": 1920, "height": 1080}, accept_downloads=True)
 
 
 def _settle(pg, title: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests._browser import BROWSER_MARKS, SHOTS, launch, start_server, stop_server
+from tests._browser import BROWSER_MARKS, SHOTS, browser_page, start_server, stop_server
 
 PAGES = [("", "Patient"), ("what_if", "What if"), ("subgroups", "Subgroups"), ("model_card", "Model card")]
 pytestmark = BROWSER_MARKS
@@ -24,13 +24,7 @@ def server(bundle_dirs):
 
 @pytest.fixture(scope="module")
 def page(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        yield pg
-        browser.close()
+    yield from browser_page(viewport={"width": 1400, "height": 1000})
 
 
 def _settle(pg, title: str) -> None:

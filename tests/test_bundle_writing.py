@@ -65,10 +65,18 @@ def test_any_non_bundle_at_out_is_refused_before_training(tmp_path, monkeypatch,
     monkeypatch.setattr(pipeline, "build_bundle", lambda *a, **k: calls.append(a))
     out = tmp_path / "out"
     make(out)
-    before = _snapshot(out) if out.is_dir() and not out.is_symlink() else out.lstat()
+    before = _state(out)
     code, _, err = _run(["train", "--cohort", "colon", "--out", str(out)])
     assert code == 2 and "Refusing to write the bundle" in err and calls == []
-    assert (_snapshot(out) if out.is_dir() and not out.is_symlink() else out.lstat()) == before
+    assert _state(out) == before
+
+
+def _state(out: Path):
+    """What a write would change (contents; a file's or link's inode, size, mtime, target), not its access time."""
+    if out.is_dir() and not out.is_symlink():
+        return _snapshot(out)
+    st = out.lstat()
+    return st.st_mode, st.st_ino, st.st_size, st.st_mtime_ns, os.readlink(out) if out.is_symlink() else None
 
 
 def test_force_moves_a_users_folder_aside_and_never_deletes_it(tmp_path, monkeypatch, bundle_dirs):

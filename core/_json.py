@@ -48,15 +48,23 @@ def jsonable(obj):
     return obj
 
 
-def dumps(obj) -> str:
-    """``obj`` (already :func:`jsonable`: no NaN, str keys) as one line of JSON text, UTF-8 characters kept.
+def number(value):
+    """:func:`jsonable` of a number or None, without the general walk (a Python float as it is, if finite)."""
+    if type(value) is float:
+        return value if value - value == 0.0 else None
+    return jsonable(value)
 
-    With orjson the text differs only in spacing from ``json.dumps(obj, allow_nan=False, ensure_ascii=False)``
-    and parses to the same value; anything orjson cannot write (an integer beyond 64 bits, a numpy scalar,
-    another type) goes through the standard library, so the value never depends on orjson being installed."""
+
+def dumps(obj) -> str:
+    """``jsonable(obj)`` as one line of JSON text, UTF-8 characters kept (NaN and infinities as null).
+
+    With orjson the text differs only in spacing from ``json.dumps(jsonable(obj), allow_nan=False,
+    ensure_ascii=False)`` and parses to the same value (orjson writes NaN as null, as :func:`jsonable` makes
+    it); anything orjson cannot write (an integer beyond 64 bits, a numpy scalar, a non-str key, another
+    type) goes through :func:`jsonable` and the standard library, so the value never depends on orjson."""
     if _orjson is not None:
         try:
             return _orjson.dumps(obj).decode("utf-8")
         except TypeError:  # orjson.JSONEncodeError is a TypeError
             pass
-    return json.dumps(obj, allow_nan=False, ensure_ascii=False)
+    return json.dumps(jsonable(obj), allow_nan=False, ensure_ascii=False)

@@ -4,6 +4,7 @@ Parquet and JSON Lines output, never overwriting a file unasked."""
 from __future__ import annotations
 
 import json
+import math
 import warnings
 
 import pandas as pd
@@ -83,6 +84,41 @@ def test_json_lines_parse_to_the_one_patient_reports_with_or_without_orjson(bund
     assert all([list(r) for r in lines] == [list(r) for r in results] for lines in parsed.values())
     for got, want in zip(parsed["json"], _expected(bundle, frame)):
         assert_same(want, got)
+
+
+def _plain_json_paths(value, path="result"):
+    """Where ``value`` holds anything but JSON's own Python types (dict with str keys, list, str, int, a finite
+    float, bool, None): a tuple, a numpy number, a NaN."""
+    kind = type(value)
+    if kind is dict:
+        return [p for k, v in value.items() for p in ([f"{path}: key {k!r}"] if type(k) is not str else [])
+                + _plain_json_paths(v, f"{path}/{k}")]
+    if kind is list:
+        return [p for i, v in enumerate(value) for p in _plain_json_paths(v, f"{path}[{i}]")]
+    if kind is float:
+        return [] if math.isfinite(value) else [f"{path}: {value!r}"]
+    return [] if kind in (str, int, bool, type(None)) else [f"{path}: {kind.__name__}"]
+
+
+@pytest.mark.parametrize("cohort", ["actg175", "colon", "warfarin"])
+def test_chunk_results_are_json_ready_as_they_come(bundle_dirs, cohort):
+    """score_chunk hands out the reports' own dicts (no jsonable pass per chunk): every value must already be
+    one of JSON's types, for reports with missing inputs, at a field's limit, and for refusals."""
+    bundle = load_bundle(bundle_dirs(cohort))
+    spec = bundle.spec
+    frame, _bad = _patients(bundle, n=30)
+    records = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+               for r in frame.to_dict("records")]
+    optional = [f.name for f in spec.features if not f.required]
+    records += [{**records[0], name: None} for name in optional]
+    records += [{**records[0], f.name: f.limits[1]} for f in spec.features if f.is_numeric]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = score_chunk(bundle, records, first_row=1, id_column=spec.patient_id,
+                              ignore=report_columns_ignored(spec))
+    assert sum("errors" in r for r in results) == 1
+    assert [p for r in results for p in _plain_json_paths(r)] == []
+    assert results == jsonable(results)
 
 
 @pytest.mark.parametrize("cohort", ["colon", "warfarin"])

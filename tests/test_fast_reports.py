@@ -43,6 +43,10 @@ def _records(bundle, n=N_PATIENTS):
     optional = [f.name for f in bundle.spec.features if not f.required]
     for i, name in enumerate(optional):
         records.append({**records[i], name: None})
+    # and some at a field's hard limit, beyond the training data: the out-of-distribution checks run per patient
+    numeric = [f for f in bundle.spec.features if f.is_numeric][:3]
+    for i, f in enumerate(numeric):
+        records.append({**records[i], f.name: f.limits[1]})
     return records
 
 

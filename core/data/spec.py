@@ -7,6 +7,7 @@ declared in the tables below and checked in one place, :func:`CohortSpec.from_di
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -177,10 +178,18 @@ class CohortSpec:
         return list(self.treatment.arms)
 
     def feature(self, name: str) -> FeatureSpec:
+        found = self._features_by_name.get(name)
+        if found is None:
+            raise KeyError(f"Cohort {self.name!r} has no feature {name!r}.")
+        return found
+
+    @functools.cached_property
+    def _features_by_name(self) -> dict[str, FeatureSpec]:
+        """Name to feature, the first of a name (looked up for every explanation row of a batch)."""
+        out: dict[str, FeatureSpec] = {}
         for f in self.features:
-            if f.name == name:
-                return f
-        raise KeyError(f"Cohort {self.name!r} has no feature {name!r}.")
+            out.setdefault(f.name, f)
+        return out
 
     def to_dict(self) -> dict:
         return jsonable(asdict(self))

@@ -61,12 +61,12 @@ def is_missing(raw: Any) -> bool:
 
 def coerce(feature: FeatureSpec, raw: Any) -> Any:
     """One value in canonical form, or raise ValueError with the field's full message."""
-    allowed = feature.describe_range()
     if feature.is_numeric:
         number = _as_number(raw)
         lo, hi = feature.limits
         if number is None or not (lo <= number <= hi) or (feature.integer and not float(number).is_integer()):
-            raise ValueError(MSG_OUT_OF_RANGE.format(field=feature.name, allowed=allowed, got=_show(raw)))
+            raise ValueError(MSG_OUT_OF_RANGE.format(field=feature.name, allowed=feature.describe_range(),
+                                                     got=_show(raw)))
         return int(number) if feature.integer else float(number)
     if feature.type == "binary":
         text = str(raw).strip().lower() if not isinstance(raw, bool) else str(int(raw))
@@ -80,7 +80,7 @@ def coerce(feature: FeatureSpec, raw: Any) -> Any:
     text = str(raw).strip() if isinstance(raw, str) else raw
     if isinstance(text, (str, int, float)) and not isinstance(text, bool) and text in feature.categories:
         return text
-    raise ValueError(MSG_OUT_OF_RANGE.format(field=feature.name, allowed=allowed, got=_show(raw)))
+    raise ValueError(MSG_OUT_OF_RANGE.format(field=feature.name, allowed=feature.describe_range(), got=_show(raw)))
 
 
 def validate_patient(spec: CohortSpec, record: Mapping[str, Any], *, ignore: tuple[str, ...] = ()) -> ValidatedPatient:

@@ -81,16 +81,24 @@ class Explanation:
     plain: PlainView | None = None
 
     def to_dict(self) -> dict:
-        order = np.argsort(-np.abs(self.shap), kind="stable")
-        rows = []
-        for i in order:
-            row = {"feature": self.features[i], "label": self.labels[i], "value": record_value(self.values[i]),
-                   "shap": float(self.shap[i])}
-            if self.phrases:
-                row["phrase"] = self.phrases[i]
-            if self.plain is not None:
-                row["plain"] = float(self.plain.values[i])
-            rows.append(row)
+        """Plain JSON values: the contributions largest first (by absolute log-odds or mg/week)."""
+        feature, label = self.features, self.labels
+        shap = np.asarray(self.shap, dtype=float).tolist()  # Python floats, as float() gives
+        order = sorted(range(len(shap)), key=lambda i: -abs(shap[i]))  # stable: ties keep the model's order
+        value = [record_value(v) for v in self.values]
+        if self.phrases and self.plain is not None:  # one comprehension per shape of row (batch reports: many rows)
+            phrase, points = self.phrases, np.asarray(self.plain.values, dtype=float).tolist()
+            rows = [{"feature": feature[i], "label": label[i], "value": value[i], "shap": shap[i],
+                     "phrase": phrase[i], "plain": points[i]} for i in order]
+        elif self.phrases:
+            rows = [{"feature": feature[i], "label": label[i], "value": value[i], "shap": shap[i],
+                     "phrase": self.phrases[i]} for i in order]
+        elif self.plain is not None:
+            points = np.asarray(self.plain.values, dtype=float).tolist()
+            rows = [{"feature": feature[i], "label": label[i], "value": value[i], "shap": shap[i],
+                     "plain": points[i]} for i in order]
+        else:
+            rows = [{"feature": feature[i], "label": label[i], "value": value[i], "shap": shap[i]} for i in order]
         out = {"title": self.title, "scale": self.scale, "base_value": float(self.base_value),
                "output": float(self.output), "contributions": rows}
         if self.plain is not None:
@@ -158,19 +166,29 @@ def row_phrases(spec: CohortSpec, features: tuple[str, ...], values: tuple, *, v
                  for n, v in zip(features, values))
 
 
-@functools.lru_cache(maxsize=8192)
-def _known_phrase(feature: FeatureSpec, kind: type, value) -> str:
-    return clinical_phrase(feature, value)
+_PHRASES: dict = {}  # id(feature) -> (feature, {(type, value): phrase}): a batch repeats the same few values
 
 
 def _phrase(feature: FeatureSpec, value) -> str:
-    """:func:`clinical_phrase`, remembered per (feature, type, value): a batch repeats the same few values."""
+    """:func:`clinical_phrase`, remembered per feature and (type, value), a few thousand values each."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return clinical_phrase(feature, value)
+    held = _PHRASES.get(id(feature))
+    if held is None or held[0] is not feature:  # the feature is held, so its id is not reused meanwhile
+        if len(_PHRASES) >= 256:
+            _PHRASES.clear()
+        held = _PHRASES[id(feature)] = (feature, {})
+    known, key = held[1], (type(value), value)
     try:
-        return _known_phrase(feature, type(value), value)
+        return known[key]
+    except KeyError:
+        pass
     except TypeError:  # an unhashable value
         return clinical_phrase(feature, value)
+    if len(known) >= 4096:
+        known.clear()
+    phrase = known[key] = clinical_phrase(feature, value)
+    return phrase
 
 
 # --- explanations -------------------------------------------------------------------------------------------
@@ -186,13 +204,21 @@ def _factor(change: float, log_change: float, at: float) -> float:
     return change / log_change
 
 
+def patient_phrases(spec: CohortSpec, model: BoostedModel, values: tuple) -> tuple:
+    """The phrases of a patient's own feature values (:func:`row_values`), the same under every arm."""
+    names, _labels = feature_labels(spec, model)
+    return row_phrases(spec, names[:len(values)], values)
+
+
 def explain_arm(spec: CohortSpec, model: BoostedModel, row, arm: str, base: float,
-                contrib: np.ndarray) -> Explanation:
+                contrib: np.ndarray, *, phrases: tuple | None = None, logit: float | None = None) -> Explanation:
     """One arm's risk: log-odds contributions and their exact split in percentage points. ``row`` is the
-    patient's one-row frame or already its feature values (:func:`row_values`)."""
+    patient's one-row frame or already its feature values (:func:`row_values`); ``phrases``, if given,
+    are those values' :func:`patient_phrases` (computed once for all arms), and ``logit``
+    ``base + contrib.sum()`` (computed for many rows at once)."""
     names, labels = feature_labels(spec, model)
     values = (row if isinstance(row, tuple) else row_values(spec, row, None)) + (arm,)
-    logit = float(base + contrib.sum())
+    logit = float(base + contrib.sum()) if logit is None else float(logit)
     base_p, out_p = 100.0 * _sigmoid(base), 100.0 * _sigmoid(logit)
     k = _factor(out_p - base_p, logit - base, logit)
     plain = PlainView(
@@ -201,8 +227,9 @@ def explain_arm(spec: CohortSpec, model: BoostedModel, row, arm: str, base: floa
         summary=(f"Estimated risk with {arm}: {out_p:.1f}%. The model starts from {base_p:.1f}% for an average "
                  f"patient in the trial; this patient's characteristics and the treatment move it by "
                  f"{signed(out_p - base_p)} points."))
+    phrases = row_phrases(spec, names, values) if phrases is None else phrases + (arm_phrase(arm),)
     return Explanation(f"Risk under {arm}", "log-odds", float(base), logit, names, labels, values, contrib,
-                       row_phrases(spec, names, values), plain)
+                       phrases, plain)
 
 
 def explain_difference(arm: Explanation, versus: Explanation) -> Explanation:
@@ -218,15 +245,13 @@ def explain_difference(arm: Explanation, versus: Explanation) -> Explanation:
     base = arm.base_value - versus.base_value
     values = arm.values[:-1] + (f"{a} vs {b}",)
     phrases = (arm.phrases[:-1] + (arm_phrase(a, b),)) if arm.phrases else ()
-    out = Explanation(f"Difference {a} − {b}", "log odds ratio", base, base + float(diff.sum()),
-                      arm.features, arm.labels, values, diff, phrases)
+    title, output = f"Difference {a} − {b}", base + float(diff.sum())
     if arm.plain is None or versus.plain is None:
-        return out
+        return Explanation(title, "log odds ratio", base, output, arm.features, arm.labels, values, diff, phrases)
     points = arm.plain.output - versus.plain.output
     k = _factor(points, arm.output - versus.output, arm.output)
     rows = k * diff
-    is_arm = np.array([f == ARM_FEATURE for f in arm.features])
-    treatment = float(rows[is_arm].sum())
+    treatment = float(rows[_arm_rows(arm.features)].sum())
     own = points - treatment
     plain = PlainView(
         POINTS, 0.0, points, rows, base_label="No difference", method=DIFFERENCE_METHOD,
@@ -234,8 +259,15 @@ def explain_difference(arm: Explanation, versus: Explanation) -> Explanation:
         summary=(f"Estimated risk with {a} minus with {b}: {signed(points)} points. Of this, {signed(treatment)} "
                  f"points are the treatment itself (the average effect of {a} versus {b} in the trial, at this "
                  f"patient's level of risk); this patient's own characteristics move it by {signed(own)} points."))
-    return Explanation(out.title, out.scale, out.base_value, out.output, out.features, out.labels, out.values,
-                       out.shap, out.phrases, plain)
+    return Explanation(title, "log odds ratio", base, output, arm.features, arm.labels, values, diff, phrases, plain)
+
+
+@functools.lru_cache(maxsize=64)
+def _arm_rows(features: tuple[str, ...]) -> np.ndarray:
+    """Where the treatment rows are among ``features`` (a read-only mask)."""
+    mask = np.array([f == ARM_FEATURE for f in features], dtype=bool)
+    mask.flags.writeable = False
+    return mask
 
 
 def explain_dose(spec: CohortSpec, model: BoostedModel, row: pd.DataFrame) -> Explanation:

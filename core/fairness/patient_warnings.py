@@ -110,6 +110,41 @@ def representation_warnings_from(spec: CohortSpec, attrs: dict, novelty, *, audi
     return out
 
 
+def representation_warnings_many(spec: CohortSpec, attrs: list[dict], novelty, *, audit: SubgroupAudit | None,
+                                 detector: NoveltyDetector | None, train_total: int,
+                                 policy: RepresentationPolicy = RepresentationPolicy()) -> list[list[dict]]:
+    """:func:`representation_warnings_from` for many patients (``novelty``: their rows of
+    :func:`novelty_matrix`), the same lists: the group warnings are worked out once per combination of
+    groups, and the out-of-distribution checks run one patient at a time only where a check over all rows
+    at once cannot clear the patient (a value outside the training range, or a novelty score near or
+    above the threshold: a margin far wider than rounding keeps the two checks in agreement)."""
+    n = len(attrs)
+    screened = np.zeros(n, dtype=bool)
+    if detector is not None and n:
+        x = np.asarray(novelty, dtype=float)
+        lo, hi = detector.min_, detector.max_
+        with np.errstate(invalid="ignore"):
+            outside = ~np.isnan(x) & (np.isnan(lo) | (x < lo) | (x > hi))
+        threshold = float(detector.threshold_)
+        screened = outside.any(axis=1) | (detector.score(x) > threshold - 1e-9 * max(1.0, abs(threshold)))
+    known: dict = {}
+    out = []
+    for i, a in enumerate(attrs):
+        if screened[i]:
+            out.append(representation_warnings_from(spec, a, novelty[i], audit=audit, detector=detector,
+                                                    train_total=train_total, policy=policy))
+            continue
+        key = tuple(a.items())
+        if key not in known:
+            known[key] = _group_warnings(audit, a, train_total, policy) if audit is not None else []
+        ws = [dict(w) for w in known[key]]
+        for w in ws:
+            if w["kind"] != "worse_performance":
+                warnings.warn(w["message"], SmallSubgroupWarning, stacklevel=2)
+        out.append(ws)
+    return out
+
+
 def _group_warnings(audit: SubgroupAudit, attrs: dict, train_total: int, policy: RepresentationPolicy) -> list[dict]:
     out = []
     for g in audit.groups_of(attrs):

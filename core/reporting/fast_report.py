@@ -24,7 +24,7 @@ from .._errors import PatientValidationError
 from ..data.cohorts._frame import _category_text
 from ..data.validation import ValidatedPatient, validate_patient
 from ..evaluation.baselines import iwpc_dose
-from ..fairness.patient_warnings import representation_warnings_from
+from ..fairness.patient_warnings import representation_warnings_many
 from ..modeling.bundle import ModelBundle
 from ..modeling.encoder import Encoder
 from ..uncertainty.arm_comparison import uncertainties_from_risks
@@ -123,12 +123,14 @@ class ReportEngine:
         risks = bundle.ensemble.risks_from(z, x) if bundle.ensemble is not None else None
         unc = [None] * len(patients) if risks is None else uncertainties_from_risks(
             bundle.ensemble, risks, self.arms, higher_is_worse=self.spec.outcome.higher_is_worse)
+        logit = base + contrib.sum(axis=1)  # row by row, as for one patient: the same sums
         out = []
         for i, patient in enumerate(patients):
             rows = slice(i * k, (i + 1) * k)
             out.append(arm_report(bundle, patient, self._values(typed[i]), base[rows], contrib[rows],
                                   None if risks is None else risks[:, rows], representation[i], missing[i],
-                                  patient_id=ids[i], explanations=explanations, uncertainty=unc[i]))
+                                  patient_id=ids[i], explanations=explanations, uncertainty=unc[i],
+                                  logit=logit[rows]))
         return out
 
     def _dose_reports(self, patients, ids, typed, codes, representation, missing):
@@ -174,9 +176,8 @@ class ReportEngine:
     def _representation(self, typed: list[dict], codes: np.ndarray) -> list[list[dict]]:
         bundle = self.bundle
         novelty = self._novelty(codes) if bundle.novelty is not None else [None] * len(typed)
-        return [representation_warnings_from(self.spec, self._attrs(t), novelty[i], audit=bundle.audit,
-                                             detector=bundle.novelty, train_total=self.train_total,
-                                             policy=self.policy) for i, t in enumerate(typed)]
+        return representation_warnings_many(self.spec, [self._attrs(t) for t in typed], novelty, audit=bundle.audit,
+                                            detector=bundle.novelty, train_total=self.train_total, policy=self.policy)
 
     def _novelty(self, codes: np.ndarray) -> np.ndarray:
         """Rows of :func:`~core.fairness.novelty.novelty_matrix`: numbers as they are, one 0/1 per category."""

@@ -15,7 +15,8 @@ from .._json import jsonable
 from .._errors import PatientValidationError
 from ..modeling.bundle import ModelBundle
 from ..data.cohorts import ARM, patient_frame
-from ..explain.explanation import Explanation, explain_arm, explain_difference, explain_dose_from, row_values
+from ..explain.explanation import (Explanation, explain_arm, explain_difference, explain_dose_from, patient_phrases,
+                                   row_values)
 from ..evaluation.baselines import FIXED_DOSE_MG_PER_WEEK, iwpc_doses
 from ..fairness.patient_warnings import RepresentationPolicy, representation_warnings
 from ..uncertainty import MissingRange, PairwiseDifference, dose_groups, missing_ranges, pairwise_differences
@@ -82,10 +83,12 @@ class PatientReport:
             out["pairwise"] = [p.to_dict() for p in self.pairwise]
         if self.dose is not None:
             out["dose"] = self.dose
+        arm_explanations = {k: e.to_dict() for k, e in self.arm_explanations.items()}
         if self.explanation is not None:  # None only in batch reports made without explanations
-            out["explanation"] = self.explanation.to_dict()
-        if self.arm_explanations:
-            out["arm_explanations"] = {k: e.to_dict() for k, e in self.arm_explanations.items()}
+            shown = [k for k, e in self.arm_explanations.items() if e is self.explanation]  # the favoured arm's
+            out["explanation"] = arm_explanations[shown[0]] if shown else self.explanation.to_dict()
+        if arm_explanations:
+            out["arm_explanations"] = arm_explanations
         if self.difference_explanation is not None:
             out["difference_explanation"] = self.difference_explanation.to_dict()
         out["missing_inputs"] = [m.to_dict() for m in self.missing_inputs]
@@ -159,22 +162,26 @@ def _evidence_reasons(spec, warnings: list[dict]) -> tuple[str, ...]:
 
 def arm_report(bundle: ModelBundle, patient: ValidatedPatient, values: tuple, base: np.ndarray, contrib: np.ndarray,
                risks: np.ndarray | None, representation: list, missing: tuple, *,
-               patient_id: str | None = None, explanations: bool = True, uncertainty=None) -> PatientReport:
+               patient_id: str | None = None, explanations: bool = True, uncertainty=None,
+               logit: np.ndarray | None = None) -> PatientReport:
     """An arm cohort's report from the numbers: the model's base values and contributions under each arm
     (arms × columns), the ensemble members' risks (members × arms, or None) and the patient's warnings.
     ``explanations=False``: no explanations (the contributions are not used, only their sum).
-    ``uncertainty``: the intervals already computed from ``risks`` (a chunk's, by ``uncertainties_from_risks``)."""
+    ``uncertainty``: the intervals already computed from ``risks`` (a chunk's, by ``uncertainties_from_risks``);
+    ``logit``: ``base + contrib.sum(axis=1)``, computed for the chunk's rows at once."""
     common, warnings = _common(bundle, patient, representation, missing, patient_id)
     spec, model = bundle.spec, bundle.model
     arms, ref = spec.arms, spec.treatment.reference
-    logit = base + contrib.sum(axis=1)
+    logit = base + contrib.sum(axis=1) if logit is None else logit
     prob = 1.0 / (1.0 + np.exp(-logit))
     higher_is_worse = spec.outcome.higher_is_worse
     order = np.argsort(prob if higher_is_worse else -prob, kind="stable")
     favoured = arms[order[0]]
     versus = ref if favoured != ref else arms[order[1]]
     i_f, i_v = arms.index(favoured), arms.index(versus)
-    arm_expl = {arm: explain_arm(spec, model, values, arm, float(base[i]), contrib[i])
+    phrases = patient_phrases(spec, model, values) if explanations else ()
+    arm_expl = {arm: explain_arm(spec, model, values, arm, float(base[i]), contrib[i], phrases=phrases,
+                                 logit=logit[i])
                 for i, arm in enumerate(arms)} if explanations else {}
     comparison = {
         "favoured": favoured, "versus": versus, "reference": ref,

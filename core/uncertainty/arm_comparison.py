@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .._json import jsonable
+from .._json import jsonable, number
 from ..data.cohorts import ARM
 from .ensemble import DIFFERENCE, RISK, ArmEnsemble
 
@@ -59,9 +59,9 @@ class PairwiseDifference:
         return PairwiseDifference(x, y, -self.difference, lo_hi, share)
 
     def to_dict(self) -> dict:
-        return jsonable({"a": self.a, "b": self.b, "difference": self.difference,
-                         "interval": None if self.interval is None else list(self.interval),
-                         "share_a_lower": self.share_a_lower})
+        return {"a": jsonable(self.a), "b": jsonable(self.b), "difference": number(self.difference),
+                "interval": None if self.interval is None else [number(v) for v in self.interval],
+                "share_a_lower": number(self.share_a_lower)}
 
 
 @dataclass(frozen=True)

@@ -96,9 +96,30 @@ def audit_partitioned(path: str | Path, *, label: str, score: str, attributes: l
     return audit_parquet_local(path, label=label, score=score, attributes=attributes, n_boot=n_boot, seed=seed)
 
 
-def read_predictions(path: str | Path | bytes, *, name: str | None = None):
+def prediction_columns(path: str | Path) -> list[str]:
+    """The column names of a predictions CSV, Parquet file or folder, without reading its rows."""
+    from ._errors import InputFileError
+
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"The predictions {path} do not exist.")
+    try:
+        if path.is_file() and path.suffix.lower() == ".csv":
+            import pandas as pd
+
+            return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+        from .scale.batch import parquet_dataset
+
+        return list(parquet_dataset(path).schema.names)
+    except Exception as exc:  # pandas/pyarrow raise many types for a bad file
+        raise InputFileError(f"The predictions {path} could not be read as CSV or Parquet: "
+                             f"{type(exc).__name__}: {str(exc)[:300]}") from None
+
+
+def read_predictions(path: str | Path | bytes, *, name: str | None = None, columns: list[str] | None = None):
     """A CSV, a Parquet file or a folder of Parquet files as one table (InputFileError naming what is wrong);
-    or an upload's bytes, read by its file ``name``'s suffix."""
+    or an upload's bytes, read by its file ``name``'s suffix. ``columns``: only these (of a path), so a
+    batch output's report column, for one, is never loaded to monitor its scores."""
     import io
 
     import pandas as pd
@@ -119,8 +140,8 @@ def read_predictions(path: str | Path | bytes, *, name: str | None = None):
         raise InputFileError(f"The predictions {path} do not exist.")
     try:
         if path.is_file() and path.suffix.lower() == ".csv":
-            return pd.read_csv(path)
-        return pd.read_parquet(path)
+            return pd.read_csv(path, usecols=None if columns is None else list(columns))
+        return pd.read_parquet(path, columns=None if columns is None else list(columns))
     except Exception as exc:  # pandas/pyarrow raise many types for a bad file
         raise InputFileError(f"The predictions {path} could not be read as CSV or Parquet: "
                              f"{type(exc).__name__}: {str(exc)[:300]}") from None
@@ -134,7 +155,10 @@ def monitor_predictions(predictions, *, time_column: str, window: str = "month",
     training-time audit (see :mod:`core.scale.monitor`). Without ``bundle``: metrics only."""
     from .scale.monitor import monitor
 
-    frame = read_predictions(predictions) if isinstance(predictions, (str, Path)) else predictions
+    from ._errors import InputFileError
+
+    is_path = isinstance(predictions, (str, Path))
+    names = prediction_columns(predictions) if is_path else [str(c) for c in predictions.columns]
     reference = train = features = None
     if bundle is not None:
         from .modeling.heldout import held_out_split
@@ -143,9 +167,18 @@ def monitor_predictions(predictions, *, time_column: str, window: str = "month",
         train = held_out_split(bundle).train_frame
         features = {f.name: f.type in ("numeric", "binary") for f in bundle.spec.features}
         if not attributes:
-            attributes = [a.name for a in bundle.spec.protected if a.name in frame.columns]
+            attributes = [a.name for a in bundle.spec.protected if a.name in names]
+    if is_path:  # only the columns monitoring reads: the time, label, score, attributes and model features
+        needed = [time_column, label, score, *(attributes or [])]
+        absent = [c for c in needed if c not in names]
+        if absent:
+            raise InputFileError(f"The predictions have no column(s) {', '.join(map(repr, absent))}. Available "
+                                 f"columns: {', '.join(names)}.")
+        wanted = list(dict.fromkeys(needed + [f for f in (features or {}) if f in names]))
+        frame = read_predictions(predictions, columns=wanted)
+    else:
+        frame = predictions
     if not attributes:
-        from ._errors import InputFileError
         raise InputFileError("Name the protected-attribute columns to audit (--attributes race,sex).")
     result = monitor(frame, time_column=time_column, window=window, label=label, score=score,
                      attributes=list(attributes), reference_audit=reference, train_frame=train, features=features,

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from core import service
+from core._errors import InputFileError
 from core.cli import main
 from core.data.cohorts import protected_attributes
 from core.modeling.heldout import held_out_split
@@ -94,3 +95,27 @@ def test_the_cli_prints_windows_and_alerts(bundles, bundle_dirs, tmp_path, capsy
     code = main(["monitor", "--predictions", str(path), "--time-column", "nope", "--window", "month",
                  "--label", "outcome", "--score", "risk", "--attributes", "race"])
     assert code == 2 and "no column(s) 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_a_file_is_read_for_the_columns_monitoring_needs_only(bundles, tmp_path, monkeypatch, suffix):
+    """A batch output carries each whole report as JSON: monitoring its scores reads only the time, label,
+    score, attribute and model-feature columns, and gives what the same table in memory gives."""
+    import core._service_scale as scale_service
+
+    bundle = bundles("actg175")
+    stream = _stream(bundle, rows=60)
+    stream["report"] = "{" + "x" * 2_000 + "}"  # as heavy as a report
+    path = tmp_path / f"stream{suffix}"
+    stream.to_parquet(path, index=False) if suffix == ".parquet" else stream.to_csv(path, index=False)
+    seen = []
+    real = scale_service.read_predictions
+    monkeypatch.setattr(scale_service, "read_predictions",
+                        lambda p, **kw: (seen.append(kw.get("columns")), real(p, **kw))[1])
+    args = dict(time_column="scored_at", label="outcome", score="risk", bundle=bundle, n_boot=20)
+    from_file = service.monitor_predictions(path, **args)
+    assert len(seen) == 1 and "report" not in seen[0] and {"scored_at", "outcome", "risk", "race"} <= set(seen[0])
+    in_memory = service.monitor_predictions(real(path), **args)
+    assert from_file.to_dict() == in_memory.to_dict()
+    with pytest.raises(InputFileError, match=r"no column\(s\) 'nope'.*Available columns: .*report"):
+        service.monitor_predictions(path, **{**args, "label": "nope"})

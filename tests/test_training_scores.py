@@ -56,6 +56,9 @@ def reference_scores(kind, rows):
         if r["advice"] != r["initial"]:
             woa.append(min(1, max(0, (r["final"] - r["initial"]) / (r["advice"] - r["initial"]))))
     out["weight_of_advice"] = (sum(woa) / len(woa) if woa else None, len(woa))
+    gaps = [r["confidence"] / 100 - ref_ok(kind, r["initial"], r["truth"]) for r in h0 if r["confidence"] is not None]
+    out["overconfidence"] = (sum(gaps) / len(gaps) if gaps else None, len(gaps))
+    out["confidence_brier"] = (sum(g * g for g in gaps) / len(gaps) if gaps else None, len(gaps))
     if kind == "risk":
         for name, key, subset in (("brier_initial", "initial", h0), ("brier_final", "final", h1),
                                   ("brier_advice", "advice", rows)):
@@ -81,8 +84,9 @@ def random_rows(kind, rng, n):
             initial = None  # advice-first cases have no initial answer
         if rng.random() < 0.05:
             final = None
-        rows.append({"case": i + 1, "initial": initial, "advice": advice, "advice_manipulated": rng.random() < 0.3,
-                     "final": final, "truth": truth})
+        confidence = None if initial is None or rng.random() < 0.1 else float(rng.randint(0, 100))
+        rows.append({"case": i + 1, "initial": initial, "confidence": confidence, "advice": advice,
+                     "advice_manipulated": rng.random() < 0.3, "final": final, "truth": truth})
     return rows
 
 
@@ -148,3 +152,27 @@ def test_wilson_interval_against_the_textbook_formula(k, n):
     lo, hi = wilson_interval(k, n)
     assert lo == pytest.approx(max(0, centre - half)) and hi == pytest.approx(min(1, centre + half))
     assert wilson_interval(0, 0) is None
+
+
+def test_confidence_scores_agree_with_sklearn_and_the_extremes():
+    """The confidence Brier score is sklearn's Brier score of confidence against being right first; always
+    certain and always right gives 0 (and overconfidence 0), always certain and always wrong gives 1."""
+    from sklearn.metrics import brier_score_loss
+
+    rng = random.Random(7)
+    rows = [CaseRow(**r) for r in random_rows("risk", rng, 60)]
+    s = score_rows("risk", rows)
+    sure = [r for r in rows if r.initial is not None and r.confidence is not None]
+    right = [int((r.initial >= 0.5) == (r.truth == 1)) for r in sure]
+    assert s["confidence_brier"].value == pytest.approx(brier_score_loss(right, [r.confidence / 100 for r in sure]))
+    assert s["overconfidence"].value == pytest.approx(sum(r.confidence for r in sure) / 100 / len(sure)
+                                                      - sum(right) / len(right))
+    certain = [CaseRow(case=i, initial=50.0, advice=50.0, advice_manipulated=False, final=50.0, truth=50.0,
+                       confidence=100.0) for i in range(12)]
+    s = score_rows("dose", certain)
+    assert s["confidence_brier"].value == 0 and s["overconfidence"].value == 0
+    wrong = [CaseRow(case=i, initial=90.0, advice=50.0, advice_manipulated=False, final=50.0, truth=50.0,
+                     confidence=100.0) for i in range(12)]
+    s = score_rows("dose", wrong)
+    assert s["confidence_brier"].value == 1 and s["overconfidence"].value == 1
+    assert s["confidence_brier"].n == 12

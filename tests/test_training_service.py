@@ -210,5 +210,6 @@ def test_advice_first_condition_takes_no_initial_answer(db_url, warfarin):
     service.submit_training_answers(s.id, "cy", [{"case": i, "final": 40.0} for i in (1, 2, 3)], url=db_url)
     report = service.training_report(s.id, trainee="cy", url=db_url)
     assert report.scores["accuracy_final"].n == 3
-    for name in ("accuracy_initial", "rair", "rsr", "over_reliance", "weight_of_advice"):
+    for name in ("accuracy_initial", "rair", "rsr", "over_reliance", "weight_of_advice", "overconfidence",
+                 "confidence_brier"):
         assert report.scores[name].value is None and report.scores[name].n == 0  # not available, never 0

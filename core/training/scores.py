@@ -9,7 +9,10 @@ With h0 the initial answer, a the advice shown, h1 the final answer, y the truth
 - over-reliance = #{manipulated, ok(h0), not ok(h1)} / #{manipulated};
 - weight of advice = mean over cases with a != h0 of clip((h1 - h0) / (a - h0), 0, 1) (doses; also given
   for risks);
-- Brier score (risks) of h0, h1 and a = mean (x - y)^2.
+- Brier score (risks) of h0, h1 and a = mean (x - y)^2;
+- confidence, with c the confidence (0-100) given with h0, read as the probability that h0 is right:
+  overconfidence = mean (c/100 - ok(h0)) (calibration in the large: above 0, surer than right), and the
+  confidence Brier score = mean (c/100 - ok(h0))^2 (0 for certainty that is always right; 0.25 for always 50).
 
 Only cases with the answers a score needs are counted (an advice-first case has no h0). Each score carries
 its n (the denominator); n = 0 is *not available* (value None, never 0), n < 10 is *insufficient evidence*
@@ -29,7 +32,8 @@ MIN_N = 10
 Z95 = 1.959963984540054
 NOT_AVAILABLE, INSUFFICIENT, ESTIMATE = "not_available", "insufficient_evidence", "estimate"
 SCORE_NAMES = ("accuracy_initial", "accuracy_final", "accuracy_advice", "rair", "rsr", "over_reliance",
-               "weight_of_advice", "brier_initial", "brier_final", "brier_advice")
+               "weight_of_advice", "overconfidence", "confidence_brier", "brier_initial", "brier_final",
+               "brier_advice")
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,7 @@ def score_rows(kind: str, rows: Iterable[CaseRow]) -> TrainingScores:
     rsr = [r for r in both if ok(r.initial, r) and not ok(r.advice, r)]
     manipulated = [r for r in both if r.advice_manipulated]
     moved = [r for r in both if r.advice != r.initial]
+    sure = [r for r in with0 if r.confidence is not None]
     scores = [
         proportion("accuracy_initial", [ok(r.initial, r) for r in with0]),
         proportion("accuracy_final", [ok(r.final, r) for r in with1]),
@@ -145,6 +150,8 @@ def score_rows(kind: str, rows: Iterable[CaseRow]) -> TrainingScores:
         proportion("over_reliance", [ok(r.initial, r) and not ok(r.final, r) for r in manipulated]),
         mean_score("weight_of_advice", [min(1.0, max(0.0, (r.final - r.initial) / (r.advice - r.initial)))
                                         for r in moved]),
+        mean_score("overconfidence", [r.confidence / 100 - ok(r.initial, r) for r in sure]),
+        mean_score("confidence_brier", [(r.confidence / 100 - ok(r.initial, r)) ** 2 for r in sure]),
     ]
     if kind == RISK:
         scores += [mean_score("brier_initial", [(r.initial - r.truth) ** 2 for r in with0]),
@@ -163,6 +170,8 @@ SCORE_LABELS = {
     "rsr": "Kept your correct answer against wrong advice (RSR)",
     "over_reliance": "Right first, wrong after manipulated advice (over-reliance)",
     "weight_of_advice": "Weight of advice (0 = ignored it, 1 = took it)",
+    "overconfidence": "Confidence minus accuracy before the advice (0 = calibrated, above 0 = overconfident)",
+    "confidence_brier": "Brier score of your confidence before the advice (lower is better; always 50% gives 0.25)",
     "brier_initial": "Brier score before the advice (lower is better)",
     "brier_final": "Brier score after the advice (lower is better)",
     "brier_advice": "Brier score of the advice shown",

@@ -88,13 +88,11 @@ def audit_dask(args, attributes: list[str]) -> int:
 
     if args.engine != "dask":
         raise InputFileError("--scheduler names a Dask scheduler: use it with --engine dask.")
-    if args.task != "binary":
-        raise InputFileError("--engine dask audits binary outcomes (risk predictions) only; use the local engine "
-                             "for --task regression.")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         audit = service.audit_partitioned(args.predictions, label=args.label, score=args.score, attributes=attributes,
-                                          n_boot=args.n_boot, seed=args.seed, engine="dask", scheduler=args.scheduler)
+                                          n_boot=args.n_boot, seed=args.seed, engine="dask", scheduler=args.scheduler,
+                                          task=args.task)
     print(json.dumps(jsonable(audit.to_dict()), indent=2, allow_nan=False, ensure_ascii=False))
     return 0
 

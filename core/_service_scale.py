@@ -84,16 +84,19 @@ def _local_chunks(bundle, source, kind, chunk_rows, explanations, id_column, ign
 
 
 def audit_partitioned(path: str | Path, *, label: str, score: str, attributes: list[str], n_boot: int = 200,
-                      seed: int = 0, engine: str = "local", scheduler: str | None = None, client=None):
+                      seed: int = 0, engine: str = "local", scheduler: str | None = None, client=None,
+                      task: str = "binary"):
     """The subgroup audit of a Parquet file or folder computed partition by partition (Poisson bootstrap):
     ``engine="local"`` one file at a time in this process, ``"dask"`` one task per file on a cluster
-    (``scheduler``, else a local one). The same seed gives the same metrics and intervals either way."""
+    (``scheduler``, else a local one). The same seed gives the same metrics and intervals either way.
+    ``task``: ``binary`` (risks against 0/1 outcomes) or ``regression`` (doses against the dose needed)."""
     from .scale.distributed import audit_parquet, audit_parquet_local
 
     if engine == "dask":
         return audit_parquet(path, label=label, score=score, attributes=attributes, n_boot=n_boot, seed=seed,
-                             scheduler=scheduler, client=client)
-    return audit_parquet_local(path, label=label, score=score, attributes=attributes, n_boot=n_boot, seed=seed)
+                             scheduler=scheduler, client=client, task=task)
+    return audit_parquet_local(path, label=label, score=score, attributes=attributes, n_boot=n_boot, seed=seed,
+                               task=task)
 
 
 def prediction_columns(path: str | Path) -> list[str]:

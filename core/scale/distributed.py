@@ -111,8 +111,9 @@ def _read_columns(file: str, columns: list[str]) -> dict[str, np.ndarray]:
     return {c: table.column(c).to_numpy(zero_copy_only=False) for c in columns}
 
 
-def _fragment_values(file: str, attributes: list[str], label: str, score: str) -> dict[str, set]:
-    """The file's distinct group values, after checking its label (0/1) and score ([0, 1]) columns."""
+def _fragment_values(file: str, attributes: list[str], label: str, score: str, task: str = "binary") -> dict[str, set]:
+    """The file's distinct group values, after checking its label (0/1) and score ([0, 1]) columns; for a
+    continuous outcome (``task="regression"``), that both are finite numbers."""
     from .partitioned import partition_values
 
     data = _read_columns(file, [label, score, *attributes])
@@ -123,6 +124,13 @@ def _fragment_values(file: str, attributes: list[str], label: str, score: str) -
             raise InputFileError(f"The {column!r} column (the {role}) of {file} has {missing.size} missing value(s), "
                                  f"first in row {int(missing[0]) + 1} of that file: fill or remove them.")
     y, p = np.asarray(data[label], float), np.asarray(data[score], float)
+    if task == "regression":
+        for column, role, values in ((label, "label", y), (score, "score", p)):
+            bad = np.flatnonzero(~np.isfinite(values))
+            if bad.size:
+                raise InputFileError(f"The {column!r} column (the {role}) of {file} must hold finite numbers. Got "
+                                     f"{values[bad[0]]!r} in row {int(bad[0]) + 1} of that file instead.")
+        return partition_values(data, attributes)
     if not np.isin(y, (0.0, 1.0)).all():
         raise InputFileError(f"The {label!r} column (the label) of {file} must hold only 0 and 1.")
     bad = np.flatnonzero(~((p >= 0) & (p <= 1)))
@@ -142,12 +150,13 @@ def _check_columns(path, columns: list[str]) -> None:
                              f"Available columns: {', '.join(names)}.")
 
 
-def _fragment_sums(layout, file: str, first_row: int, label: str, score: str, *, n_boot: int, seed: int):
+def _fragment_sums(layout, file: str, first_row: int, label: str, score: str, *, n_boot: int, seed: int,
+                   task: str = "binary"):
     from .partitioned import partition_sums
 
     data = _read_columns(file, [label, score, *layout.attributes])
     return partition_sums(layout, np.asarray(data[label], float), np.asarray(data[score], float),
-                          {a: data[a] for a in layout.attributes}, first_row, n_boot=n_boot, seed=seed)
+                          {a: data[a] for a in layout.attributes}, first_row, n_boot=n_boot, seed=seed, task=task)
 
 
 def _tree_sum(client, futures):
@@ -160,7 +169,8 @@ def _tree_sum(client, futures):
 
 
 def audit_parquet(path, *, label: str, score: str, attributes: list[str], n_boot: int = 200, seed: int = 0,
-                  intersections: bool = True, scheduler: str | None = None, client=None, **options):
+                  intersections: bool = True, scheduler: str | None = None, client=None, task: str = "binary",
+                  **options):
     """The partition-wise audit of a Parquet file or folder on a Dask cluster (one task per file)."""
     from .partitioned import AuditLayout, audit_from_sums, discover_labels
 
@@ -169,17 +179,17 @@ def audit_parquet(path, *, label: str, score: str, attributes: list[str], n_boot
     if not parts or sum(r for _f, _s, r in parts) == 0:
         raise InputFileError(f"The predictions file {path} has no rows: there is nothing to audit.")
     with (contextlib.nullcontext(client) if client is not None else dask_client(scheduler)) as client:
-        values = client.gather([client.submit(_fragment_values, f, list(attributes), label, score, pure=False)
+        values = client.gather([client.submit(_fragment_values, f, list(attributes), label, score, task, pure=False)
                                 for f, _s, _r in parts])
         layout = AuditLayout(tuple(attributes), discover_labels(values, list(attributes)), intersections)
-        sums = [client.submit(_fragment_sums, layout, f, first, label, score, n_boot=n_boot, seed=seed, pure=False)
-                for f, first, _r in parts]
+        sums = [client.submit(_fragment_sums, layout, f, first, label, score, n_boot=n_boot, seed=seed, task=task,
+                              pure=False) for f, first, _r in parts]
         hist, totals = _tree_sum(client, sums).result()
-    return audit_from_sums(layout, hist, totals, n_boot=n_boot, seed=seed, **options)
+    return audit_from_sums(layout, hist, totals, n_boot=n_boot, seed=seed, task=task, **options)
 
 
 def audit_parquet_local(path, *, label: str, score: str, attributes: list[str], n_boot: int = 200, seed: int = 0,
-                        intersections: bool = True, **options):
+                        intersections: bool = True, task: str = "binary", **options):
     """The same partition-wise audit in this process, one Parquet file at a time (memory: one file)."""
     from .partitioned import AuditLayout, add_sums, audit_from_sums, discover_labels
 
@@ -187,10 +197,10 @@ def audit_parquet_local(path, *, label: str, score: str, attributes: list[str], 
     _check_columns(path, [label, score, *attributes])
     if not parts or sum(r for _f, _s, r in parts) == 0:
         raise InputFileError(f"The predictions file {path} has no rows: there is nothing to audit.")
-    values = [_fragment_values(f, list(attributes), label, score) for f, _s, _r in parts]
+    values = [_fragment_values(f, list(attributes), label, score, task) for f, _s, _r in parts]
     layout = AuditLayout(tuple(attributes), discover_labels(values, list(attributes)), intersections)
     total = None
     for f, first, _r in parts:
-        sums = _fragment_sums(layout, f, first, label, score, n_boot=n_boot, seed=seed)
+        sums = _fragment_sums(layout, f, first, label, score, n_boot=n_boot, seed=seed, task=task)
         total = sums if total is None else add_sums(total, sums)
-    return audit_from_sums(layout, *total, n_boot=n_boot, seed=seed, **options)
+    return audit_from_sums(layout, *total, n_boot=n_boot, seed=seed, task=task, **options)

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..fairness import _significance as _sig
-from ..fairness._estimates import (BINARY_METRICS, comparison, insufficient, metric_value, min_sizes)
+from ..fairness._estimates import (BINARY_METRICS, REGRESSION_METRICS, comparison, insufficient, metric_value,
+                                   min_sizes)
 from ..fairness._result import AUDIT_FORMAT_VERSION, GroupResult, SubgroupAudit
 from ..fairness._significance import FLAG_METRICS
 from ..fairness.groups import INTERSECTION_SEPARATOR
@@ -31,6 +32,9 @@ from . import sufficient as _s
 BOOTSTRAP = ("Poisson bootstrap, partition-wise: each row gets an independent Poisson(1) weight per resample, drawn "
              "by (seed, row position); percentile intervals; AUC and calibration from scores binned on "
              f"the logit scale ({_s.N_BINS} bins on [-{_s.LOGIT_RANGE:g}, {_s.LOGIT_RANGE:g}])")
+BOOTSTRAP_REGRESSION = ("Poisson bootstrap, partition-wise: each row gets an independent Poisson(1) weight per resample, "
+                        "drawn by (seed, row position); percentile intervals; every metric from exact weighted sums")
+TASKS = ("binary", "regression")
 
 
 @dataclass(frozen=True)
@@ -106,9 +110,17 @@ def partition_values(groups: dict[str, np.ndarray], attributes: list[str]) -> di
 
 
 def partition_sums(layout: AuditLayout, y: np.ndarray, p: np.ndarray, groups: dict[str, np.ndarray],
-                   first_row: int, *, n_boot: int, seed: int, chunk_rows: int = 50_000):
-    """One partition's sums per cross-product cell (rows ``first_row`` … of the whole data), in chunks."""
+                   first_row: int, *, n_boot: int, seed: int, chunk_rows: int = 50_000, task: str = "binary"):
+    """One partition's sums per cross-product cell (rows ``first_row`` … of the whole data), in chunks.
+    ``task="regression"`` (continuous outcomes): no histogram (an empty one), the regression sums."""
     cells = layout.fine_cells_of(groups)
+    if task == "regression":
+        sums = np.zeros((layout.n_fine, _s.R_STATS, n_boot + 1))
+        for s in range(0, len(y), chunk_rows):
+            rows = slice(s, s + chunk_rows)
+            sums += _s.regression_chunk_sums(np.asarray(y[rows], float), np.asarray(p[rows], float), cells[rows],
+                                             layout.n_fine, first_row + s, n_boot=n_boot, seed=seed)
+        return np.zeros((layout.n_fine, 0)), sums
     hist = np.zeros((layout.n_fine, 2, _s.N_BINS, n_boot + 1))
     sums = np.zeros((layout.n_fine, _s.N_STATS, n_boot + 1))
     for s in range(0, len(y), chunk_rows):
@@ -126,9 +138,11 @@ def add_sums(a, b):
 
 def audit_from_sums(layout: AuditLayout, hist: np.ndarray, sums: np.ndarray, *, n_boot: int, seed: int,
                     confidence: float = 0.95, alpha: float = 0.05, correction: str = "holm",
-                    min_group_size=None) -> SubgroupAudit:
-    """The audit from the added-up sums of every partition (binary outcomes, unweighted)."""
-    task, names = "binary", BINARY_METRICS
+                    min_group_size=None, task: str = "binary") -> SubgroupAudit:
+    """The audit from the added-up sums of every partition (unweighted; binary or continuous outcomes)."""
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}. Got {task!r} instead.")
+    names = BINARY_METRICS if task == "binary" else REGRESSION_METRICS
     minimum = min_sizes(task, min_group_size)
     all_cells = layout.cells()
     agg = layout.aggregation()  # every cell's sums from the cross-product cells' sums
@@ -139,10 +153,11 @@ def audit_from_sums(layout: AuditLayout, hist: np.ndarray, sums: np.ndarray, *, 
     # complements: the whole sample minus each group (additive sums)
     h = np.concatenate([hist[keep], hist[[0]] - hist[keep[1:]]])
     t = np.concatenate([sums[keep], sums[[0]] - sums[keep[1:]]])
-    values = _s.metrics_from_sums(h, t)
+    values = _s.metrics_from_sums(h, t) if task == "binary" else _s.regression_metrics_from_sums(t)
     point, reasons = [], []
-    for i in range(len(h)):
-        n_i, events = int(round(t[i, 0, 0])), int(round(t[i, 1, 0]))
+    for i in range(len(t)):
+        n_i = int(round(t[i, 0, 0]))
+        events = int(round(t[i, 1, 0])) if task == "binary" else 0
         why = insufficient(task, {"n": n_i, "events": events, "non-events": n_i - events}, minimum, names)
         point.append({m: float(values[m][i, 0]) for m in names})
         for m in names:
@@ -169,7 +184,7 @@ def audit_from_sums(layout: AuditLayout, hist: np.ndarray, sums: np.ndarray, *, 
     settings = {
         "version": AUDIT_FORMAT_VERSION, "task": task, "n_boot": n_boot, "seed": seed, "confidence": float(confidence),
         "min_sizes": minimum, "intersections": layout.intersections, "attributes": list(layout.attributes),
-        "weighted": False, "bootstrap": BOOTSTRAP,
+        "weighted": False, "bootstrap": BOOTSTRAP if task == "binary" else BOOTSTRAP_REGRESSION,
         "comparison": "each group against the rest of the audited patients (its complement)",
         "p_value": "one-sided z test of 'group worse than the rest' with the bootstrap standard error",
         "flag_metrics": list(testing), "correction": correction, "alpha": float(alpha), "n_tests": len(family),
@@ -180,7 +195,8 @@ def audit_from_sums(layout: AuditLayout, hist: np.ndarray, sums: np.ndarray, *, 
 
 
 def audit_local(y: np.ndarray, p: np.ndarray, groups: dict[str, np.ndarray], *, partition_rows: int,
-                n_boot: int = 200, seed: int = 0, intersections: bool = True, **options) -> SubgroupAudit:
+                n_boot: int = 200, seed: int = 0, intersections: bool = True, task: str = "binary",
+                **options) -> SubgroupAudit:
     """The partition-wise audit in this process, the data cut into partitions of ``partition_rows`` rows
     (the reference the Dask run must equal)."""
     attributes = list(groups)
@@ -190,6 +206,6 @@ def audit_local(y: np.ndarray, p: np.ndarray, groups: dict[str, np.ndarray], *, 
     layout = AuditLayout(tuple(attributes), labels, intersections)
     total = None
     for s, e in bounds:
-        sums = partition_sums(layout, y[s:e], p[s:e], part(s, e), s, n_boot=n_boot, seed=seed)
+        sums = partition_sums(layout, y[s:e], p[s:e], part(s, e), s, n_boot=n_boot, seed=seed, task=task)
         total = sums if total is None else add_sums(total, sums)
-    return audit_from_sums(layout, *total, n_boot=n_boot, seed=seed, **options)
+    return audit_from_sums(layout, *total, n_boot=n_boot, seed=seed, task=task, **options)

@@ -47,12 +47,12 @@ else:
     st.caption("No decision recorded yet.")
 latest = c.decision
 if latest is not None and not latest.signed_off:
-    if identity.has("board_chair"):
+    if identity.has("board_chair") and identity.user == m.chair:
         if st.button(f"Sign off version {latest.version} as chair", type="primary", key=K.board("sign")):
             if attempt(service.sign_off, m.id, c.case.label, version=latest.version, by=identity):
                 st.rerun()
     else:
-        st.caption("Only the chair signs off.")
+        st.caption(inert(f"Only this meeting's chair ({m.chair}) signs off."))
 
 with st.form(K.board("decision")):
     st.subheader("New version" if c.decisions else "Decision")

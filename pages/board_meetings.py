@@ -27,7 +27,7 @@ with st.expander("New meeting", expanded=not service.meetings()):
         title = st.text_input("Title", placeholder="Colorectal MDT")
         date = st.date_input("Date", value=dt.date.today())
         kind = st.text_input("Type", value="MDT")
-        chair = st.text_input("Chair", value=identity.user)
+        chair = st.text_input("Chair (their sign-in name: only they sign off decisions)", value=identity.user)
         attendees = st.text_area("Attendees, one per line as Name: Specialty", placeholder="Dr Okafor: oncology")
         quorum = st.text_input("Specialties needed for quorum (comma-separated)", placeholder="oncology, surgery")
         if st.form_submit_button("Create meeting", type="primary"):

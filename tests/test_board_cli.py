@@ -42,7 +42,7 @@ def _csv(path, rows: list[tuple[str, dict, str]]) -> None:
 
 
 def _meeting(tmp_path) -> str:
-    code, out, err = run("board", "new", "--title", "Colorectal MDT", "--date", "2026-12-03", "--chair", "Dr Chair",
+    code, out, err = run("board", "new", "--title", "Colorectal MDT", "--date", "2026-12-03", "--chair", "dr.chair",
                          "--attendee", "Dr Okafor:oncology", "--attendee", "Dr Lindqvist:surgery",
                          "--quorum", "oncology", "--quorum", "radiology", "--user", "dr.chair")
     assert code == 0, err

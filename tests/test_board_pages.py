@@ -27,7 +27,8 @@ def meeting(board_roots, tmp_path, monkeypatch):
     bundle = service.open_bundle(board_roots["original"] / "colon")
     log = service.open_log()
     with service.log_context(log, user="setup"):
-        made = service.new_meeting(title="Colorectal MDT", date="2026-12-03", attendees=["Dr A:oncology"])
+        made = service.new_meeting(title="Colorectal MDT", date="2026-12-03", attendees=["Dr A:oncology"],
+                                   chair=service.local_identity().user)  # the page's user chairs it
         for i, (pid, record) in enumerate(patients(bundle, 2), start=1):
             service.add_case(made.id, bundle, record, label=f"MDT-{i}", source="test_patient", source_ref=pid,
                              question="Adjuvant chemotherapy?", context="*Stage III* <b>ECOG 1</b>")

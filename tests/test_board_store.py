@@ -28,7 +28,7 @@ def board(log, board_roots, monkeypatch):
     monkeypatch.setenv("EQUIPOISE_BUNDLE_DIR", str(board_roots["original"]))
     bundle = service.open_bundle(board_roots["original"] / "colon")
     with service.log_context(log, user="dr.chair", page="board test"):
-        meeting = service.new_meeting(title="Colorectal MDT", date="2026-12-03", chair="Dr Chair",
+        meeting = service.new_meeting(title="Colorectal MDT", date="2026-12-03", chair="dr.chair",
                                       attendees=["Dr Okafor:oncology", "Dr Lindqvist:surgery"],
                                       quorum=["oncology", "surgery"])
         for i, (pid, record) in enumerate(patients(bundle, 3), start=1):
@@ -151,6 +151,9 @@ def test_only_a_chair_signs_off_and_members_decide(board):
         service.sign_off(meeting.id, "MDT-1", by=member)
     with pytest.raises(BoardError, match="needs the role board_chair or board_member"):
         service.present(meeting.id, "MDT-2", by=Identity("nurse", frozenset({"clinician"})))
+    other_chair = Identity("dr.other", frozenset({"board_chair"}))  # a chair, but not this meeting's
+    with pytest.raises(BoardError, match="Only this meeting's chair, dr.chair, signs off .* signed in as dr.other"):
+        service.sign_off(meeting.id, "MDT-1", by=other_chair)
     chair = Identity("dr.chair", frozenset({"board_chair"}))
     assert service.sign_off(meeting.id, "MDT-1", by=chair).signed_off_by == "dr.chair"
 

@@ -245,12 +245,17 @@ def decide(meeting_id: str, label: str, decision: Mapping[str, Any], *, by=None,
                   details=_details(case, "decide", version=stored.version, agrees_with_model=stored.agrees_with_model))
 
 
+def may_sign_off(meeting: Meeting, identity) -> bool:
+    """Whether ``identity`` may sign off this meeting's decisions: a board chair, and the one it names."""
+    return identity.has("board_chair") and identity.user == meeting.chair
+
+
 def sign_off(meeting_id: str, label: str, *, version: int | None = None, by=None, store=None):
     """The meeting's chair signs off a decision version (default: the latest). A later change is a new
     version. Only the chair named on the meeting (by sign-in name) may: another board chair may not."""
     user, store = _who(by, "board_chair"), board_store(store)
     meeting = repo.get_meeting(store, meeting_id)
-    if meeting.chair != user:
+    if meeting.chair != user:  # what may_sign_off checks, with the names in the message
         raise BoardError(f"Only this meeting's chair, {meeting.chair}, signs off its decisions; you are signed in as "
                          f"{user}. A meeting's chair is named by sign-in name when the meeting is created.")
     case = repo.get_case(store, meeting_id, label)

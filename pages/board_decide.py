@@ -47,7 +47,7 @@ else:
     st.caption("No decision recorded yet.")
 latest = c.decision
 if latest is not None and not latest.signed_off:
-    if identity.has("board_chair") and identity.user == m.chair:
+    if service.may_sign_off(m, identity):
         if st.button(f"Sign off version {latest.version} as chair", type="primary", key=K.board("sign")):
             if attempt(service.sign_off, m.id, c.case.label, version=latest.version, by=identity):
                 st.rerun()

@@ -17,6 +17,11 @@ from pages._cached import card_for
 from pages import _keys as K
 from pages._layout import inert
 
+SITE_COLUMNS = {"n": "patients", "n_train": "trained on", "mae": "MAE (mg/week)",
+                "within_20": "share within 20% of the dose", "mean_error": "mean error (mg/week, predicted − actual)",
+                "coverage": "interval coverage", "n_with_interval": "patients with an interval",
+                "iwpc_formula_mae": "IWPC formula MAE (mg/week)"}
+
 selection = sidebar()
 card = card_for(selection.bundle)
 st.title("Model card")
@@ -68,7 +73,7 @@ if card.get("site_validation"):
     st.subheader("How it does at a site it never saw")
     sites = card["site_validation"]
     st.plotly_chart(figures.site_figure(sites), key=K.MC_SITES)
-    st.dataframe(pd.DataFrame(sites["sites"]).round(3), hide_index=True)
+    st.dataframe(pd.DataFrame(sites["sites"]).rename(columns=SITE_COLUMNS).round(3), hide_index=True)
     for note in sites["notes"]:
         st.caption(note)
 

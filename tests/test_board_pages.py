@@ -90,6 +90,29 @@ def test_the_decision_page_records_a_version_and_the_chair_signs_it_off(meeting)
     assert not at.exception and any(e.kind == "export" for e in log.entries())
 
 
+def test_only_the_meetings_chair_is_offered_the_sign_off(board_roots, tmp_path, monkeypatch):
+    monkeypatch.setenv("EQUIPOISE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("EQUIPOISE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("EQUIPOISE_BUNDLE_DIR", str(board_roots["original"]))
+    st.cache_resource.clear()
+    bundle = service.open_bundle(board_roots["original"] / "colon")
+    log = service.open_log()
+    try:
+        with service.log_context(log, user="setup"):
+            made = service.new_meeting(title="Colorectal MDT", date="2026-12-03", chair="dr.someone.else")
+            pid, record = patients(bundle, 1)[0]
+            service.add_case(made.id, bundle, record, label="MDT-1", source="test_patient", source_ref=pid)
+            service.present(made.id, "MDT-1", bundle=bundle)
+            service.decide(made.id, "MDT-1", {"recommendation": "Obs", "rationale": "Test.", "agrees_with_model": False,
+                                              "disagreement_reason": "Test."})
+        at = _open("pages/board_decide.py")
+        assert not at.exception and not [b for b in at.button if b.key == "bd.sign"]
+        assert any("Only this meeting's chair (dr.someone.else) signs off" in rendered(c.value) for c in at.caption)
+    finally:
+        st.cache_resource.clear()
+        log.store.close()
+
+
 def test_the_board_pages_are_closed_to_others(meeting, monkeypatch):
     monkeypatch.setattr(service, "local_identity", lambda: Identity("nurse", frozenset({"clinician"}), local=True))
     for page in ("pages/board_meetings.py", "pages/board_present.py", "pages/board_decide.py"):

@@ -268,7 +268,9 @@ def _collector_paused():
     """The cyclic garbage collector off while a chunk is reported, then back as it was. A chunk builds about
     a million small acyclic objects (dicts, lists, strings), and each collection they trigger rescans every
     one of them: about a fifth of a batch's time (measured in ``benchmarks/bench_speed.py``). Reference
-    counting still frees everything at once; cycles, if any, wait for the next collection."""
+    counting still frees everything at once; cycles, if any, wait for the next collection. The switch is
+    process-wide: other threads run without collection meanwhile (batch scoring runs in the CLI and on Dask
+    workers, not in the dashboard's server)."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -31,10 +31,9 @@ def attempt(fn, *args, **kwargs):
         return None
 
 
-def choose_meeting(*, where=st, meetings=None):
-    """The meeting chosen on any board page (a selectbox), or None when there is none yet. ``meetings``: the
-    list if the page has already read it this run (each read is a logged view)."""
-    meetings = service.meetings() if meetings is None else meetings
+def choose_meeting(*, where=st):
+    """The meeting chosen on any board page (a selectbox), or None when there is none yet."""
+    meetings = service.meetings()
     if not meetings:
         return None
     ids = [m.id for m in meetings]

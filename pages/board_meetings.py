@@ -22,8 +22,7 @@ from pages._state import SOURCES, get_bundle, test_records
 identity = gate("Board agenda")
 st.title("Board agenda")
 
-meetings = service.meetings()
-with st.expander("New meeting", expanded=not meetings):
+with st.expander("New meeting", expanded=not service.meetings()):
     with st.form(K.board("new")):
         title = st.text_input("Title", placeholder="Colorectal MDT")
         date = st.date_input("Date", value=dt.date.today())
@@ -39,7 +38,7 @@ with st.expander("New meeting", expanded=not meetings):
                 st.session_state[K.BD_MEETING] = made.id
                 st.rerun()
 
-record = choose_meeting(meetings=meetings)
+record = choose_meeting()
 if record is None:
     st.info("No meeting yet: create one above.")
     st.stop()

@@ -55,6 +55,20 @@ st.caption(" · ".join(f"{name}: {desc}" for name, desc in table["description"].
 st.write(perf["verdict"])
 for note in perf["notes"]:
     st.caption(note)
+effect = card.get("treatment_effect")
+if effect:
+    st.subheader("Treatment effect: the model beside the trial")
+    st.write(effect["statement"])
+    if effect["average_effect"]:
+        st.dataframe(pd.DataFrame([{
+            "Arms": f"{e['arm']} − {e['reference']}",
+            "Model (percentage points)": f"{100 * e['model']:+.1f} ({100 * e['model_interval'][0]:+.1f} to "
+                                         f"{100 * e['model_interval'][1]:+.1f})",
+            "Trial (percentage points)": f"{100 * e['trial']:+.1f} ({100 * e['trial_interval'][0]:+.1f} to "
+                                         f"{100 * e['trial_interval'][1]:+.1f})",
+            "Patients (arm / reference)": f"{e['n_arm']} / {e['n_reference']}"} for e in effect["average_effect"]]),
+            hide_index=True)
+        st.caption(effect["note"] + " Trial method: " + effect["average_effect"][0]["trial_method"] + ".")
 unit, quantity = ("mg/week", "weekly dose") if selection.bundle.spec.is_dose else ("%", "risk")
 left, right = st.columns(2)
 left.plotly_chart(figures.calibration_figure([c for c in card["calibration"] if c["n"]], unit=unit, quantity=quantity),

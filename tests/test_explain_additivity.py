@@ -1,4 +1,4 @@
-"""SHAP additivity on each scale, and LightGBM's TreeSHAP checked against the shap package."""
+"""SHAP additivity on each scale (exact Shapley values by brute force: test_explain_brute_force.py)."""
 
 import math
 import re
@@ -6,7 +6,6 @@ import warnings
 
 import numpy as np
 import pytest
-import shap
 
 from core.modeling.heldout import held_out_records
 from core.data.cohorts import patient_frame
@@ -87,20 +86,6 @@ def test_dose_explanation_adds_up_in_mg_per_week(bundles):
         assert expl.plain.scale == "mg/week"
         assert expl.plain.base_value + math.fsum(expl.plain.values) == pytest.approx(report.dose["mg_per_week"],
                                                                                      abs=1e-9)
-
-
-def test_tree_contributions_match_the_shap_package(bundles):
-    # Independent check of LightGBM's pred_contrib: shap.TreeExplainer (path-dependent TreeSHAP).
-    bundle = bundles("warfarin")
-    model = bundle.model
-    assert model.booster is not None
-    from core.modeling.heldout import bundle_cohort
-
-    frame = bundle_cohort(bundle).frame.head(40)
-    x = model.design.tree_matrix(frame)
-    ours = model.booster.predict(x, pred_contrib=True)
-    theirs = shap.TreeExplainer(model.booster).shap_values(x)
-    np.testing.assert_allclose(ours[:, :-1], theirs, atol=1e-6)
 
 
 def test_linear_part_contribution_is_coefficient_times_centred_value(bundles):

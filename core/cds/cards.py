@@ -52,6 +52,9 @@ def _headline(report: Mapping) -> str:
     s = report["summary"]
     if s["state"] == "insufficient_evidence":
         return "Insufficient evidence for a model estimate for this patient: see details."
+    if s["state"] == "guideline_caution":
+        return _short(f"Guideline first: {s['reasons'][0].rstrip('.')}. Model estimate is not a substitute: "
+                      "see details.")
     if "dose" in report:
         d = report["dose"]
         lo, hi = d["interval"]

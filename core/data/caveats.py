@@ -3,7 +3,9 @@
 A caveat names one feature and a rule on its value (``in`` a list of categories, ``below``/``above`` a number,
 ``outside`` a range). It fires only on a known value: an unknown value never triggers a caveat, and never
 silences one either — the report lists unknown inputs separately. Each caveat carries its source (a
-guideline or the trial's eligibility criteria), so the clinician can check it.
+guideline or the trial's eligibility criteria), so the clinician can check it. A high-severity caveat may carry a
+``headline``: the guideline's own advice (e.g. "choose the dose clinically"), which then becomes the report's
+headline state, before the model's number (:data:`core.reporting.summary.STATE_GUIDELINE`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Caveat:
     severity: str
     message: str
     source: str = ""
+    headline: str = ""  # a guideline's advice that comes before the model's number when the caveat applies
 
     def applies(self, value: Any) -> bool:
         if value is None:
@@ -73,8 +76,13 @@ def parse_caveats(raw: Any, feature_names: list[str]) -> tuple[Caveat, ...]:
                       f"got {list(values)!r}")
         if need is not None and not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
             raise bad(f"rule {c['rule']!r} needs numbers, got {list(values)!r}")
+        headline = c.get("headline", "")
+        if not isinstance(headline, str):
+            raise bad("'headline' must be text: the guideline's advice shown before the model's number")
+        if headline and c["severity"] != "high":
+            raise bad("a caveat with a 'headline' must have severity 'high'")
         out.append(Caveat(str(c["id"]), str(c["feature"]), str(c["rule"]), values, str(c["severity"]),
-                          str(c["message"]), str(c.get("source", ""))))
+                          str(c["message"]), str(c.get("source", "")), headline))
     return tuple(out)
 
 
@@ -87,7 +95,10 @@ def caveat_warnings(spec, values: Mapping[str, Any]) -> list[dict]:
             continue
         f = spec.feature(c.feature)
         shown = short_number(value) if f.is_numeric else str(value)
-        out.append({"kind": "outside_evidence", "severity": c.severity, "caveat": c.id, "feature": c.feature,
-                    "value": value, "source": c.source,
-                    "message": c.message.replace("{value}", shown + (f" {f.unit}" if f.is_numeric and f.unit else ""))})
+        w = {"kind": "outside_evidence", "severity": c.severity, "caveat": c.id, "feature": c.feature,
+             "value": value, "source": c.source,
+             "message": c.message.replace("{value}", shown + (f" {f.unit}" if f.is_numeric and f.unit else ""))}
+        if c.headline:
+            w["headline"] = c.headline
+        out.append(w)
     return out

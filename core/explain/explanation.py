@@ -232,7 +232,7 @@ def explain_arm(spec: CohortSpec, model: BoostedModel, row, arm: str, base: floa
                        phrases, plain)
 
 
-def explain_difference(arm: Explanation, versus: Explanation) -> Explanation:
+def explain_difference(arm: Explanation, versus: Explanation, *, risk_modelling: bool = False) -> Explanation:
     """Why one arm differs from another for this patient, in log odds ratio and in percentage points.
 
     Built from the two arms' explanations of the same patient: both share the base value, so the
@@ -253,12 +253,21 @@ def explain_difference(arm: Explanation, versus: Explanation) -> Explanation:
     rows = k * diff
     treatment = float(rows[_arm_rows(arm.features)].sum())
     own = points - treatment
-    plain = PlainView(
-        POINTS, 0.0, points, rows, base_label="No difference", method=DIFFERENCE_METHOD,
-        treatment=treatment, patient_features=own,
-        summary=(f"Estimated risk with {a} minus with {b}: {signed(points)} points. Of this, {signed(treatment)} "
-                 f"points are the treatment itself (the average effect of {a} versus {b} in the trial, at this "
-                 f"patient's level of risk); this patient's own characteristics move it by {signed(own)} points."))
+    if risk_modelling:
+        log_or = float(diff[_arm_rows(arm.features)].sum())
+        at_average = 100.0 * (_sigmoid(arm.base_value + log_or) - _sigmoid(arm.base_value))
+        summary = (f"Estimated risk with {a} minus with {b}: {signed(points)} points. The model gives every patient the "
+                   f"trial's average relative effect of {a} versus {b}: differences in benefit between patients were "
+                   "not validated in this trial, so none is claimed. The difference in points therefore depends only "
+                   f"on this patient's risk without treatment: {signed(at_average)} points for the trial's average "
+                   f"patient, {signed(points)} points at this patient's risk.")
+    else:
+        summary = (f"Estimated risk with {a} minus with {b}: {signed(points)} points. Of this, {signed(treatment)} "
+                   f"points are the treatment itself (the average effect of {a} versus {b} in the trial, at this "
+                   f"patient's level of risk); this patient's own characteristics move it by {signed(own)} points "
+                   "(treatment-covariate interactions validated on the training split).")
+    plain = PlainView(POINTS, 0.0, points, rows, base_label="No difference", method=DIFFERENCE_METHOD,
+                      treatment=treatment, patient_features=own, summary=summary)
     return Explanation(title, "log odds ratio", base, output, arm.features, arm.labels, values, diff, phrases, plain)
 
 

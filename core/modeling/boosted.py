@@ -136,7 +136,9 @@ def fit_linear(design: Design, frame: pd.DataFrame, y: np.ndarray, w: np.ndarray
                penalty: float) -> BoostedModel:
     """The penalised linear part alone (also the logistic-regression baseline with penalty C=1)."""
     z, _ = design.linear_matrix(frame)
-    if task == "binary":
+    if task == "binary" and design.arms:
+        intercept, coef = fit_logistic_partial(z, y, w, penalty=penalty, unpenalized=design.arm_columns())
+    elif task == "binary":
         lm = LogisticRegression(C=penalty, max_iter=2000).fit(z, y, sample_weight=w)
         intercept, coef = float(lm.intercept_[0]), lm.coef_[0].astype(float)
     else:
@@ -146,13 +148,59 @@ def fit_linear(design: Design, frame: pd.DataFrame, y: np.ndarray, w: np.ndarray
     return BoostedModel(design=design, task=task, intercept=intercept, coef=coef, z_mean=z_mean)
 
 
+ARM_RIDGE = 1e-4  # relative ridge on a trial's arm terms: essentially unpenalised (see fit_logistic_partial)
+
+
+def fit_logistic_partial(z: np.ndarray, y: np.ndarray, w: np.ndarray, *, penalty: float,
+                         unpenalized: np.ndarray) -> tuple[float, np.ndarray]:
+    """Weighted logistic regression with a ridge penalty on every column except ``unpenalized`` (and the intercept).
+
+    Minimises ``C·Σ wᵢ·logloss_i + ½·Σ_{penalised j} β_j²`` (scikit-learn's objective with ``C = penalty``), so
+    the prognostic covariates are shrunk while the arms' main effects are estimated as in an unpenalised trial
+    analysis: shrinking a treatment effect toward zero would bias every difference shown (and its bootstrap
+    spread with it). The arm columns keep a ridge ``ARM_RIDGE`` times the covariates' (negligible, but it keeps
+    the estimate finite if an arm had no events). Newton's method with step halving; checked against
+    scikit-learn's solver in the tests.
+    """
+    x = np.column_stack([np.ones(len(z)), z])
+    free = np.asarray(unpenalized, dtype=bool)
+    pen = np.r_[0.0, np.where(free, ARM_RIDGE, 1.0)]
+    c, yw = float(penalty), y * w
+
+    def objective(beta):
+        eta = x @ beta
+        return c * (np.sum(w * np.logaddexp(0.0, eta)) - np.dot(yw, eta)) + 0.5 * np.sum(pen * beta * beta)
+
+    # Newton's method with step halving (the objective is strictly convex when every column is penalised or
+    # the unpenalised ones are identifiable); a few iterations reach machine precision
+    beta = np.zeros(x.shape[1])
+    value = objective(beta)
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-(x @ beta)))
+        grad = c * (x.T @ (w * p - yw)) + pen * beta
+        hess = c * (x.T * (w * p * (1 - p))) @ x + np.diag(pen) + 1e-10 * np.eye(len(beta))
+        step = np.linalg.solve(hess, grad)
+        t = 1.0
+        while t > 1e-10:
+            new = beta - t * step
+            new_value = objective(new)
+            if new_value <= value + 1e-12 * abs(value):
+                break
+            t /= 2
+        beta, done = new, abs(value - new_value) <= 1e-13 * max(1.0, abs(value)) and np.max(np.abs(grad)) < 1e-8
+        value = new_value
+        if done or np.max(np.abs(t * step)) < 1e-12:
+            break
+    return float(beta[0]), beta[1:].astype(float)
+
+
 def fit_boosted(design: Design, frame: pd.DataFrame, y: np.ndarray, w: np.ndarray, *, task: str,
                 params: BoostParams, seed: int) -> BoostedModel:
     """Linear part, then ``params.n_trees`` LightGBM trees boosted from its output (no calibration)."""
     model = replace(fit_linear(design, frame, y, w, task=task, penalty=params.linear_penalty), params=params)
     if params.n_trees > 0:
         offset = model.raw(frame)
-        data = lgb.Dataset(design.tree_matrix(frame), label=y, weight=w, init_score=offset,
+        data = lgb.Dataset(design.fit_tree_matrix(frame), label=y, weight=w, init_score=offset,
                            categorical_feature=design.categorical_indices, free_raw_data=False)
         model = replace(model, booster=lgb.train(params.lgb_params(seed), data, num_boost_round=params.n_trees))
     return model

@@ -11,6 +11,12 @@ from ..data.spec import CohortSpec
 
 ARM_FEATURE = "treatment_arm"
 
+# PATH statement (Kent et al., Ann Intern Med 2020): by default the arm enters the model only through its linear
+# main effect (a common relative effect on the log-odds scale: *risk modelling*). Trees may split on the arm
+# (treatment-covariate interactions: *effect modelling*) only when heterogeneity was validated on the training
+# split (core.modeling.heterogeneity).
+RISK_MODELLING, EFFECT_MODELLING = "risk modelling", "effect modelling"
+
 
 @dataclass
 class Design:
@@ -19,6 +25,7 @@ class Design:
     features: list[dict]
     arms: list[str] = field(default_factory=list)
     reference: str | None = None
+    effect_modelling: bool = False  # trees may split on the arm (only when heterogeneity was validated)
 
     @classmethod
     def fit(cls, spec: CohortSpec, frame: pd.DataFrame) -> "Design":
@@ -58,6 +65,25 @@ class Design:
             cols.append(self._arm_codes(frame, arm))
         return np.column_stack(cols)
 
+    def fit_tree_matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        """The tree matrix the trees are *fitted* on: under risk modelling the arm column is held constant,
+        so no tree can split on it and the arm acts only through the linear part's main effect."""
+        x = self.tree_matrix(frame)
+        if self.arms and not self.effect_modelling:
+            x[:, -1] = 0.0
+        return x
+
+    @property
+    def modelling(self) -> str:
+        return EFFECT_MODELLING if self.effect_modelling else RISK_MODELLING
+
+    def arm_columns(self) -> np.ndarray:
+        """Boolean mask of the linear design columns that code the arm (left unpenalised when fitting)."""
+        n = sum(1 if f["type"] in ("numeric", "binary") else len(f["categories"]) - 1 for f in self.features)
+        n += sum(1 for f in self.features if f["missing_column"])
+        k = len([a for a in self.arms if a != self.reference]) if self.arms else 0
+        return np.r_[np.zeros(n, dtype=bool), np.ones(k, dtype=bool)]
+
     def linear_matrix(self, frame: pd.DataFrame, arm: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Design matrix for the linear part and, per column, the index of its source column."""
         blocks, groups = [], []
@@ -91,8 +117,10 @@ class Design:
         return pd.Categorical(frame["arm"], categories=self.arms).codes.astype(float)
 
     def to_dict(self) -> dict:
-        return {"features": self.features, "arms": self.arms, "reference": self.reference}
+        return {"features": self.features, "arms": self.arms, "reference": self.reference,
+                "effect_modelling": self.effect_modelling}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Design":
-        return cls(features=d["features"], arms=d["arms"], reference=d["reference"])
+        return cls(features=d["features"], arms=d["arms"], reference=d["reference"],
+                   effect_modelling=bool(d.get("effect_modelling", False)))

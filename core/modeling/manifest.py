@@ -19,7 +19,7 @@ from typing import Any
 
 from .._errors import BundleIntegrityError
 
-FORMAT = "equipoise-bundle/3"
+FORMAT = "equipoise-bundle/4"
 MANIFEST = "manifest.json"
 SIGNATURE = "signature.json"
 RESERVED = frozenset({MANIFEST, SIGNATURE})  # the only files a bundle may hold that the manifest does not list
@@ -31,6 +31,7 @@ MAX_DEPTH = 8                  # folders deep inside a bundle
 MAX_COHORT = 200
 ID_RULE = ("cohort name + '-' + the first 12 hex digits of the sha256 of the canonical JSON (keys sorted, no "
            "spaces, ASCII) of the map from file name to sha256")
+# Format 4 (issue 24): bootstrap within arm only; risk modelling unless heterogeneity is validated.
 # Format 3 (issue 16): the bundle id is recomputed from the file hashes on load, links and special files are
 # refused, and a bundle may carry an Ed25519 signature.json over its manifest.
 FORMAT_CHANGES = {
@@ -38,6 +39,9 @@ FORMAT_CHANGES = {
                            "(no valid guarantee) and its recalibration was never tested"),
     "equipoise-bundle/2": ("its bundle id was not checked against its files, so a manifest edited together with a "
                            "file still passed, and it could not carry a signature"),
+    "equipoise-bundle/3": ("its bootstrap intervals resampled within arm and outcome, which fixed every arm's event "
+                           "count and made the intervals on treatment differences about three times too narrow, and "
+                           "it let trees model treatment-covariate interactions without validated heterogeneity"),
 }
 MSG_OLD_FORMAT = ("Bundle {path!r} has format {found!r}, written by an older Equipoise; this version reads {expected!r} "
                   "only ({why}). Refusing to load it. Retrain it: `equipoise train --cohort {cohort} --out {path}`, or "

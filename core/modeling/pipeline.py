@@ -73,8 +73,9 @@ def assess(result: TrainingResult, *, progress: Callable[[str], None], n_members
     else:
         n_members = n_members or N_MEMBERS
         progress(f"fitting the bootstrap ensemble ({n_members} refits)")
+        # resampled as the trial was designed: patients within each arm (arm sizes fixed), never by outcome
         ensemble = fit_ensemble(model, train_frame, result.labels.y, result.labels.weight,
-                                strata=result.labels.strata, seed=spec.seed, n_members=n_members)
+                                strata=train_frame["arm"].astype(str).to_numpy(), seed=spec.seed, n_members=n_members)
         limits = evidence_limits(ensemble, train_frame, spec.arms)
         ensemble = replace(ensemble, max_arm_width=limits["max_arm_width"],
                            max_difference_width=limits["max_difference_width"])
@@ -86,6 +87,10 @@ def assess(result: TrainingResult, *, progress: Callable[[str], None], n_members
                                           "level": ensemble.level, "n_members": len(ensemble.members)}
         uncertainty["stability"] = {"split": "test", **half_disagreement(ensemble, test_frame, list(spec.arms)).to_dict()}
         uncertainty["test_check"] = arm_interval_check(ensemble, model, test_frame, y_test, w_test)
+        if spec.treatment.randomized:
+            from ..evaluation.average_effect import average_effects
+
+            uncertainty["average_effect"] = [e.to_dict() for e in average_effects(spec, model, ensemble, train_frame)]
 
     progress(f"auditing subgroups on the test split ({N_BOOT_AUDIT} bootstrap resamples)")
     groups_test = protected_attributes(spec, test_frame)

@@ -52,6 +52,8 @@ class TrainingRecord:
     iwpc_impute: dict = field(default_factory=dict)
     calibration_method: dict | None = None  # arm cohorts: as fitted / recalibrated / blended, chosen by CV (blend.py)
     race_gap: dict | None = None  # dose cohort: race-gap mitigations cross-validated on the training split (race_gap.py)
+    heterogeneity: dict | None = None  # trials: risk or effect modelling, and the validation behind it (heterogeneity.py)
+    modelling: str | None = None  # trials: "risk modelling" or "effect modelling"
 
     FILE = "training.json"
 
@@ -60,7 +62,8 @@ class TrainingRecord:
 
     @classmethod
     def from_dict(cls, doc: Any) -> "TrainingRecord":
-        return _from_dict(cls, doc, cls.FILE, optional=("calibration_method", "race_gap"))
+        return _from_dict(cls, doc, cls.FILE, optional=("calibration_method", "race_gap", "heterogeneity",
+                                                                   "modelling"))
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class UncertaintySection:
     evidence_limits: dict | None = None  # arm cohorts: when intervals are too wide for a number (training split)
     interval_method: dict | None = None  # {"kind", "method", "guarantee", ...}: how the intervals are made
     stability: dict | None = None  # arm cohorts: two halves of the ensemble compared on the test split
+    average_effect: list | None = None  # trials: the model's average effect beside the trial's KM estimate
 
     FILE = "uncertainty.json"
 
@@ -85,7 +89,7 @@ class UncertaintySection:
     @classmethod
     def from_dict(cls, doc: Any) -> "UncertaintySection":
         return _from_dict(cls, doc, cls.FILE, optional=("ensemble", "test_check", "conformal", "test_coverage",
-                                                         "stability", "evidence_limits"))
+                                                         "stability", "evidence_limits", "average_effect"))
 
 
 @dataclass(frozen=True)

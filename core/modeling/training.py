@@ -6,8 +6,11 @@
    stratified by the Mondrian group and the outcome quintile) is set aside next. The model and its
    tuning never see it; it only calibrates the split-conformal intervals (:mod:`core.uncertainty.dose_intervals`).
 3. On the rows that remain (the whole training split for arm cohorts): cross-validation picks the
-   linear penalty, the tree settings and the number of trees, and decides whether a logistic
+   linear penalty, the tree settings and the number of trees by the one-standard-error rule (the
+   simplest model the evidence supports, :mod:`core.modeling.tuning`), and decides whether a logistic
    recalibration helps (:mod:`core.modeling.recalibration`); the final model is refitted on all of them.
+   Trials use risk modelling (a common relative treatment effect) unless treatment-covariate interactions
+   are validated (:mod:`core.modeling.heterogeneity`, the PATH statement).
 4. The test split is scored once, for the model and the simple baselines in the same run.
 """
 
@@ -141,9 +144,26 @@ def train(cohort: Cohort, *, progress: Callable[[str], None] | None = None, grid
     default, default_max = default_grid(task)
     grid, max_trees = grid or default, max_trees or default_max
     say(f"tuning {len(grid)} settings by {N_FOLDS}-fold cross-validation on the training split")
+    linear_cache: dict = {}
     params, oof_fit, cv_table = tune(design, f_frame, y, w, task=task, folds=fit_folds, grid=grid,
-                                     max_trees=max_trees, seed=spec.seed)
-    say(f"chose {params.n_trees} trees (num_leaves={params.num_leaves}, linear penalty={params.linear_penalty})")
+                                     max_trees=max_trees, seed=spec.seed, linear_cache=linear_cache)
+    say(f"chose {params.n_trees} trees (num_leaves={params.num_leaves}, linear penalty={params.linear_penalty}; "
+        "one-standard-error rule)")
+    heterogeneity = None
+    if design.arms and spec.treatment.randomized:
+        from dataclasses import replace as _replace
+
+        from .heterogeneity import check_heterogeneity
+
+        say("risk modelling by default (PATH): checking whether treatment-covariate interactions are validated")
+        effect_design = _replace(design, effect_modelling=True)
+        e_params, e_oof, e_table = tune(effect_design, f_frame, y, w, task=task, folds=fit_folds, grid=grid,
+                                        max_trees=max_trees, seed=spec.seed, linear_cache=linear_cache)
+        check = check_heterogeneity(design, f_frame, y, w, effect_params=e_params, risk_params=params, seed=spec.seed)
+        heterogeneity = check.to_dict()
+        say(f"{'effect' if check.effect_modelling else 'risk'} modelling: {check.reason}")
+        if check.effect_modelling:
+            design, params, oof_fit, cv_table = effect_design, e_params, e_oof, e_table
     model = fit_boosted(design, f_frame, y, w, task=task, params=params, seed=spec.seed)
     impute, race_gap = {}, None
     if spec.is_dose and {"height_cm", "weight_kg"} <= set(spec.feature_names):
@@ -180,7 +200,8 @@ def train(cohort: Cohort, *, progress: Callable[[str], None] | None = None, grid
         "n_censored_before_horizon_train": labels.n_censored_before_horizon,
         "test_patient_ids": cohort.frame.loc[test, PATIENT_ID].astype(str).tolist(),
         "cv": cv_table, "chosen": params.__dict__, "folds": N_FOLDS, "recalibration": recalibration,
-        "calibration_method": calibration_method, "race_gap": race_gap,
+        "calibration_method": calibration_method, "race_gap": race_gap, "heterogeneity": heterogeneity,
+        "modelling": design.modelling if design.arms else None,
         "data_sha256": cohort.source.get("sha256", ""), "source": cohort.source,
         "exclusions": list(cohort.exclusions), "versions": versions(),
     }

@@ -308,13 +308,30 @@ def _interval_check(f: CardFacts) -> list[Limitation]:
     overall = (c.get("overall") or {}).get("coverage")
     if not is_number(nominal):
         return []
-    low = [g for g in c.get("by_group", []) if is_number(g.get("coverage")) and g["coverage"] < nominal - 0.01]
-    if not low and not (is_number(overall) and overall < nominal - 0.01):
+    parts = []
+    for key, what in (("by_group", c.get("groups_by", "group")), ("by_predicted_band", "predicted dose"),
+                      ("by_observed_band", "stable dose")):
+        rows = c.get(key) or []
+        for g in (rows.get("by_group", []) if isinstance(rows, dict) else rows):
+            n, cov = g.get("n"), g.get("coverage")
+            if not (is_number(cov) and is_number(n) and n >= 1):
+                continue
+            p = _binomial_p(round(cov * n), int(n), float(nominal))
+            if p < 0.05:
+                side = "too narrow" if cov < nominal else "wider than needed"
+                parts.append(f"{what} {g['group']}: {cov:.1%} of {int(n)} ({side}; binomial p = {p:.3f})")
+    if not parts and not (is_number(overall) and overall < nominal - 0.01):
         return []
-    parts = [f"{c.get('groups_by', 'group')} = {g['group']}: {g['coverage']:.1%} (n={g['n']})" for g in low]
     return [Limitation("interval_check", (
         f"Prediction intervals (nominal {nominal:.0%}) cover {overall:.1%} of test patients overall"
-        + (f"; below nominal for {_join(parts)}." if parts else ".")))]
+        + (f"; coverage differs from nominal beyond sampling error for {_join(parts)}." if parts else ".")))]
+
+
+def _binomial_p(k: int, n: int, p: float) -> float:
+    """Two-sided exact binomial test of ``k`` successes in ``n`` against ``p``."""
+    from scipy.stats import binomtest
+
+    return float(binomtest(int(k), int(n), p).pvalue)
 
 
 # --- small helpers -----------------------------------------------------------------------------------

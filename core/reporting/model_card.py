@@ -90,6 +90,7 @@ class ModelCard:
     version: dict = field(default_factory=dict)
     site_validation: dict | None = None  # "How it does at a site it never saw" (SiteValidation.to_dict()), if run
     race_gap: dict | None = None  # dose cohort: race-gap mitigations (CV on training, scored on test), the rule, the choice
+    treatment_effect: dict | None = None  # trials: risk or effect modelling, and the model's average effect vs the trial's
 
     def population(self, attribute: str) -> list[PopulationGroup]:
         """The training population's groups of one protected attribute."""
@@ -146,8 +147,34 @@ def model_card(bundle: ModelBundle) -> ModelCard:
         decision_curve=decision, interval_coverage={"split": "test", **coverage} if coverage else {},
         limitations=find_limitations(facts), version=_version(bundle),
         site_validation=bundle.site_validation.to_dict() if bundle.site_validation is not None else None,
-        race_gap=bundle.race_gap,
+        race_gap=bundle.race_gap, treatment_effect=_treatment_effect(bundle),
     )
+
+
+def _treatment_effect(bundle: ModelBundle) -> dict | None:
+    """How the model treats the arms (PATH), and its average effect beside the trial's own estimate."""
+    spec = bundle.spec
+    if spec.is_dose:
+        return None
+    training = bundle.training
+    het = training.heterogeneity or {}
+    effect = bool(bundle.model.design.effect_modelling)
+    if effect:
+        statement = ("Effect modelling: treatment-covariate interactions were validated on the training split "
+                     "(cross-validated c-for-benefit above 0.5 for every arm, and above the risk model's), so a "
+                     "patient's benefit may differ from what their baseline risk alone implies.")
+    else:
+        statement = ("Risk modelling (PATH statement): every patient gets the trial's average relative effect of each "
+                     "arm, so the difference in percentage points varies between patients only through their risk "
+                     "without treatment. Individual differences in benefit were not validated: "
+                     + (het.get("reason") or "the trial is not randomised") + ".")
+    rows = (bundle.uncertainty.average_effect if bundle.uncertainty else None) or []
+    return {"modelling": "effect modelling" if effect else "risk modelling", "statement": statement,
+            "heterogeneity": het or None, "average_effect": rows,
+            "note": ("Average effect: the model's mean difference over the training patients (every patient under "
+                     "both arms) with its bootstrap interval, beside the trial's own Kaplan–Meier (or proportion) "
+                     "difference between the randomised arms. A model cannot know the average effect better than the "
+                     "trial: its interval should not be much narrower than the trial's.")}
 
 
 def _intended_use(spec: CohortSpec) -> tuple[str, ...]:

@@ -208,7 +208,8 @@ def arm_report(bundle: ModelBundle, patient: ValidatedPatient, values: tuple, ba
     estimates = tuple(ArmEstimate(a, float(prob[i]), a == ref, intervals.get(a)) for i, a in enumerate(arms))
     return PatientReport(**common, explanation=arm_expl.get(favoured), arms=estimates, comparison=comparison,
                          arm_explanations=arm_expl,
-                         difference_explanation=explain_difference(arm_expl[favoured], arm_expl[versus])
+                         difference_explanation=explain_difference(arm_expl[favoured], arm_expl[versus],
+                                                                   risk_modelling=not bundle.model.design.effect_modelling)
                          if explanations else None,
                          warnings=tuple(map(with_severity, warnings)), summary=summary, pairwise=pairwise)
 
@@ -235,7 +236,9 @@ def dose_report(bundle: ModelBundle, patient: ValidatedPatient, values: tuple, b
     if np.isnan(formula):
         dose["iwpc_formula_note"] = "The IWPC formula needs height and weight; one of them is missing."
     reasons = _evidence_reasons(spec, warnings)
-    summary = dose_summary(dose["mg_per_week"], dose["interval"], dose["coverage"], insufficient=reasons)
+    guideline = next((w["headline"] for w in warnings if w.get("headline")), None)
+    summary = dose_summary(dose["mg_per_week"], dose["interval"], dose["coverage"], insufficient=reasons,
+                           guideline=guideline)
     if summary.insufficient:
         dose["insufficient_evidence"] = True
     return PatientReport(**common, explanation=expl, dose=dose, warnings=tuple(map(with_severity, warnings)),

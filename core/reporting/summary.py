@@ -9,7 +9,10 @@ Arm cohorts:
 * ``insufficient_evidence`` — intervals too wide or the patient outside the training data: the text gives
   no percentage, says why and what would help.
 
-Dose cohort: ``estimate`` or ``insufficient_evidence``. The headline never says what to do.
+Dose cohort: ``estimate``, ``guideline_caution`` or ``insufficient_evidence``. ``guideline_caution``: a
+high-severity guideline caveat says the dose should be chosen clinically for this patient (e.g. CPIC 2017 for
+patients of African ancestry untested for CYP2C9 *5/*6/*8/*11); the guideline's advice comes first and the model's
+number follows, labelled as not a substitute. The headline never says what to do beyond what a guideline says.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ STATE_CLEAR = "clear"
 STATE_SIMILAR = "similar"
 STATE_ESTIMATE = "estimate"
 STATE_INSUFFICIENT = "insufficient_evidence"
+STATE_GUIDELINE = "guideline_caution"
 
 HELP_ARMS = ("What would help: checking the entered values, the trial's published results for patients like "
              "this one, and the clinical team's judgement.")
@@ -116,14 +120,21 @@ def arm_summary(outcome: str, arms: list[str], prob, pairwise: tuple[PairwiseDif
 
 
 def dose_summary(dose: float, interval: tuple[float, float] | None, coverage: float | None, *,
-                 insufficient: tuple[str, ...] = ()) -> Summary:
+                 insufficient: tuple[str, ...] = (), guideline: str | None = None) -> Summary:
+    """The dose headline. ``guideline``: a guideline's advice that applies to this patient and comes first."""
+    first = f"Guideline first: {guideline.rstrip('.')}. " if guideline else ""
     if insufficient or interval is None:
         reasons = tuple(insufficient) or ("no prediction interval could be computed for this patient's group",)
-        text = ("Insufficient evidence for a model-estimated dose for this patient: " + "; ".join(reasons)
+        text = (first + "Insufficient evidence for a model-estimated dose for this patient: " + "; ".join(reasons)
                 + ". No dose is shown. " + HELP_DOSE)
         return Summary(STATE_INSUFFICIENT, text, (), reasons)
     lo, hi = interval
     level = f"{coverage:.0%} " if coverage is not None else ""
+    if guideline:
+        text = (first + f"The model's estimate, which is not a substitute for that advice: about {dose:.1f} mg/week "
+                f"({level}prediction interval {lo:.1f}–{hi:.1f} mg/week), from a cohort that could not measure what "
+                "the guideline names.")
+        return Summary(STATE_GUIDELINE, text, (), (guideline,))
     text = (f"The model estimates a stable weekly dose of about {dose:.1f} mg/week for patients like this one "
             f"({level}prediction interval {lo:.1f}–{hi:.1f} mg/week).")
     return Summary(STATE_ESTIMATE, text)

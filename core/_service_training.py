@@ -29,7 +29,7 @@ from .store.training_tables import (ADVICE, CONSENT, FINAL, INITIAL, TrainingAns
                                     TrainingSessionRow)
 from .training import SCORE_LABELS, describe as describe_score  # noqa: F401  (for pages)
 from .training import (ADVICE_FIRST, DOSE, CaseRow, DebriefCase, SessionSettings, TrainingCase, TrainingScores,
-                       display_cues, is_correct, score_rows)
+                       display_cues, is_correct, score_rows, session_scores)
 
 DOSE_LIMITS = (1.0, 200.0)   # mg/week a trainee may propose
 CONSENT_TEXT = ("In this training session some of the advice is deliberately wrong, and you will not be told "
@@ -324,7 +324,8 @@ def training_report(session_id: str, *, trainee: str | None = None, url: str | N
     rows = _rows(session, trainee, url)
     names = sorted({r.trainee for r in rows}) if trainee is None else []
     by_trainee = tuple((n, score_rows(session.kind, [r for r in rows if r.trainee == n])) for n in names)
-    report = TrainingReport(session.id, trainee, score_rows(session.kind, rows), tuple(rows), by_trainee)
+    overall = score_rows(session.kind, rows) if trainee is not None else session_scores(session.kind, rows)
+    report = TrainingReport(session.id, trainee, overall, tuple(rows), by_trainee)
     return _shown(TRAINING_REPORT, None, report, details={"session": session.id, "trainee": trainee})
 
 

@@ -33,12 +33,17 @@ insufficient = summary["state"] == "insufficient_evidence"
 
 # --- the headline: what the evidence supports, first --------------------------------------------
 with st.container(border=True):
-    st.markdown(f"#### {inert(summary['text'])}")
+    if summary["state"] == "guideline_caution":
+        st.warning(inert(summary["text"]), icon="⚠️")
+    else:
+        st.markdown(f"#### {inert(summary['text'])}")
     if spec.is_dose and not insufficient:
         dose = data["dose"]
         lo, hi = dose["interval"]
         cols = st.columns(3)
-        cols[0].metric("Model estimate", f"{dose['mg_per_week']:.1f} mg/week",
+        guideline = summary["state"] == "guideline_caution"
+        cols[0].metric("Model estimate, not a substitute for the guideline" if guideline else "Model estimate",
+                       f"{dose['mg_per_week']:.1f} mg/week",
                        help=f"{dose['coverage']:.0%} prediction interval {lo:.1f}–{hi:.1f} mg/week")
         formula = dose["iwpc_formula_mg_per_week"]
         cols[1].metric("IWPC formula", f"{formula:.1f} mg/week" if formula is not None else "—",

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from core.training import CaseRow, score_rows, wilson_interval
+from core.training import CaseRow, score_rows, session_scores, wilson_interval
 from core.training.scores import MIN_N
 
 
@@ -17,7 +17,8 @@ def ref_ok(kind, x, y):
 
 
 def ref_same(kind, x, ref):
-    return abs(x - ref) <= 0.05 * ref if kind == "dose" else abs(x - ref) <= 0.05 + 1e-12
+    # one tolerance for agreeing and for being right (issue 24): 20% of the dose; risks: the same decision
+    return abs(x - ref) <= 0.2 * ref if kind == "dose" else (x >= 0.5) == (ref >= 0.5)
 
 
 def reference_scores(kind, rows):
@@ -176,3 +177,41 @@ def test_confidence_scores_agree_with_sklearn_and_the_extremes():
     s = score_rows("dose", wrong)
     assert s["confidence_brier"].value == 1 and s["overconfidence"].value == 1
     assert s["confidence_brier"].n == 12
+
+
+def test_moving_toward_wrong_advice_without_changing_the_decision_is_self_reliance():
+    # Right at 30% (no event), wrong advice 70%, final 45%: the decision (below 50%) is kept, so RSR counts it.
+    row = CaseRow(case=1, initial=0.30, advice=0.70, advice_manipulated=True, final=0.45, truth=0.0)
+    assert score_rows("risk", [row])["rsr"].value == 1.0
+    crossed = CaseRow(case=1, initial=0.30, advice=0.70, advice_manipulated=True, final=0.55, truth=0.0)
+    assert score_rows("risk", [crossed])["rsr"].value == 0.0
+
+
+@pytest.mark.parametrize("kind", ["dose", "risk"])
+def test_a_session_score_is_the_mean_over_trainees_with_a_cluster_bootstrap(kind):
+    rng = random.Random(7)
+    rows, per_trainee = [], {}
+    for t, n in (("ann", 30), ("bob", 4), ("cy", 12), ("di", 20)):
+        mine = [CaseRow(**r, trainee=t) for r in random_rows(kind, rng, n)]
+        rows += mine
+        per_trainee[t] = reference_scores(kind, [r.to_dict() for r in mine])
+    got = session_scores(kind, rows, seed=3)
+    for name in ("accuracy_initial", "accuracy_final", "rsr", "weight_of_advice"):
+        values = [v[name][0] for v in per_trainee.values() if v[name][0] is not None]
+        assert got[name].value == pytest.approx(sum(values) / len(values), abs=1e-12), name
+        assert got[name].trainees == len(values)
+        assert got[name].n == sum(v[name][1] for v in per_trainee.values())
+        # the cluster bootstrap by brute force: every way of drawing 4 (or fewer) trainees with replacement,
+        # weighted by its probability, gives the exact bootstrap distribution; its 2.5-97.5% range must agree
+        # with the Monte Carlo interval to within a few points
+        import itertools
+        means = sorted(sum(c) / len(c) for c in itertools.product(values, repeat=len(values)))
+        k = len(means)
+        # the exact bootstrap distribution's quantiles: the interval's ends lie between its neighbouring atoms
+        lo_atoms = means[max(0, int(0.025 * k) - 3)], means[min(k - 1, int(0.025 * k) + 3)]
+        hi_atoms = means[max(0, int(0.975 * k) - 3)], means[min(k - 1, int(0.975 * k) + 3)]
+        assert lo_atoms[0] - 1e-12 <= got[name].interval[0] <= lo_atoms[1] + 1e-12, (name, lo_atoms, got[name])
+        assert hi_atoms[0] - 1e-12 <= got[name].interval[1] <= hi_atoms[1] + 1e-12, (name, hi_atoms, got[name])
+    # a trainee with many cases does not outweigh the others: pooling every case would give another number
+    pooled = score_rows(kind, rows)["accuracy_initial"].value
+    assert got["accuracy_initial"].value != pytest.approx(pooled, abs=1e-9)

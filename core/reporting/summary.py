@@ -107,8 +107,8 @@ def arm_summary(outcome: str, arms: list[str], prob, pairwise: tuple[PairwiseDif
     span = f"{100 * min(values):.0f}–{_pct(max(values))}" if round(100 * min(values)) != round(100 * max(values)) \
         else _pct(values[0])
     if len(similar) == len(arms):
-        text = (f"All {len(arms)} arms have similar estimated {word}s of {_lower_first(outcome)} ({span}): the evidence "
-                "cannot separate them for this patient.")
+        text = (f"All {len(arms)} arms ({_names(sorted(similar, key=arms.index))}) have similar estimated {word}s of "
+                f"{_lower_first(outcome)} ({span}): the evidence cannot separate them for this patient.")
         return Summary(STATE_SIMILAR, text, tuple(similar))
     ordered = sorted(similar, key=arms.index)
     rest = "; ".join(f"{a} ({_pct(risk[a])}) is {_points(pair[(a, best)].difference)} "

@@ -11,7 +11,7 @@ from .cases import (ADVICE_FIRST, CONDITIONS, DECIDE_FIRST, DebriefCase, Session
 from .sampling import (DOSE_RANGE, DOSE_SHIFT, MAX_CASES, RISK_MARGIN, TrainingSetupError, manipulate,
                        manipulated_positions, sample_cases, shown_advice)
 from .scores import (ESTIMATE, INSUFFICIENT, MIN_N, NOT_AVAILABLE, SCORE_LABELS, SCORE_NAMES, CaseRow, describe, Score, TrainingScores,
-                     score_rows, wilson_interval)
+                     score_rows, session_scores, wilson_interval)
 from .truth import (DOSE, DOSE_SAME, DOSE_TOLERANCE, KINDS, RISK, RISK_SAME, RISK_THRESHOLD, CaseTruth,
                     case_truths, is_correct, is_same, kind_of)
 
@@ -20,6 +20,6 @@ __all__ = [
     "DOSE_SHIFT", "DOSE_TOLERANCE", "DebriefCase", "ESTIMATE", "INSUFFICIENT", "KINDS", "MAX_CASES", "MIN_N",
     "NOT_AVAILABLE", "RISK", "RISK_MARGIN", "RISK_SAME", "RISK_THRESHOLD", "SCORE_LABELS", "SCORE_NAMES", "Score",
     "SessionSettings", "TrainingCase", "TrainingScores", "TrainingSetupError", "case_truths", "describe", "display_cues",
-    "is_correct", "is_same", "kind_of", "manipulate", "manipulated_positions", "sample_cases", "score_rows",
+    "is_correct", "is_same", "kind_of", "manipulate", "manipulated_positions", "sample_cases", "score_rows", "session_scores",
     "shown_advice", "wilson_interval",
 ]

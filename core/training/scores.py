@@ -16,8 +16,14 @@ With h0 the initial answer, a the advice shown, h1 the final answer, y the truth
 
 Only cases with the answers a score needs are counted (an advice-first case has no h0). Each score carries
 its n (the denominator); n = 0 is *not available* (value None, never 0), n < 10 is *insufficient evidence*
-(the value is kept for the record; pages show the counts, not a rate). Proportions have 95% Wilson
+(the value is kept for the record; pages show the counts, not a rate). A trainee's proportions have 95% Wilson
 intervals, means a normal-approximation 95% interval (n >= 2).
+
+A session's scores (:func:`session_scores`) are the mean over its trainees of each trainee's score, so every
+trainee counts once however many cases they finished; cases of one trainee are not independent of each other,
+so the 95% interval comes from a cluster bootstrap that resamples trainees (``N_CLUSTER_BOOT`` resamples,
+percentile), given from two trainees on. Its n is the number of cases behind it, ``trainees`` the number of
+trainees.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from .truth import DOSE, RISK, is_correct, is_same
 MIN_N = 10
 Z95 = 1.959963984540054
 NOT_AVAILABLE, INSUFFICIENT, ESTIMATE = "not_available", "insufficient_evidence", "estimate"
+PROPORTIONS = ("accuracy_initial", "accuracy_final", "accuracy_advice", "rair", "rsr", "over_reliance")
 SCORE_NAMES = ("accuracy_initial", "accuracy_final", "accuracy_advice", "rair", "rsr", "over_reliance",
                "weight_of_advice", "overconfidence", "confidence_brier", "brier_initial", "brier_final",
                "brier_advice")
@@ -68,6 +75,7 @@ class Score:
     n: int
     numerator: int | None = None
     interval: tuple[float, float] | None = None
+    trainees: int | None = None  # a session's score: how many trainees it averages
 
     @property
     def state(self) -> str:
@@ -78,8 +86,11 @@ class Score:
         return self.n > 0
 
     def to_dict(self) -> dict:
-        return {"value": self.value, "n": self.n, "numerator": self.numerator,
-                "interval": None if self.interval is None else list(self.interval), "state": self.state}
+        out = {"value": self.value, "n": self.n, "numerator": self.numerator,
+               "interval": None if self.interval is None else list(self.interval), "state": self.state}
+        if self.trainees is not None:
+            out["trainees"] = self.trainees
+        return out
 
 
 @dataclass(frozen=True)
@@ -162,6 +173,35 @@ def score_rows(kind: str, rows: Iterable[CaseRow]) -> TrainingScores:
     return TrainingScores(kind, len(rows), sum(r.advice_manipulated for r in rows), tuple(scores))
 
 
+N_CLUSTER_BOOT = 2000
+
+
+def session_scores(kind: str, rows: Iterable[CaseRow], *, seed: int = 0) -> TrainingScores:
+    """A session's scores: the mean over trainees of each trainee's score, with a cluster-bootstrap interval
+    (see the module docstring). Rows without a trainee count as one trainee."""
+    import numpy as np
+
+    rows = list(rows)
+    names = sorted({r.trainee or "" for r in rows})
+    per = [score_rows(kind, [r for r in rows if (r.trainee or "") == t]) for t in names]
+    pooled = score_rows(kind, rows)
+    rng = np.random.default_rng(seed)
+    out = []
+    for template in pooled.scores:
+        values = np.array([p[template.name].value for p in per if p[template.name].value is not None], dtype=float)
+        n_cases = sum(p[template.name].n for p in per)
+        if len(values) == 0:
+            out.append(Score(template.name, None, 0, trainees=0))
+            continue
+        interval = None
+        if len(values) >= 2:
+            means = values[rng.integers(0, len(values), (N_CLUSTER_BOOT, len(values)))].mean(axis=1)
+            lo, hi = np.percentile(means, [2.5, 97.5])
+            interval = (float(lo), float(hi))
+        out.append(Score(template.name, float(values.mean()), n_cases, None, interval, trainees=len(values)))
+    return TrainingScores(kind, len(rows), sum(r.advice_manipulated for r in rows), tuple(out))
+
+
 SCORE_LABELS = {
     "accuracy_initial": "Accuracy before the advice",
     "accuracy_final": "Accuracy after the advice",
@@ -187,6 +227,10 @@ def describe(score: Score) -> str:
         if score.numerator is not None:
             return f"too few cases to give a rate: {score.numerator} of {score.n}"
         return f"too few cases to give a number (n={score.n})"
+    if score.trainees is not None and score.name in PROPORTIONS:
+        interval = "" if score.interval is None else \
+            f" (95% interval {100 * score.interval[0]:.0f}% to {100 * score.interval[1]:.0f}%)"
+        return f"{100 * score.value:.0f}%{interval}: mean over {score.trainees} trainee(s), {score.n} cases"
     if score.numerator is not None:
         lo, hi = score.interval
         return f"{100 * score.value:.0f}% (95% interval {100 * lo:.0f}% to {100 * hi:.0f}%), {score.numerator} of {score.n}"

@@ -11,8 +11,11 @@ Two kinds of case:
   a non-event. An estimate is *correct* when it lies on the side of 50% that happened: at least 50% when the
   event occurred, below 50% when it did not. Estimates are also scored with the Brier score ``(x - y)^2``.
 
-Two answers are *the same* (for "the final answer followed the advice" and "kept the initial answer"):
-doses within 5% of the reference (``|x - ref| <= 0.05 * ref``), risks within 5 percentage points.
+Two answers are *the same* (for "the final answer followed the advice" and "kept the initial answer") by the
+same rule that makes an answer correct, so agreement and correctness are judged alike: doses within 20% of the
+reference (``|x - ref| <= 0.2 * ref``, the IWPC tolerance); risks on the same side of the 50% decision
+threshold (the decision they imply is the same). A trainee who moves toward wrong advice without changing the
+decision has therefore kept their answer.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ DOSE, RISK = "dose", "risk"
 KINDS = (DOSE, RISK)
 DOSE_TOLERANCE = 0.20     # IWPC: within 20% of the actual stable dose
 RISK_THRESHOLD = 0.5      # a risk estimate is on the side of 50% that happened
-DOSE_SAME = 0.05          # |x - ref| <= 5% of ref
-RISK_SAME = 0.05          # |x - ref| <= 5 percentage points
+DOSE_SAME = DOSE_TOLERANCE  # one tolerance for "the same answer" and for "correct": |x - ref| <= 20% of ref
+RISK_SAME = None          # risks: the same when on the same side of RISK_THRESHOLD (the same decision)
 
 ARM_COLUMN = "arm"        # core.data.cohorts.ARM: the arm each patient received
 ID_COLUMN = "patient_id"  # core.data.cohorts.PATIENT_ID
@@ -43,10 +46,11 @@ def is_correct(kind: str, x: float, y: float) -> bool:
 
 
 def is_same(kind: str, x: float, reference: float) -> bool:
-    """``x = reference`` under the equivalence rule: 5% of the reference dose, or 5 points of risk."""
+    """``x = reference`` under the equivalence rule: within 20% of the reference dose, or the same side of the
+    risk threshold (the same decision)."""
     if kind == DOSE:
         return bool(abs(x - reference) <= DOSE_SAME * abs(reference))
-    return bool(abs(x - reference) <= RISK_SAME + 1e-12)
+    return bool((x >= RISK_THRESHOLD) == (reference >= RISK_THRESHOLD))
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,7 @@ class AuthConfig:
     max_token_lifetime_s: int = 300
     clock_skew_s: int = 60
     open_discovery: bool = False
-    source: str = field(default="(in memory)", compare=False)
+    source: str = field(default="the configuration", compare=False)
 
 
 def load_auth_config(path: str | os.PathLike | None = None) -> AuthConfig:
@@ -99,7 +99,7 @@ def load_auth_config(path: str | os.PathLike | None = None) -> AuthConfig:
     return auth_config_from_dict(data, base_dir=p.parent, source=str(p))
 
 
-def auth_config_from_dict(data, *, base_dir: str | os.PathLike = ".", source: str = "(in memory)") -> AuthConfig:
+def auth_config_from_dict(data, *, base_dir: str | os.PathLike = ".", source: str = "the configuration") -> AuthConfig:
     """The configuration from an already parsed mapping (a JWKS file path is relative to ``base_dir``)."""
     where = f"in {source}"
     values = _settings(data, SETTINGS, where)
@@ -110,7 +110,7 @@ def auth_config_from_dict(data, *, base_dir: str | os.PathLike = ".", source: st
     bad = [a for a in algorithms if a not in ACCEPTABLE_ALGORITHMS]
     if bad or not algorithms:
         raise AuthConfigError(f"The 'algorithms' setting {where} must be a non-empty list from "
-                              f"{list(ACCEPTABLE_ALGORITHMS)} (never 'none' or a shared-secret HS*). Got {algorithms!r} instead.")
+                              f"{list(ACCEPTABLE_ALGORITHMS)} (never 'none' or a shared-secret HS*). Got {list(algorithms)!r} instead.")
     tables = values["issuer"]
     if not tables:
         raise AuthConfigError(f"No trusted issuer {where}: add at least one [[issuer]] with iss and jwks_file (or jku).")

@@ -23,6 +23,8 @@ import uuid
 import warnings
 from typing import Any
 
+from fastapi import Request  # at module level: FastAPI reads the handlers' annotations from here
+
 from .. import service
 from .._errors import PatientValidationError
 from ..fhir import FhirMappingError
@@ -83,7 +85,7 @@ def create_app(*, dashboard_url: str | None = None, cohorts: tuple[str, ...] | N
     (seconds since 1970) is for tests of token times."""
     import time
 
-    from fastapi import Body, FastAPI, Request
+    from fastapi import Body, FastAPI
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
 

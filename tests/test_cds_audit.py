@@ -33,7 +33,9 @@ def ehr():
 def audited(bundle_root, tmp_path, ehr):
     log = service.open_log(f"sqlite:///{tmp_path / 'store.sqlite3'}")
     app = create_app(dashboard_url="http://dash.example:8501", log=log, auth=load_auth_config(ehr.write_config(tmp_path)))
-    yield TestClient(app, auth=EhrAuth(ehr)), log
+    client = TestClient(app)
+    client.auth = EhrAuth(ehr)  # a fresh token for each call's endpoint
+    yield client, log
     log.store.close()
 
 

@@ -88,6 +88,7 @@ def create_app(*, dashboard_url: str | None = None, cohorts: tuple[str, ...] | N
     from fastapi import Body, FastAPI
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     if (auth is None) == (not insecure_no_auth):
         raise ValueError(NO_AUTH_MESSAGE if auth is None else "Pass either auth or insecure_no_auth=True, not both.")
@@ -107,6 +108,12 @@ def create_app(*, dashboard_url: str | None = None, cohorts: tuple[str, ...] | N
     def unreadable(request, exc):  # e.g. a body that is not JSON: a plain 400, not FastAPI's 422 detail
         return JSONResponse(status_code=400, content={"error": "The request body is not valid JSON. A CDS Hooks "
                                                                "request needs hook, hookInstance and context."})
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request, exc):  # e.g. JSON nested too deeply to parse (400), an unknown path (404): same shape
+        if exc.status_code == 400:
+            return unreadable(request, exc)
+        return JSONResponse(status_code=exc.status_code, content={"error": str(exc.detail)}, headers=exc.headers)
 
     bundles: dict[str, Any] = {}
     log = log if log is not None else service.open_log()

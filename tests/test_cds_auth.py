@@ -377,3 +377,26 @@ def test_the_client_helper_sends_a_fresh_token_per_request(served, ehr, record):
         assert client.post(URL, json=call(prefetch_for(record))).status_code == 200
     assert client.get("/cds-services").status_code == 200
     assert len(log.entries(kind=service.CDS_CARD)) == 3
+
+
+def test_the_replay_memory_forgets_a_jti_only_after_its_token_expired():
+    from core.cds import ReplayCache
+
+    cache = ReplayCache()
+    assert cache.first_use(ISS, "j1", until=1_000.0, now=900.0)
+    assert not cache.first_use(ISS, "j1", until=1_000.0, now=999.0)
+    assert cache.first_use("https://other.example", "j1", until=1_000.0, now=999.0)  # per issuer
+    assert cache.first_use(ISS, "j1", until=2_000.0, now=1_500.0)  # expired long ago: refused as expired anyway
+
+
+def test_a_token_expires_with_the_clock_and_the_skew(bundle_root, tmp_path, ehr):
+    log = service.open_log(f"sqlite:///{tmp_path / 'clock.sqlite3'}")
+    now = [time.time()]
+    client = TestClient(create_app(log=log, auth=load_auth_config(ehr.write_config(tmp_path)), clock=lambda: now[0]))
+    token = ehr.token(BASE, now=now[0])  # exp = now + 120; the configured skew is 30 s
+    now[0] += 140
+    assert client.get("/cds-services", headers=bearer(token)).status_code == 200  # within the skew
+    now[0] += 20
+    r = client.get("/cds-services", headers=bearer(ehr.token(BASE, now=now[0] - 160)))
+    assert r.status_code == 401 and "expired" in r.json()["error"]
+    log.store.close()

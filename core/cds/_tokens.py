@@ -61,15 +61,19 @@ class Principal:
 class ReplayCache:
     """The ``jti`` values already accepted, per issuer, each until its token's expiry (thread-safe)."""
 
+    PURGE_EVERY_S = 10
+
     def __init__(self):
         self._seen: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
+        self._next_purge = 0.0
 
     def first_use(self, iss: str, jti: str, *, until: float, now: float) -> bool:
         """Remember ``jti`` until ``until``; False if it was already remembered."""
         with self._lock:
-            if len(self._seen) > 1024:
+            if now >= self._next_purge:  # forget expired tokens (they are refused as expired anyway)
                 self._seen = {k: t for k, t in self._seen.items() if t >= now}
+                self._next_purge = now + self.PURGE_EVERY_S
             if self._seen.get((iss, jti), -1.0) >= now:
                 return False
             self._seen[(iss, jti)] = until

@@ -71,9 +71,10 @@ def claimed_user(body: dict) -> str | None:
     length-checked and made visible, never the entry's user."""
     context = body.get("context") if isinstance(body.get("context"), dict) else {}
     auth = body.get("fhirAuthorization") if isinstance(body.get("fhirAuthorization"), dict) else {}
-    user = identifier(context.get("userId"), "context.userId", required=False)
-    subject = identifier(auth.get("subject"), "fhirAuthorization.subject", required=False)
-    return user or subject
+    claims = [identifier(value, field) for value, field in ((context.get("userId"), "context.userId"),
+                                                             (auth.get("subject"), "fhirAuthorization.subject"))
+              if isinstance(value, str) and value.strip()]  # an empty or non-text value claims nobody, as before
+    return claims[0] if claims else None
 
 
 def create_app(*, dashboard_url: str | None = None, cohorts: tuple[str, ...] | None = None, log=None,

@@ -339,15 +339,18 @@ def patient_groups(bundle: ModelBundle, record: Mapping[str, Any]) -> list[tuple
     return _patient_groups(bundle.spec, dict(record))
 
 
-def cds_card(bundle: ModelBundle, card: dict, *, hook_instance: str | None = None) -> dict:
-    """A CDS Hooks card about to be returned to an EHR (observers record it first, with its hookInstance)."""
-    return _shown(CDS_CARD, bundle, card, details={"hook_instance": hook_instance, "card": card.get("uuid")})
+def cds_card(bundle: ModelBundle, card: dict, *, hook_instance: str | None = None,
+             claims: Mapping[str, Any] | None = None) -> dict:
+    """A CDS Hooks card about to be returned to an EHR (observers record it first, with its hookInstance and
+    what the request claimed, e.g. ``claimed_user``, beside the verified user)."""
+    return _shown(CDS_CARD, bundle, card, details={"hook_instance": hook_instance, "card": card.get("uuid"),
+                                                  **(claims or {})})
 
 
-def cds_feedback(bundle: ModelBundle, feedback: dict) -> dict:
+def cds_feedback(bundle: ModelBundle, feedback: dict, *, claims: Mapping[str, Any] | None = None) -> dict:
     """CDS Hooks feedback (accepted / overridden with a reason) for a card; observers record it."""
     return _shown(CDS_FEEDBACK, bundle, feedback, details={"card": feedback.get("card"),
-                                                          "outcome": feedback.get("outcome")})
+                                                          "outcome": feedback.get("outcome"), **(claims or {})})
 
 
 def subgroup_audit(bundle: ModelBundle):

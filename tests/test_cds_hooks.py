@@ -76,8 +76,8 @@ def call(prefetch):
 
 
 @pytest.fixture(scope="module")
-def client(bundle_root):
-    return TestClient(create_app(dashboard_url="http://dash.example:8501"))
+def client(bundle_root):  # cards and feedback, not authentication (tests/test_cds_auth.py): explicitly insecure
+    return TestClient(create_app(dashboard_url="http://dash.example:8501", insecure_no_auth=True))
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
-"""`equipoise serve` as an EHR meets it: a real server process on a free port, called over HTTP with httpx;
-afterwards `equipoise log verify` and `log export` (separate processes, same store) show every card and the
-feedback, chained, with the patient only as a keyed hash."""
+"""`equipoise serve` as an EHR meets it: a real server process on a free port, configured with a trusted EHR's
+keys (``--auth-config``) and called over HTTP with httpx and a fresh signed token per call; afterwards
+`equipoise log verify` and `log export` (separate processes, same store) show every card and the feedback,
+chained, naming the verified client, with the patient only as a keyed hash. Without a token: 401; over 1 MB: 413."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 httpx = pytest.importorskip("httpx")
 
 from _browser import free_port, wait_until_up  # noqa: E402
+from _cds_tokens import ISS, SUB, Ehr, EhrAuth  # noqa: E402
 from core import service  # noqa: E402
 from test_cds_hooks import call, prefetch_for  # noqa: E402
 
@@ -21,15 +23,21 @@ CLI = [sys.executable, "-c", "import sys; from core.cli import main; sys.exit(ma
 PATIENT_ID = "mrn-000981-serve"
 
 
+EHR = Ehr()
+
+
 @pytest.fixture
 def served(bundle_root, tmp_path):
     env = os.environ | {"EQUIPOISE_BUNDLE_DIR": str(bundle_root), "EQUIPOISE_DATA_DIR": str(tmp_path / "data")}
     env.pop("EQUIPOISE_DATABASE_URL", None)
+    env.pop("EQUIPOISE_CDS_AUTH_CONFIG", None)
     port = free_port()
-    proc = subprocess.Popen(CLI + ["serve", "--port", str(port), "--dashboard-url", "http://dash.example:8501"],
+    config = EHR.write_config(tmp_path)
+    proc = subprocess.Popen(CLI + ["serve", "--port", str(port), "--dashboard-url", "http://dash.example:8501",
+                                   "--auth-config", str(config)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    wait_until_up(proc, lambda: httpx.get(f"{url}/cds-services", timeout=2).status_code == 200,
+    wait_until_up(proc, lambda: httpx.get(f"{url}/cds-services", timeout=2, auth=EhrAuth(EHR)).status_code == 200,
                   what="equipoise serve's discovery endpoint", timeout=90, errors=(httpx.HTTPError,))
     yield url, env
     proc.terminate()
@@ -42,9 +50,14 @@ def test_an_ehr_session_against_the_real_server_is_logged_and_the_chain_verifies
     record = next(r for r in service.held_out_patients(bundle) if r.get("cyp2c9") and r.get("weight_kg"))
     body = call(prefetch_for({k: v for k, v in record.items() if k != "patient_id"}))
     body["context"]["patientId"] = PATIENT_ID
-    services = httpx.get(f"{url}/cds-services").json()["services"]
+    services = httpx.get(f"{url}/cds-services", auth=EhrAuth(EHR)).json()["services"]
     assert {s["id"] for s in services} == set(service.BUNDLED)
-    with httpx.Client(base_url=url, timeout=60) as ehr:
+    anonymous = httpx.post(f"{url}/cds-services/warfarin", json=body, timeout=60)
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Bearer")
+    huge = httpx.post(f"{url}/cds-services/warfarin", json=body | {"padding": "x" * 2_000_000}, timeout=60,
+                      auth=EhrAuth(EHR))
+    assert huge.status_code == 413
+    with httpx.Client(base_url=url, timeout=60, auth=EhrAuth(EHR)) as ehr:
         cards = [ehr.post("/cds-services/warfarin", json=body).json()["cards"][0] for _ in range(2)]
         assert cards[0]["uuid"] != cards[1]["uuid"]
         r = ehr.post("/cds-services/warfarin/feedback", json={"feedback": [
@@ -59,6 +72,7 @@ def test_an_ehr_session_against_the_real_server_is_logged_and_the_chain_verifies
     assert kinds.count(service.CDS_CARD) == 2 and kinds.count(service.CDS_FEEDBACK) == 1
     cards_logged = [e for e in entries if e["kind"] == service.CDS_CARD]
     assert [e["details"]["card"] for e in cards_logged] == [c["uuid"] for c in cards]
-    assert {e["user"] for e in cards_logged} == {"Practitioner/1"}
+    assert {e["user"] for e in cards_logged} == {f"sub:{ISS}|{SUB}"}
+    assert {e["details"]["claimed_user"] for e in cards_logged} == {"Practitioner/1"}
     assert len({e["patient_ref"] for e in cards_logged}) == 1
     assert PATIENT_ID not in exported.stdout

@@ -61,3 +61,41 @@ def bundle_root(bundle_dirs):
     mp.setenv("EQUIPOISE_BUNDLE_DIR", str(root))
     yield root
     mp.undo()
+
+
+@pytest.fixture(scope="session")
+def effect_bundles(bundles):
+    """A bundled arm cohort's bundle with an *effect-modelling* model in place of its own (trees that split on
+    the arm, 200 trees, 20 bootstrap refits within arm): for tests of the what-if and counterfactual machinery,
+    which needs a model whose favoured arm can differ between patients. The bundled trials use risk modelling
+    (issue 24), under which every patient's favoured arm is the same."""
+    import dataclasses
+
+    from core.modeling.boosted import fit_boosted
+    from core.modeling.heldout import bundle_cohort
+    from core.modeling.training import labels_for
+    from core.uncertainty.ensemble import fit_ensemble
+
+    made = {}
+
+    def get(name: str):
+        if name not in made:
+            b = bundles(name)
+            cohort = bundle_cohort(b)
+            train_rows = ~cohort.frame["patient_id"].astype(str).isin(set(b.test_patient_ids)).to_numpy()
+            frame = cohort.frame[train_rows].reset_index(drop=True)
+            labels = labels_for(cohort, train_rows)
+            design = dataclasses.replace(b.model.design, effect_modelling=True)
+            params = dataclasses.replace(b.model.params, n_trees=200, num_leaves=15, min_data_in_leaf=20,
+                                         learning_rate=0.1)
+            model = fit_boosted(design, frame, labels.y, labels.weight, task="binary", params=params, seed=1)
+            ensemble = fit_ensemble(model, frame, labels.y, labels.weight, strata=frame["arm"].astype(str).to_numpy(),
+                                    n_members=20, seed=2)
+            ensemble = dataclasses.replace(ensemble, max_arm_width=b.ensemble.max_arm_width,
+                                           max_difference_width=b.ensemble.max_difference_width)
+            out = dataclasses.replace(b, model=model)
+            out.__dict__["ensemble"] = ensemble
+            made[name] = out
+        return made[name]
+
+    return get

@@ -87,10 +87,15 @@ def test_a_link_inside_a_bundle_is_refused_even_to_identical_content(colon, tmp_
 
 
 def test_a_linked_folder_inside_a_bundle_is_refused(colon, tmp_path):
-    shutil.move(colon / "ensemble", tmp_path / "ensemble")
-    (colon / "ensemble").symlink_to(tmp_path / "ensemble")
+    # a bundle with a folder (an ensemble of trees has one; a linear model's bundle may have none)
+    from _bundle_helpers import reseal
+
+    sealed = reseal(colon, tmp_path / "sealed", change={"ensemble/member_000.txt": b"tree text\n"})
+    verify_bundle(sealed)
+    shutil.move(sealed / "ensemble", tmp_path / "ensemble")
+    (sealed / "ensemble").symlink_to(tmp_path / "ensemble")
     with pytest.raises(BundleRefusedError, match=r"holds a link 'ensemble'"):
-        verify_bundle(colon)
+        verify_bundle(sealed)
 
 
 def test_a_linked_manifest_and_a_pipe_are_refused_without_hanging(colon, tmp_path):

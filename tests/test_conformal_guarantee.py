@@ -106,8 +106,10 @@ def test_calibrating_on_the_rows_the_model_was_fitted_on_undercovers():
 def test_dose_bundle_states_split_conformal_and_its_guarantee(bundles):
     b = bundles("warfarin")
     method = b.uncertainty.interval_method
-    assert method["method"].startswith("split-conformal, Mondrian by race")
-    assert ">= 90% within each race group" in method["guarantee"]
+    assert method["method"].startswith("split-conformal, Mondrian by predicted-dose band × race")
+    assert ">= 90% within each cell" in method["guarantee"]
+    # every cell has at least 30 calibration patients, and the cells partition the calibration part
+    assert min(method["cells"].values()) >= 30 and sum(method["cells"].values()) == method["n_calibration"]
     assert method["n_calibration"] == b.training.n_calibration == b.conformal.n_marginal_
     assert b.training.n_fit + b.training.n_calibration == b.training.n_train
     cov = b.uncertainty.test_coverage

@@ -60,8 +60,8 @@ def test_no_counterfactual_on_held_out_patients_starts_a_drug_or_changes_a_non_a
 
 
 @pytest.mark.parametrize("direction", ["decrease", "increase"])
-def test_a_numeric_lever_moves_only_in_its_declared_direction(bundles, direction):
-    bundle = with_actionable(bundles("actg175"), weight_kg=direction)
+def test_a_numeric_lever_moves_only_in_its_declared_direction(effect_bundles, direction):
+    bundle = with_actionable(effect_bundles("actg175"), weight_kg=direction)
     proposed = 0
     for record, result in results(bundle):
         proposed += check_allowed(bundle.spec, record, result)

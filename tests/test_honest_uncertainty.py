@@ -108,7 +108,9 @@ def test_actg175_does_not_separate_ddi_from_zdv_ddi(bundles):
                       ignore=report_columns_ignored(bundle.spec))
     separated = 0
     for r in out:
-        pair = next(p for p in r.get("pairwise", []) if {p["a"], p["b"]} == {"ddI", "ZDV+ddI"})
+        if "pairwise" not in r:  # a refused row
+            continue
+        pair = next(p for p in r["pairwise"] if {p["a"], p["b"]} == {"ddI", "ZDV+ddI"})
         lo, hi = pair["interval"]
         separated += lo > 0 or hi < 0
     assert separated <= 0.05 * len(out), separated

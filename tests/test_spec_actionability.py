@@ -91,6 +91,6 @@ def test_bundled_cohorts_never_let_a_drug_be_started_or_weight_be_a_lever(path):
         assert not spec.feature("weight_kg").actionable
         assert [f.name for f in spec.features if f.actionable] == []
     if spec.name == "warfarin":
-        assert spec.feature("current_smoker").actionable == "stop"
-        assert {f.name for f in spec.features if f.actionable} == {"amiodarone", "enzyme_inducer", "aspirin",
-                                                                  "simvastatin", "current_smoker"}
+        # only the established pharmacological levers (IWPC formula, CPIC): associations with aspirin,
+        # simvastatin or smoking in this observational cohort are not identified as effects (issue 24)
+        assert {f.name for f in spec.features if f.actionable} == {"amiodarone", "enzyme_inducer"}

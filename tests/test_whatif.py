@@ -197,8 +197,8 @@ def test_invalid_what_if_values_raise_the_validation_error(bundles, changes, mes
 # --- counterfactual -----------------------------------------------------------------------------
 
 
-def test_the_smallest_point_flip_is_minimal_and_touches_only_the_lever(bundles):
-    bundle = with_actionable(bundles("actg175"), weight_kg="any")
+def test_the_smallest_point_flip_is_minimal_and_touches_only_the_lever(effect_bundles):
+    bundle = with_actionable(effect_bundles("actg175"), weight_kg="any")
     for rec in held_out_records(bundle):
         record = {k: v for k, v in rec.items() if k != "patient_id"}
         result = quiet(counterfactual, bundle, record)
@@ -254,7 +254,8 @@ def test_a_dose_change_is_reached_by_a_stop_and_verified_by_re_prediction(bundle
 
 
 def test_pairs_are_searched_only_when_no_single_change_suffices_matching_brute_force(bundles):
-    bundle = dataclasses.replace(bundles("warfarin"))
+    # the machinery, not the spec: every co-medication made a lever (the spec keeps only amiodarone and inducers)
+    bundle = with_actionable(bundles("warfarin"), aspirin="stop", simvastatin="stop", current_smoker="stop")
     bundle.__dict__["conformal"] = None  # no interval: every reached target is reported within uncertainty
     actionable = [f.name for f in bundle.spec.features if f.actionable]
     record = typical(bundle, **{n: 1 for n in actionable})  # every lever can be stopped

@@ -139,6 +139,8 @@ def train(cohort: Cohort, *, progress: Callable[[str], None] | None = None, grid
             f"(never used to fit or tune the model)")
     f_frame = frame[fit].reset_index(drop=True)
     y, w, strata = labels.y[fit], labels.weight[fit], labels.strata[fit]
+    if spec.is_dose:  # dose quintiles of the fitting rows only: the calibration part's doses never shape the folds
+        strata = pd.qcut(y, 5, labels=False, duplicates="drop").astype(str)
     design = Design.fit(spec, f_frame)
     fit_folds = _folds(strata, seed=spec.seed)
     default, default_max = default_grid(task)

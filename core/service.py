@@ -380,6 +380,15 @@ def open_log(url: str | None = None):
     return AuditLog(upgrade_store(url))
 
 
+def rotate_log_key():
+    """Put a new MAC key first in the audit log's key file (the older ones stay, to verify what they signed);
+    returns the :class:`~core.audit.anchors.KeyRing`."""
+    from .audit.anchors import rotate_key
+    from .store import data_dir
+
+    return rotate_key(data_dir())
+
+
 def log_context(log, *, user: str | None = None, role: str | None = None, page: str | None = None,
                 patient_id=None, session=None):
     """From now on in this script run or command, every result this module returns is first committed

@@ -141,7 +141,9 @@ def _parser() -> argparse.ArgumentParser:
     e = gsub.add_parser("export", help="every entry (seq, prev_hash, hash, body) as JSON Lines; the export is logged")
     e.add_argument("--format", choices=["jsonl"], default="jsonl")
     e.add_argument("--reports", action="store_true", help="include the full report JSON stored with each entry")
-    e.add_argument("--out", help="write to this file instead of standard output")
+    e.add_argument("--out", help="write to this new file instead of standard output (an existing one is refused; "
+                   "never written through a link)")
+    e.add_argument("--force", action="store_true", help="replace an existing --out file (a link is replaced, not followed)")
     e.add_argument("--user", help="who exports (default: the operating-system user)")
     e.set_defaults(func=cmd_log_export)
     for add_commands in COMMAND_MODULES:
@@ -317,13 +319,18 @@ def cmd_log_rotate_key(args) -> int:
 
 
 def cmd_log_export(args) -> int:
+    from ._outfile import check_out_path, replacing
+
+    if args.force and not args.out:
+        raise InputFileError("--force replaces an existing --out file: use it with --out.")
+    target = check_out_path(args.out, force=args.force) if args.out else None  # before the export is logged
     log = service.open_log()
     with service.log_context(log, user=args.user, page="cli log export"):
         service.record_export("audit_log", details={"format": args.format, "reports": args.reports})
-    if not args.out:
+    if target is None:
         log.export_jsonl(sys.stdout, reports=args.reports)
         return 0
-    with open(args.out, "w", encoding="utf-8") as out:
+    with replacing(target, force=args.force) as out:
         n = log.export_jsonl(out, reports=args.reports)
     print(f"{n} entries written to {args.out}", file=sys.stderr)
     return 0

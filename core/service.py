@@ -44,8 +44,8 @@ from ._service_board import (add_case, add_cases_from_csv, board_export, board_s
                              may_sign_off, meeting_record, meetings, new_meeting, present, reorder_cases, set_triage,
                              sign_off)
 from ._service_quality import validate_by_site  # noqa: F401  (leave-one-site-out validation; core/_service_quality.py)
-from ._views import (cds_app, decode_link_record, input_rows, record_from_fhir, upload_frame,  # noqa: F401
-                     upload_record, warning_digest)
+from ._views import (cds_app, decode_link_record, input_rows, link_form_values, record_from_fhir,  # noqa: F401
+                     upload_frame, upload_record, warning_digest)
 
 
 # --- bundles ---------------------------------------------------------------------------------------

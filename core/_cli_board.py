@@ -196,10 +196,8 @@ def cmd_show(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from ._outfile import check_out_path, write_out
-
-    out = check_out_path(args.out, force=args.force)  # before the export is made and logged
+    out = service.check_out_path(args.out, force=args.force)  # before the export is made and logged
     content = service.board_export(args.meeting, format=args.format, case=args.case)
-    write_out(out, content, force=args.force)
+    service.write_out(out, content, force=args.force)
     print(f"{args.format.upper()} report written to {args.out} ({len(content):,} bytes)", file=sys.stderr)
     return 0

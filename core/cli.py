@@ -319,18 +319,16 @@ def cmd_log_rotate_key(args) -> int:
 
 
 def cmd_log_export(args) -> int:
-    from ._outfile import check_out_path, replacing
-
     if args.force and not args.out:
         raise InputFileError("--force replaces an existing --out file: use it with --out.")
-    target = check_out_path(args.out, force=args.force) if args.out else None  # before the export is logged
+    target = service.check_out_path(args.out, force=args.force) if args.out else None  # before the export is logged
     log = service.open_log()
     with service.log_context(log, user=args.user, page="cli log export"):
         service.record_export("audit_log", details={"format": args.format, "reports": args.reports})
     if target is None:
         log.export_jsonl(sys.stdout, reports=args.reports)
         return 0
-    with replacing(target, force=args.force) as out:
+    with service.replacing_out(target, force=args.force) as out:
         n = log.export_jsonl(out, reports=args.reports)
     print(f"{n} entries written to {args.out}", file=sys.stderr)
     return 0

@@ -29,7 +29,7 @@ from .fairness.patient_warnings import METRIC_NAMES  # noqa: F401  (plain names 
 from .modeling.bundle import BundleRefusedError, ModelBundle, load_bundle, verify_bundle
 from .modeling.signing import SigningConfigError, require_trusted_signer
 from ._service_auth import (PAGE_ROLES, ROLES, Identity, RolesFileError, check_roles, local_identity,  # noqa: F401
-                            may_open, record_sign_in, record_sign_out, roles_file, signed_in_identity, signed_out_identity)
+                            local_mode_exposure, may_open, record_sign_in, record_sign_out, roles_file, signed_in_identity, signed_out_identity)
 
 DEFAULT_COHORT = "actg175"
 
@@ -44,6 +44,8 @@ from ._service_board import (add_case, add_cases_from_csv, board_export, board_s
                              may_sign_off, meeting_record, meetings, new_meeting, present, reorder_cases, set_triage,
                              sign_off)
 from ._service_quality import validate_by_site  # noqa: F401  (leave-one-site-out validation; core/_service_quality.py)
+from ._outfile import check_out_path, replacing as replacing_out, write_out  # noqa: F401  (every --out file)
+from ._service_log import rotate_log_key  # noqa: F401  (the audit log's MAC key)
 from ._views import (cds_app, decode_link_record, input_rows, link_form_values, record_from_fhir,  # noqa: F401
                      upload_frame, upload_record, warning_digest)
 
@@ -378,15 +380,6 @@ def open_log(url: str | None = None):
     from .audit import AuditLog
 
     return AuditLog(upgrade_store(url))
-
-
-def rotate_log_key():
-    """Put a new MAC key first in the audit log's key file (the older ones stay, to verify what they signed);
-    returns the :class:`~core.audit.anchors.KeyRing`."""
-    from .audit.anchors import rotate_key
-    from .store import data_dir
-
-    return rotate_key(data_dir())
 
 
 def log_context(log, *, user: str | None = None, role: str | None = None, page: str | None = None,

@@ -23,7 +23,7 @@ from typing import Any
 from ._errors import BundleIntegrityError, PatientValidationError
 from .data.cohorts import BUNDLED, load_cohort  # noqa: F401  (BUNDLED: the bundled cohorts' names)
 from .data import limits  # noqa: F401  (input bounds and bounded readers, for the CLI and pages)
-from ._format import inert_markdown  # noqa: F401  (text from users, uploads or an EHR, inert as Markdown)
+from ._format import inert_markdown, visible_text  # noqa: F401  (others' text: inert Markdown, no bidi)
 from .fairness.groups import is_intersection  # noqa: F401  (for pages: is an audited attribute an intersection?)
 from .fairness.patient_warnings import METRIC_NAMES  # noqa: F401  (plain names of audit metrics, for pages)
 from .modeling.bundle import BundleRefusedError, ModelBundle, load_bundle, verify_bundle

@@ -73,7 +73,8 @@ def add_commands(sub) -> None:
 
     e = _command(bsub, "export", "write the meeting's report (or one case's) as PDF or HTML", cmd_export)
     e.add_argument("--format", choices=["pdf", "html"], required=True)
-    e.add_argument("--out", required=True)
+    e.add_argument("--out", required=True, help="a new file (an existing one is refused; never written through a link)")
+    e.add_argument("--force", action="store_true", help="replace an existing --out file (a link is replaced, not followed)")
     e.add_argument("--case", help="only this case")
 
 
@@ -195,7 +196,8 @@ def cmd_show(args) -> int:
 
 
 def cmd_export(args) -> int:
+    out = service.check_out_path(args.out, force=args.force)  # before the export is made and logged
     content = service.board_export(args.meeting, format=args.format, case=args.case)
-    Path(args.out).write_bytes(content)
+    service.write_out(out, content, force=args.force)
     print(f"{args.format.upper()} report written to {args.out} ({len(content):,} bytes)", file=sys.stderr)
     return 0

@@ -71,10 +71,41 @@ _LIST = re.compile(r"^(\s*)(\d*)([-+.)])(\s)", re.MULTILINE)   # a line that wou
 _AUTOLINK = re.compile(r"(?i)\b(https?|ftp)://|\b(www)\.|@")   # GFM turns bare URLs, www. and emails into links
 
 
+# Unicode bidi controls (they reorder what is shown: "U+202E" makes "txt.exe" look like "exe.txt") and control
+# characters other than line breaks and tabs: shown as a visible code, never applied.
+_INVISIBLE = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f"
+                        "\u202a-\u202e\u2066-\u2069]")
+
+
+def visible_text(text) -> str:
+    """``text`` with every bidi control (U+202A–U+202E, U+2066–U+2069, U+200E/F, U+061C) and control
+    character other than newline, carriage return and tab replaced by a visible ``[U+XXXX]``: other people's
+    text can then not reorder or hide what is shown around it (board pages and reports, audit-log names)."""
+    return _INVISIBLE.sub(lambda m: f"[U+{ord(m.group()):04X}]", str(text))
+
+
+def visible_strings(obj):
+    """``obj`` (strings, tuples, lists, dicts and frozen dataclasses of them) with :func:`visible_text` applied
+    to every string in it; other values as they are."""
+    import dataclasses
+
+    if isinstance(obj, str):
+        return visible_text(obj)
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(visible_strings(v) for v in obj)
+    if isinstance(obj, dict):
+        return {k: visible_strings(v) for k, v in obj.items()}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.replace(obj, **{f.name: visible_strings(getattr(obj, f.name))
+                                           for f in dataclasses.fields(obj) if f.init})
+    return obj
+
+
 def inert_markdown(text) -> str:
     """``text`` escaped so a Markdown renderer shows it literally: no emphasis, links, images, HTML, LaTeX,
-    autolinks or list markers. Line breaks are kept as they are (a caller may make them hard breaks)."""
-    escaped = _MARKDOWN.sub(r"\\\1", str(text))
+    autolinks or list markers, and no bidi or control character (:func:`visible_text`). Line breaks are kept
+    as they are (a caller may make them hard breaks)."""
+    escaped = _MARKDOWN.sub(r"\\\1", visible_text(text))
     escaped = _AUTOLINK.sub(_unlink, escaped)
     return _LIST.sub(r"\1\2\\\3\4", escaped)
 

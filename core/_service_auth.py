@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from ._observers import SIGN_IN, SIGN_OUT, _shown
 from .auth import (PAGE_ROLES, ROLES, Identity, RolesFileError, identity_from_claims, load_roles,  # noqa: F401
-                   local_identity, may_open, roles_file, signed_out_identity)
+                   local_identity, local_mode_exposure, may_open, roles_file, signed_out_identity)
 
 
 def signed_in_identity(claims: Mapping) -> Identity:

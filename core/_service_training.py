@@ -10,9 +10,7 @@ carry manipulated advice.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import math
 import secrets
@@ -22,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ._csv import csv_text
 from ._errors import EquipoiseError
 from ._observers import (TRAINING_ADVICE, TRAINING_ANSWER, TRAINING_CASE, TRAINING_DEBRIEF, TRAINING_REPORT,
                          TRAINING_SESSION, _shown)
@@ -354,11 +353,7 @@ def training_cases_csv(session_id: str, *, url: str | None = None) -> str:
     from . import service
 
     report = training_report(session_id, url=url)
-    buffer = io.StringIO()
     fields = ["trainee", "case", "initial", "confidence", "advice", "advice_manipulated", "final", "truth"]
-    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    for r in report.rows:
-        writer.writerow({k: v for k, v in r.to_dict().items() if k in fields})
-    service.record_export("training_cases_csv", content=buffer.getvalue(), details={"session": report.session})
-    return buffer.getvalue()
+    content = csv_text((r.to_dict() for r in report.rows), fields)  # text cells a spreadsheet would run: '-prefixed
+    service.record_export("training_cases_csv", content=content, details={"session": report.session})
+    return content

@@ -42,6 +42,13 @@ def decode_link_record(token: str) -> dict:
     return decode_record(token)
 
 
+def link_form_values(spec, record):
+    """What of a deep link's inputs the form can show, and a sentence (clinical words) per value left empty."""
+    from .data.link_values import link_form_values as _values
+
+    return _values(spec, record)
+
+
 def warning_digest(warnings, *, fold: tuple[str, ...] = ()):
     """What a page shows prominently (at most three banners, one per kind) and what it folds away."""
     from .reporting.banners import digest

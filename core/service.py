@@ -23,13 +23,13 @@ from typing import Any
 from ._errors import BundleIntegrityError, PatientValidationError
 from .data.cohorts import BUNDLED, load_cohort  # noqa: F401  (BUNDLED: the bundled cohorts' names)
 from .data import limits  # noqa: F401  (input bounds and bounded readers, for the CLI and pages)
-from ._format import inert_markdown  # noqa: F401  (text from users, uploads or an EHR, inert as Markdown)
+from ._format import inert_markdown, visible_text  # noqa: F401  (others' text: inert Markdown, no bidi)
 from .fairness.groups import is_intersection  # noqa: F401  (for pages: is an audited attribute an intersection?)
 from .fairness.patient_warnings import METRIC_NAMES  # noqa: F401  (plain names of audit metrics, for pages)
 from .modeling.bundle import BundleRefusedError, ModelBundle, load_bundle, verify_bundle
 from .modeling.signing import SigningConfigError, require_trusted_signer
 from ._service_auth import (PAGE_ROLES, ROLES, Identity, RolesFileError, check_roles, local_identity,  # noqa: F401
-                            may_open, record_sign_in, record_sign_out, roles_file, signed_in_identity, signed_out_identity)
+                            local_mode_exposure, may_open, record_sign_in, record_sign_out, roles_file, signed_in_identity, signed_out_identity)
 
 DEFAULT_COHORT = "actg175"
 
@@ -44,8 +44,10 @@ from ._service_board import (add_case, add_cases_from_csv, board_export, board_s
                              may_sign_off, meeting_record, meetings, new_meeting, present, reorder_cases, set_triage,
                              sign_off)
 from ._service_quality import validate_by_site  # noqa: F401  (leave-one-site-out validation; core/_service_quality.py)
-from ._views import (cds_app, decode_link_record, input_rows, record_from_fhir, upload_frame,  # noqa: F401
-                     upload_record, warning_digest)
+from ._outfile import check_out_path, replacing as replacing_out, write_out  # noqa: F401  (every --out file)
+from ._service_log import rotate_log_key  # noqa: F401  (the audit log's MAC key)
+from ._views import (cds_app, decode_link_record, input_rows, link_form_values, record_from_fhir,  # noqa: F401
+                     upload_frame, upload_record, warning_digest)
 
 
 # --- bundles ---------------------------------------------------------------------------------------

@@ -45,6 +45,10 @@ def current_identity():
     """The :class:`core.auth.Identity` of this session: local mode's single user; or the signed-in person
     with their roles; or a signed-out visitor (no role). A malformed roles file stops the page, saying why."""
     if not oidc_mode():
+        exposed = service.local_mode_exposure(st.get_option("server.address"))
+        if exposed:  # every visitor would hold every role: say why and show nothing
+            st.error(exposed, icon=":material/block:")
+            st.stop()
         return service.local_identity()
     claims = st.user.to_dict()
     if not claims.get("is_logged_in"):

@@ -37,7 +37,7 @@ def choose_meeting(*, where=st):
     if not meetings:
         return None
     ids = [m.id for m in meetings]
-    names = {m.id: f"{m.date} · {m.title}" for m in meetings}
+    names = {m.id: service.visible_text(f"{m.date} · {m.title}") for m in meetings}
     current = st.session_state.get(K.BD_MEETING)
     chosen = where.selectbox("Meeting", ids, index=ids.index(current) if current in ids else 0,
                              format_func=lambda i: names[i], key=K.BD_W_MEETING)
@@ -49,7 +49,7 @@ def case_index(record, *, where=st) -> int | None:
     """The position (0-based) of the case chosen for this meeting, shared with the presenter view."""
     if not record.cases:
         return None
-    labels = [c.case.label for c in record.cases]
+    labels = [service.visible_text(c.case.label) for c in record.cases]
     index = st.session_state.setdefault(K.BD_INDEX, {}).get(record.meeting.id, 0)
     index = min(index, len(labels) - 1)
     chosen = where.selectbox("Case", range(len(labels)), index=index, format_func=lambda i: labels[i],

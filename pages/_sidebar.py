@@ -124,6 +124,11 @@ def _pick_test_patient(name: str) -> None:
 def _patient_form(bundle: ModelBundle) -> None:
     spec, name = bundle.spec, bundle.spec.name
     start = st.session_state[FORM_RAW].get(name) or {}  # a new patient starts unknown: nothing is invented
+    if st.session_state.get(K.LINK_PENDING) == name:  # an EHR link's inputs: only what the form can show
+        start, problems = service.link_form_values(spec, start)
+        st.session_state[FORM_RAW][name] = start
+        if problems:
+            st.session_state[LINK_ERROR] = " ".join(problems)
     errors = st.session_state.get(REFUSED, {}).get(name, {})
     with st.form(K.form(name)):
         raw = {}

@@ -24,7 +24,7 @@ st.caption("Every report, what-if, counterfactual, export and decision shown in 
 
 cols = st.columns(3)
 users = ["(everyone)"] + log.users()
-user = cols[0].selectbox("User", users, key=K.AL_USER)
+user = cols[0].selectbox("User", users, key=K.AL_USER, format_func=service.visible_text)
 patient = cols[1].text_input("Patient identifier or reference", key=K.AL_PATIENT,
                              help="A patient identifier is turned into its keyed reference here; never stored raw.")
 today = dt.datetime.now(dt.timezone.utc).date()
@@ -37,8 +37,9 @@ if patient.strip():
 
 entries = log.entries(user=None if user == users[0] else user, patient_ref=ref, since=since, until=until,
                       limit=1000, newest_first=True)
-st.dataframe([{"seq": e.seq, "time (UTC)": e.time, "kind": e.kind, "user": e.user, "role": e.role,
-               "page": e.page or "", "patient": (e.patient_ref or "")[:12],
+st.dataframe([{"seq": e.seq, "time (UTC)": e.time, "kind": e.kind, "user": service.visible_text(e.user),
+               "role": service.visible_text(e.role), "page": service.visible_text(e.page or ""),
+               "patient": (e.patient_ref or "")[:12],
                "bundle": (e.bundle or {}).get("id") or "",
                "warnings": ", ".join(f"{w['severity']}: {w['kind']}" for w in e.warnings)} for e in entries],
              hide_index=True, width="stretch")

@@ -39,9 +39,10 @@ st.caption(inert(f"Question: {c.case.question or '(none)'} · Context: {c.case.c
 
 st.subheader("Versions")
 if c.decisions:
-    st.dataframe([{"version": d.version, "recommendation": d.recommendation, "agrees with model": d.agrees_with_model,
-                   "recorded": f"{d.created_at} by {d.created_by}",
-                   "signed off": f"{d.signed_off_at} by {d.signed_off_by}" if d.signed_off else "no"}
+    st.dataframe([{"version": d.version, "recommendation": service.visible_text(d.recommendation),
+                   "agrees with model": d.agrees_with_model,
+                   "recorded": service.visible_text(f"{d.created_at} by {d.created_by}"),
+                   "signed off": service.visible_text(f"{d.signed_off_at} by {d.signed_off_by}") if d.signed_off else "no"}
                   for d in reversed(c.decisions)], hide_index=True, width="stretch")
 else:
     st.caption("No decision recorded yet.")

@@ -6,7 +6,7 @@ take_over()
 
 from pages._auth import require
 
-require("subgroups")  # stops here, saying why, unless this person's role may open this page
+identity = require("subgroups")  # stops here, saying why, unless this person's role may open this page
 
 import pandas as pd
 import streamlit as st
@@ -45,7 +45,9 @@ if audit is None:
 
 audit = audit.to_dict()
 settings = audit["settings"]
-mine = service.patient_groups(bundle, selection.record) if selection.record else []
+# one patient's groups only for a role that may open that patient (the Patient page), never via ?patient= for others
+mine = service.patient_groups(bundle, selection.record) if selection.record and service.may_open(identity, "patient") \
+    else []
 n_tests, correction = settings.get("n_tests"), CORRECTION_NAMES.get(settings.get("correction"), settings.get("correction"))
 tested = ", ".join(metric_label(m) for m in settings.get("flag_metrics", []))
 st.caption(f"Held-out test split, n={audit['overall']['n']}; {settings['n_boot']} bootstrap resamples; "

@@ -77,6 +77,6 @@ def test_verify_export_and_a_deleted_row(store_env, capsys):
 
 def test_db_upgrade_and_user_without_log(store_env, capsys):
     assert main(["db", "upgrade"]) == 0
-    assert "at revision 0003 (head)" in capsys.readouterr().out
+    assert "at revision 0004 (head)" in capsys.readouterr().out
     assert main(["predict", "--bundle", "x", "--patient", "-", "--user", "bob"]) == 2
     assert "use it with --log" in capsys.readouterr().err

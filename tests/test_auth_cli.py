@@ -14,27 +14,31 @@ ALLOWED = "clinician, board_chair, board_member, trainee, instructor, admin"
 
 def test_a_good_file_lists_each_user_and_exits_0(tmp_path, capsys):
     path = tmp_path / "roles.toml"
-    path.write_text('[users]\n"Ana@Example.org" = ["clinician", "admin"]\n"x1" = []\n', encoding="utf-8")
+    path.write_text('[users]\n"email:Ana@Example.org" = ["clinician", "admin"]\n"sub:https://idp.example|x1" = []\n',
+                    encoding="utf-8")
     assert main(["roles", "check", "--file", str(path)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == ["ana@example.org: admin, clinician", "x1: (no role)",
+    assert out == ["email:ana@example.org: admin, clinician", "sub:https://idp.example|x1: (no role)",
                    f"2 users in {path}; roles allowed: {ALLOWED}"]
     assert main(["roles", "check", "--file", str(path), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["users"] == {"ana@example.org": ["admin", "clinician"], "x1": []}
+    assert json.loads(capsys.readouterr().out)["users"] == {"email:ana@example.org": ["admin", "clinician"],
+                                                            "sub:https://idp.example|x1": []}
 
 
 def test_the_default_file_is_the_one_the_dashboard_reads(tmp_path, monkeypatch, capsys):
     path = tmp_path / "elsewhere.toml"
-    path.write_text('[users]\n"ben@example.org" = "trainee"\n', encoding="utf-8")
+    path.write_text('[users]\n"email:ben@example.org" = "trainee"\n', encoding="utf-8")
     monkeypatch.setenv("EQUIPOISE_ROLES_FILE", str(path))
     assert main(["roles", "check"]) == 0
-    assert capsys.readouterr().out.startswith("ben@example.org: trainee\n")
+    assert capsys.readouterr().out.startswith("email:ben@example.org: trainee\n")
 
 
 @pytest.mark.parametrize("text, message", [
-    ('[users]\n"a@b.org" = ["doctor"]', R.UNKNOWN_ROLE.format(path="{path}", user="a@b.org", role="doctor",
-                                                              allowed=ALLOWED)),
-    ('[users]\n"a@b.org" = 5', R.BAD_VALUE.format(path="{path}", user="a@b.org", value=5, allowed=ALLOWED)),
+    ('[users]\n"email:a@b.org" = ["doctor"]', R.UNKNOWN_ROLE.format(path="{path}", user="email:a@b.org",
+                                                                    role="doctor", allowed=ALLOWED)),
+    ('[users]\n"email:a@b.org" = 5', R.BAD_VALUE.format(path="{path}", user="email:a@b.org", value=5,
+                                                        allowed=ALLOWED)),
+    ('[users]\n"a@b.org" = ["admin"]', R.UNTYPED.format(path="{path}", user="a@b.org")),
 ])
 def test_a_bad_file_is_named_with_exit_2(tmp_path, capsys, text, message):
     path = tmp_path / "roles.toml"

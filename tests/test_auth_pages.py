@@ -20,9 +20,9 @@ AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret":
         "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
 ROLES = """
 [users]
-"ana@example.org" = ["clinician"]
-"ben@example.org" = ["admin"]
-"tess@example.org" = ["trainee"]
+"email:ana@example.org" = ["clinician"]
+"email:ben@example.org" = ["admin"]
+"email:tess@example.org" = ["trainee"]
 """
 
 
@@ -51,7 +51,8 @@ def _app(user: dict | None) -> AppTest:
 
 
 def _signed_in(email: str, name: str = "Test Person") -> dict:
-    return {"is_logged_in": True, "email": email, "name": name, "sub": f"sub-{email}"}
+    return {"is_logged_in": True, "email": email, "email_verified": True, "name": name, "sub": f"sub-{email}",
+            "iss": "https://login.example.org"}
 
 
 def _openable(at: AppTest) -> set[str]:
@@ -104,9 +105,9 @@ def test_a_clinician_sees_the_clinical_pages_and_is_logged_by_name_and_role(role
     assert "Signed in as Ana Silva (ana@example.org) · clinician" in [rendered(c.value) for c in at.sidebar.caption]
     assert at.sidebar.button(key="auth.sign_out")
     signed = _entries("sign_in", before)
-    assert [(e.user, e.role) for e in signed] == [("ana@example.org", "clinician")]
+    assert [(e.user, e.role) for e in signed] == [("email:ana@example.org", "clinician")]
     reports = _entries("patient_report", before)
-    assert reports and {(e.user, e.role) for e in reports} == {("ana@example.org", "clinician")}
+    assert reports and {(e.user, e.role) for e in reports} == {("email:ana@example.org", "clinician")}
     at.run()  # a rerun of the same session: no second sign-in entry
     assert len(_entries("sign_in", before)) == 1
 
@@ -117,6 +118,22 @@ def test_an_admin_sees_the_audit_log_but_no_patient_page(roles):
     assert _openable(at) == {"subgroups", "model_card", "audit_log"}
     at.switch_page("pages/audit_log.py").run()
     assert not at.exception and at.title[0].value == "Audit log"
+
+
+def test_a_subject_spelling_the_admins_address_opens_nothing(roles):
+    # issue 26's role takeover: the subject is the admin's address in capitals, the verified e-mail another
+    mallory = {"is_logged_in": True, "iss": "https://login.example.org", "sub": "BEN@example.org",
+               "email": "mallory@evil.example", "email_verified": True, "name": "Mallory"}
+    at = _app(mallory).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert _openable(at) == set() and [t.value for t in at.title] == ["Sign in"]
+    page = AppTest.from_file(str(ROOT / "pages" / "audit_log.py"), default_timeout=60)  # the page's own check
+    page.secrets, page.user = {"auth": dict(AUTH)}, mallory
+    page.session_state["eq.routed"] = True
+    page.run()
+    assert not page.exception and not page.dataframe
+    assert "needs one of the roles: admin. You are signed in as Mallory (mallory@evil.example) with the roles: " \
+           "none." in rendered(page.error[0].value)
 
 
 def test_a_page_run_without_its_role_stops_with_a_message(roles):
@@ -153,11 +170,11 @@ def test_a_signed_in_person_without_a_role_is_told_to_ask_the_admin(roles):
 
 
 def test_a_malformed_roles_file_stops_the_app_saying_why(roles):
-    roles.write_text('[users]\n"ana@example.org" = ["doctor"]\n', encoding="utf-8")
+    roles.write_text('[users]\n"email:ana@example.org" = ["doctor"]\n', encoding="utf-8")
     at = _app(_signed_in("ana@example.org")).run()
     assert not at.exception, [e.value for e in at.exception]
     message = rendered(at.error[0].value)
-    assert "gives user 'ana@example.org' the role 'doctor', which is not one of: clinician" in message
+    assert "gives user 'email:ana@example.org' the role 'doctor', which is not one of: clinician" in message
     assert not at.title and not at.sidebar.selectbox
 
 
@@ -166,7 +183,7 @@ def test_sign_out_is_logged_before_the_session_ends(roles):
     at = _app(_signed_in("ben@example.org")).run()
     at.sidebar.button(key="auth.sign_out").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert [(e.user, e.role) for e in _entries("sign_out", before)] == [("ben@example.org", "admin")]
+    assert [(e.user, e.role) for e in _entries("sign_out", before)] == [("email:ben@example.org", "admin")]
     assert at.user.get("is_logged_in") is False
     at.run()  # AppTest reruns the page itself (no router): its own check now refuses the signed-out visitor
     assert not at.exception, [e.value for e in at.exception]

@@ -190,4 +190,4 @@ def test_migration_0002_downgrades_and_upgrades_again(log):
         config.attributes["connection"] = conn
         command.downgrade(config, "0001")
     assert tables() == set() and log.store.revision() == "0001"
-    assert upgrade(log.store) == "0003" and len(tables()) == 7
+    assert upgrade(log.store) == "0004" and len(tables()) == 7

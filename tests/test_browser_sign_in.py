@@ -18,7 +18,7 @@ import pytest
 from tests._browser import BROWSER_MARKS, SHOTS, free_port, launch, start_server, stop_server, wait_until_up
 
 pytestmark = BROWSER_MARKS
-ANA = {"sub": "ana@example.org", "email": "ana@example.org", "name": "Ana Silva"}
+ANA = {"sub": "ana@example.org", "email": "ana@example.org", "email_verified": True, "name": "Ana Silva"}
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def app(provider, bundle_dirs, tmp_path_factory):
         'cookie_secret = "a-cookie-secret-for-this-test-only-0123456789"\n'
         'client_id = "equipoise"\nclient_secret = "not-a-secret"\n'
         f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n', encoding="utf-8")
-    (tmp / "roles.toml").write_text('[users]\n"ana@example.org" = ["clinician"]\n', encoding="utf-8")
+    (tmp / "roles.toml").write_text('[users]\n"email:ana@example.org" = ["clinician"]\n', encoding="utf-8")
     env = {"EQUIPOISE_ROLES_FILE": str(tmp / "roles.toml"), "EQUIPOISE_DATA_DIR": str(tmp / "data"),
            "AUTHLIB_INSECURE_TRANSPORT": "1"}  # plain http to a provider on 127.0.0.1, in this test only
     proc, url = start_server(bundle_dirs("actg175").parent, port=port, extra_env=env,
@@ -131,6 +131,6 @@ def test_sign_in_role_limited_navigation_and_sign_out(app, monkeypatch):
         finally:
             browser.close()
     kinds = _log_kinds(data_dir, monkeypatch)
-    assert ("sign_in", "ana@example.org", "clinician") in kinds
-    assert ("sign_out", "ana@example.org", "clinician") in kinds
-    assert {(u, r) for k, u, r in kinds if k == "patient_report"} == {("ana@example.org", "clinician")}
+    assert ("sign_in", "email:ana@example.org", "clinician") in kinds
+    assert ("sign_out", "email:ana@example.org", "clinician") in kinds
+    assert {(u, r) for k, u, r in kinds if k == "patient_report"} == {("email:ana@example.org", "clinician")}

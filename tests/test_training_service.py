@@ -193,7 +193,7 @@ def test_migration_0003_downgrades_and_upgrades_again(db_url):
     store.engine.dispose()
     assert not {t for t in inspect(store.engine).get_table_names() if t.startswith("training_")}
     assert store.revision() == "0002"
-    assert upgrade(store) == "0003"
+    assert upgrade(store) == "0004"
     assert "training_answers" in inspect(store.engine).get_table_names()
     store.close()
 

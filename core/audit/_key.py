@@ -18,24 +18,34 @@ def key_path(data_dir: str | Path) -> Path:
     return Path(os.environ.get(KEY_ENV) or Path(data_dir) / KEY_FILE)
 
 
+def write_new_secret(path: Path, text: str, *, replace: bool = False) -> None:
+    """Write ``text`` to ``path`` as a new file of mode 0600, atomically. Without ``replace`` a file another
+    process made first wins (its content is kept); with it, ``path`` is replaced (never written through: a
+    symlink at ``path`` is replaced by the new file, its target left alone)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        os.write(fd, text.encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        if replace:
+            os.replace(tmp, path)
+            return
+        os.link(tmp, path)  # fails if another process made the key first: use theirs
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def load_key(data_dir: str | Path) -> bytes:
     """The 32-byte key, created (mode 0600, atomically: two processes agree on one key) if absent."""
     path = key_path(data_dir)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, secrets.token_hex(32).encode("ascii") + b"\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, path)  # fails if another process made the key first: use theirs
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
+        write_new_secret(path, secrets.token_hex(32) + "\n")
     text = path.read_text(encoding="ascii").strip()
     try:
         key = bytes.fromhex(text)

@@ -1,4 +1,6 @@
-"""The append-only audit log: every entry chained to the one before by ``sha256(prev_hash + body)``.
+"""The append-only audit log: every entry chained to the one before by ``sha256(prev_hash + body)``,
+MAC'd under a key held outside the database, and checkpointed now and then to an append-only file outside
+it (:mod:`core.audit.anchors`).
 
 Appends are serialized, so the chain never forks: on SQLite the transaction starts with ``BEGIN
 IMMEDIATE`` (the database's write lock), on PostgreSQL it locks the chain-head row with ``SELECT … FOR
@@ -8,7 +10,10 @@ UPDATE``; either way the entry and the moved head commit together, or neither do
 from __future__ import annotations
 
 import json
+import threading
+import time as _time
 import zlib
+from pathlib import Path
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -21,6 +26,8 @@ from .._errors import EquipoiseError
 from ..store import ChainHeadRow, LogEntryRow, Store
 from ._canonical import GENESIS, canonical_json, chain_hash, report_json, sha256_hex
 from ._key import load_key, patient_reference
+from .anchors import (CHECKPOINT_SECONDS, AnchorError, append_checkpoint, checkpoint_every, checkpoints_path,
+                      load_keyring, read_checkpoints, verify_anchors)
 
 FORMAT_VERSION = 1
 SEVERITIES = ("high", "medium", "low", "info")
@@ -72,13 +79,30 @@ def _plain(value, where: str):
 
 
 class AuditLog:
-    """The log in one store. ``key`` is the HMAC key for patient references (from the data directory)."""
+    """The log in one store. ``key`` is the HMAC key for patient references (from the data directory).
+    ``checkpoints`` (default ``$EQUIPOISE_AUDIT_CHECKPOINTS``, else beside the keys in the data directory)
+    is the append-only file of signed checkpoints; this object writes one on its first append, then every
+    ``checkpoint_every`` entries it appends and after any quiet spell of ``checkpoint_seconds``."""
 
-    def __init__(self, store: Store, *, key: bytes | None = None, data_dir=None):
+    def __init__(self, store: Store, *, key: bytes | None = None, data_dir=None, checkpoints=None,
+                 checkpoint_every: int | None = None, checkpoint_seconds: float = CHECKPOINT_SECONDS):
         from ..store import data_dir as _data_dir
+        from .anchors import checkpoint_every as _every
 
         self.store = store
-        self._key = key if key is not None else load_key(data_dir or _data_dir())
+        self._data_dir = Path(data_dir or _data_dir())
+        self._key = key if key is not None else load_key(self._data_dir)
+        self.checkpoints_path = Path(checkpoints) if checkpoints else checkpoints_path(self._data_dir)
+        self._every = checkpoint_every if checkpoint_every is not None else _every()
+        self._seconds = checkpoint_seconds
+        self._ring = None  # the MAC keys, read (or created) at the first append
+        self._lock = threading.Lock()
+        self._last_checkpoint: tuple[int, float] | None = None  # (seq, monotonic time) of this object's last
+
+    def _signing_ring(self):
+        if self._ring is None:
+            self._ring = load_keyring(self._data_dir)
+        return self._ring
 
     # --- writing ------------------------------------------------------------------------------
     def patient_ref(self, identifier: str | None, *, basis: str = "id") -> str | None:
@@ -101,6 +125,10 @@ class AuditLog:
                 "bundle": None if bundle_id is None and bundle_sha256 is None else {"id": bundle_id, "sha256": bundle_sha256},
                 "warnings": [_warning(w) for w in warnings], "details": _plain(dict(details or {}), "details")}
         try:
+            ring = self._signing_ring()
+        except AnchorError as exc:
+            raise AuditError(f"The audit log could not record the {kind} entry: {exc} It was not shown.") from exc
+        try:
             with self.store.session(write=True) as s:
                 head = s.execute(select(ChainHeadRow).where(ChainHeadRow.id == 1).with_for_update()).scalar_one()
                 body = {**body, "seq": head.seq + 1, "time": _now()}
@@ -108,7 +136,8 @@ class AuditLog:
                 digest = chain_hash(head.hash, text)
                 s.add(LogEntryRow(seq=body["seq"], time=body["time"], kind=kind, user_name=body["user"], role=body["role"],
                                   page=page, patient_ref=patient_ref, bundle_id=bundle_id, bundle_sha256=bundle_sha256,
-                                  report_sha256=report_sha, body=text, report=blob, prev_hash=head.hash, hash=digest))
+                                  report_sha256=report_sha, body=text, report=blob, prev_hash=head.hash, hash=digest,
+                                  mac=ring.entry_mac(digest)))
                 s.flush()  # the entry first: the head's trigger checks that it exists
                 prev = head.hash
                 head.seq, head.hash = body["seq"], digest
@@ -116,7 +145,38 @@ class AuditLog:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise AuditError(f"The audit log at {self.store.display_url!r} could not record the {kind} entry "
                              f"({reason}); it was not shown.") from exc
+        self._after_append(body["seq"], digest)
         return LogEntry(body["seq"], prev, digest, body)
+
+    def _after_append(self, seq: int, digest: str) -> None:
+        """Write a checkpoint when one is due; a checkpoint that cannot be written fails the append's caller
+        (the entry is committed, but what it describes is not shown until checkpoints can be written)."""
+        now = _time.monotonic()
+        with self._lock:
+            last = self._last_checkpoint
+            if last is not None and seq - last[0] < self._every and now - last[1] < self._seconds:
+                return
+            try:
+                append_checkpoint(self.checkpoints_path, self._signing_ring(), seq, digest, _now())
+            except (AnchorError, OSError) as exc:
+                raise AuditError(f"The audit log recorded entry {seq} but could not write its checkpoint: "
+                                 f"{exc} It was not shown.") from exc
+            self._last_checkpoint = (seq, now)
+
+    def checkpoint(self) -> dict | None:
+        """Verify the log, then write a checkpoint of its head now (for a scheduled job, and to seal entries
+        written before entries carried MACs). Returns it (None for an empty log); raises :class:`AuditError`
+        naming the fault when the log does not verify, so a rewritten log is never sealed."""
+        result = self.verify(sealing=True)
+        if not result.ok:
+            raise AuditError(f"The audit log was not checkpointed because it does not verify: {result.message}")
+        if result.head_seq == 0:
+            return None
+        with self._lock:
+            item = append_checkpoint(self.checkpoints_path, self._signing_ring(), result.head_seq, result.head_hash,
+                                     _now())
+            self._last_checkpoint = (result.head_seq, _time.monotonic())
+        return item
 
     # --- reading ------------------------------------------------------------------------------
     def head(self) -> tuple[int, str]:
@@ -176,8 +236,32 @@ class AuditLog:
             n += 1
         return n
 
-    def verify(self):
-        """Recompute the whole chain: a :class:`~core.audit.verify.ChainVerification`."""
+    def verify(self, *, checkpoints=None, expect_at_least: int | None = None, sealing: bool = False):
+        """Recompute the whole chain, then check its anchors: every entry's MAC under the key file, the
+        checkpoint file (``checkpoints``, which must then exist; default: this log's, if it exists) and
+        ``expect_at_least`` entries. A :class:`~core.audit.verify.ChainVerification`."""
+        from dataclasses import replace
+
         from .verify import verify_store
 
-        return verify_store(self.store)
+        chain = verify_store(self.store)
+        if not chain.ok:
+            return chain
+        try:
+            ring, no_key = load_keyring(self._data_dir, create=False), ""
+        except AnchorError as exc:
+            ring, no_key = None, str(exc)
+        try:
+            marks = read_checkpoints(checkpoints or self.checkpoints_path)
+        except AnchorError as exc:
+            return replace(chain, problem="checkpoint", message=str(exc))
+        with self.store.session(snapshot=True) as s:
+            rows = s.execute(select(LogEntryRow.seq, LogEntryRow.hash, LogEntryRow.mac)
+                             .where(LogEntryRow.seq <= chain.head_seq).order_by(LogEntryRow.seq)
+                             .execution_options(yield_per=1000))
+            problem, seq, message = verify_anchors(rows, entries=chain.entries, ring=ring, checkpoints=marks,
+                                                   expect_at_least=expect_at_least, no_key=no_key,
+                                                   must_have_checkpoints=checkpoints is not None, sealing=sealing)
+        if problem:
+            return replace(chain, problem=problem, seq=seq, message=message)
+        return replace(chain, message=f"{chain.message[:-1]}; {message}." if message else chain.message)

@@ -13,12 +13,16 @@ from sqlalchemy import func, select
 from ._canonical import GENESIS, canonical_json, chain_hash, sha256_hex
 
 CHANGED, DELETED, INSERTED, REORDERED = "changed", "deleted", "inserted", "reordered"
+# the anchors' verdicts (core.audit.anchors): an entry without a valid MAC, a checkpoint the log no longer
+# reaches, a checkpoint that cannot be trusted or does not match, fewer entries than expected
+UNSIGNED, TRUNCATED, CHECKPOINT, TOO_FEW = "unsigned", "truncated", "checkpoint", "too_few"
 
 
 @dataclass(frozen=True)
 class ChainVerification:
-    """The verdict on the whole log: ``problem`` is None when the chain is intact, else one of changed,
-    deleted, inserted, reordered, with ``seq`` the first entry at fault and ``message`` a sentence."""
+    """The verdict on the whole log: ``problem`` is None when the chain is intact (and its anchors hold),
+    else one of changed, deleted, inserted, reordered (the chain), unsigned, truncated, checkpoint, too_few
+    (the anchors), with ``seq`` the first entry at fault and ``message`` a sentence."""
 
     entries: int
     head_seq: int

@@ -12,10 +12,11 @@ LOCAL, OIDC = "local", "oidc"  # the two modes: one local user, or sign-in throu
 
 @dataclass(frozen=True)
 class Identity:
-    """A person using Equipoise: ``user`` (the name written in the audit log: the e-mail address in lower
-    case, else the provider's subject; the OS user in local mode), the ``roles`` they hold, their ``email``,
-    display ``name`` and provider ``subject`` when signed in, whether this is local mode's single user, and
-    whether they are signed in at all (a visitor who is not holds no role)."""
+    """A person using Equipoise: ``user`` (the name written in the audit log: the typed identity
+    ``email:<verified address in lower case>``, else ``sub:<issuer>|<subject>``; the OS user in local mode),
+    the ``roles`` they hold, their verified ``email``, display ``name`` and provider ``subject`` and
+    ``issuer`` when signed in, whether this is local mode's single user, and whether they are signed in at
+    all (a visitor who is not holds no role)."""
 
     user: str
     roles: frozenset[str]
@@ -24,6 +25,7 @@ class Identity:
     name: str | None = None
     subject: str | None = None
     signed_in: bool = True
+    issuer: str | None = None
 
     def has(self, *roles: str) -> bool:
         """True when this person holds at least one of ``roles``."""
@@ -47,7 +49,7 @@ class Identity:
 
     def to_dict(self) -> dict:
         return {"user": self.user, "roles": sorted(self.roles), "email": self.email, "name": self.name,
-                "subject": self.subject, "mode": self.mode, "signed_in": self.signed_in}
+                "subject": self.subject, "issuer": self.issuer, "mode": self.mode, "signed_in": self.signed_in}
 
 
 def local_identity() -> Identity:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 from html import escape
 
+from .._format import visible_strings
 from .agenda import MeetingRecord
 from .content import CaseContent, report_content
 
@@ -50,7 +51,7 @@ def _case(c: CaseContent) -> str:
 
 def report_html(record: MeetingRecord, *, current_models: dict | None = None) -> bytes:
     """The meeting (and each of its cases) as UTF-8 HTML bytes."""
-    content = report_content(record, current_models=current_models)
+    content = visible_strings(report_content(record, current_models=current_models))  # no bidi/control chars
     body = "\n".join(_case(c) for c in content.cases) or "<p>No cases on the agenda.</p>"
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; style-src \'unsafe-inline\'">'

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from .._format import visible_strings
 from .agenda import MeetingRecord
 from .content import FOOTER, CaseContent, report_content
 
@@ -84,7 +85,7 @@ def _case(pdf, c: CaseContent) -> None:
 
 def report_pdf(record: MeetingRecord, *, current_models: dict | None = None) -> bytes:
     """The meeting (a cover page) and each case (a page or more) as PDF bytes."""
-    content = report_content(record, current_models=current_models)
+    content = visible_strings(report_content(record, current_models=current_models))  # no bidi/control chars
     pdf = _pdf()
     pdf.alias_nb_pages()
     pdf.set_title(content.title)

@@ -28,6 +28,7 @@ from .._errors import BundleIntegrityError
 from .manifest import MANIFEST
 
 VERSIONS = ".versions"
+PARTIAL = ".equipoise-partial"  # inside a temporary folder while it is being written: marks it as ours
 MISSING, EMPTY, BUNDLE, OTHER = "missing", "empty", "bundle", "other"
 _held = threading.local()
 
@@ -139,9 +140,11 @@ def write_tree(blobs: Mapping[str, bytes], out: str | Path, *, force: bool = Fal
     t = target(out)
     with bundle_lock(t):
         check_target(t, force=force)
+        clean_orphans(t, say=say)
         tmp = Path(tempfile.mkdtemp(prefix=f".{t.name}.tmp-", dir=t.parent))
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; a bundle is read by the dashboard too
         try:
+            _write(tmp / PARTIAL, b"an Equipoise bundle being written; removed if its writer was stopped\n")
             for name, data in blobs.items():
                 _write(tmp / name, data)
             for folder in {(tmp / name).parent for name in blobs}:
@@ -151,6 +154,29 @@ def write_tree(blobs: Mapping[str, bytes], out: str | Path, *, force: bool = Fal
             if tmp.exists():  # our own temporary copy, never anything of the user's
                 shutil.rmtree(tmp, ignore_errors=True)
     return t
+
+
+def clean_orphans(out: str | Path, *, say: Callable[[str], None] = lambda _m: None) -> list[str]:
+    """Remove the temporary folders a writer of this same path left when it was killed (SIGKILL, power loss);
+    call it holding the path's lock, so no live writer owns one. Only a real folder (not a link) named
+    ``.<name>.tmp-…``, owned by this user and holding the :data:`PARTIAL` marker is ours; anything else is
+    never touched. Returns the names removed."""
+    t = target(out)
+    prefix, removed = f".{t.name}.tmp-", []
+    try:
+        entries = list(os.scandir(t.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(prefix) or not entry.is_dir(follow_symlinks=False):
+            continue
+        marker = Path(entry.path) / PARTIAL
+        if entry.stat(follow_symlinks=False).st_uid != os.getuid() or marker.is_symlink() or not marker.is_file():
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.name)
+        say(f"removed {entry.name}, an unfinished copy left by a writer that was stopped")
+    return removed
 
 
 def _install(tmp: Path, t: Path, *, force: bool, say: Callable[[str], None]) -> None:
@@ -166,6 +192,7 @@ def _install(tmp: Path, t: Path, *, force: bool, say: Callable[[str], None]) -> 
         dest = _free(versions / label)
         os.rename(t, dest)
         say(f"the previous content of {t} ({what}) was kept at {dest}")
+    (tmp / PARTIAL).unlink()  # complete: the marker goes just before the rename (a kill between leaves it unmarked)
     try:
         os.rename(tmp, t)  # atomic; replaces only an empty folder
     except OSError as exc:

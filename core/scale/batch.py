@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from .._errors import InputFileError
+from .._outfile import MSG_OUT_EXISTS  # one message for every --out that exists
 from .._json import dumps, jsonable
 from ..data.limits import regular_file
 
 CHUNK_ROWS = 2_000
 OUT_SUFFIXES = (".jsonl", ".parquet")
 
-MSG_OUT_EXISTS = ("The output file {path} already exists: refusing to overwrite it. Choose another --out, or pass "
-                  "--force to replace it.")
 MSG_OUT_SUFFIX = "--out must end in .jsonl or .parquet. Got {name!r} instead."
 MSG_SOURCE_MISSING = "The {kind} input {path!r} does not exist."
 MSG_SOURCE_UNREADABLE = "The {kind} input {path} could not be read: {error}"
@@ -90,7 +89,7 @@ def check_out(out: str | Path, *, force: bool) -> Path:
         raise InputFileError(MSG_OUT_SUFFIX.format(name=str(out)))
     if os.path.lexists(out) and not force:
         raise InputFileError(MSG_OUT_EXISTS.format(path=out))
-    if out.is_dir():
+    if out.is_dir() and not out.is_symlink():
         raise InputFileError(f"--out {str(out)!r} is a folder; name a file ending in .jsonl or .parquet.")
     return out
 

@@ -3,6 +3,7 @@ PostgreSQL through psycopg 3. One :class:`Store` per database URL."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -89,8 +90,27 @@ def _reason(exc: Exception) -> str:
     return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
 
 
+def _create_private_sqlite_file(url: str) -> None:
+    """Create the SQLite file (if absent) as mode 0600 before SQLite does (it would use 0644 less the umask):
+    it holds the audit log, PHI. Its -wal and -shm files take the same mode. An existing file is left as it
+    is, and a symlink is never followed to create one."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # e.g. the folder is missing: SQLite's own error names it when it opens the file
+    os.close(fd)
+
+
 def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        _create_private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _sqlite_pragmas(engine)
         return engine

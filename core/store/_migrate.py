@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, text
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 SCRIPT_LOCATION = "core.store:migrations"
 PG_MIGRATION_LOCK = 0x45515550  # pg_advisory_xact_lock key: one migrating process at a time
 

@@ -15,7 +15,8 @@ class Base(DeclarativeBase):
 class LogEntryRow(Base):
     """One audit-log entry. ``body`` is the canonical JSON that is hashed; the other columns repeat its
     fields for filtering (``log verify`` checks they agree). ``report`` is the zlib-compressed canonical
-    JSON of what was shown, whose sha256 is in the body."""
+    JSON of what was shown, whose sha256 is in the body. ``mac`` is the entry's HMAC under a key held
+    outside the database (:mod:`core.audit.anchors`); it is not part of the hashed body."""
 
     __tablename__ = "audit_log"
 
@@ -33,6 +34,7 @@ class LogEntryRow(Base):
     report: Mapped[bytes | None] = mapped_column(LargeBinary)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    mac: Mapped[str | None] = mapped_column(String(96))  # "<key id>:<HMAC of hash>", key outside the database
 
 
 class ChainHeadRow(Base):

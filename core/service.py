@@ -315,16 +315,20 @@ def effect_curve(bundle: ModelBundle, record: Mapping[str, Any], feature: str, *
 
 def model_card(bundle: ModelBundle):
     """What the model is for, how it was checked, and its limitations."""
+    from ._memo import per_bundle
     from .reporting import model_card as _model_card
 
-    return _shown(MODEL_CARD, bundle, _model_card(bundle))
+    # computed once per bundle content, recorded on every view
+    return _shown(MODEL_CARD, bundle, per_bundle("model_card", bundle, lambda: _model_card(bundle)))
 
 
 def calibration_curve(bundle: ModelBundle, *, by: str | None = None, n_bins: int = 10) -> list[dict]:
     """Held-out calibration curves, overall or per group of a protected attribute."""
+    from ._memo import per_bundle
     from .evaluation import calibration_curve as _calibration_curve
 
-    return _shown(CALIBRATION, bundle, _calibration_curve(bundle, by=by, n_bins=n_bins))
+    curves = per_bundle("calibration_curve", bundle, lambda: _calibration_curve(bundle, by=by, n_bins=n_bins), by, n_bins)
+    return _shown(CALIBRATION, bundle, [dict(c) for c in curves])
 
 
 def audit_predictions_file(path: str | Path, **options):

@@ -66,3 +66,18 @@ def test_the_audit_log_page_verifies_and_filters(bundle_root):
     assert not at.exception
     kinds = [e.kind for e in _log().entries() if e.seq > before]
     assert kinds == ["export"], kinds
+
+
+def test_two_users_opening_the_model_card_make_two_log_entries(bundle_root):
+    # The card is computed once per bundle (below the logging), but every view is recorded: the second
+    # session's view used to be a cache hit above the service, and went unlogged.
+    before = len(_log())
+    for _ in range(2):
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.run()
+        at.switch_page("pages/model_card.py")
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.title[0].value == "Model card"
+    cards = [e for e in _log().entries() if e.seq > before and e.kind == "model_card"]
+    assert len(cards) == 2

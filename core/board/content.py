@@ -127,7 +127,8 @@ def _decision_rows(d) -> tuple[tuple[str, str], ...]:
             ("Rationale", d.rationale),
             ("Guideline-concordant", _yes_no(d.guideline_concordant) + (f" — {d.guideline_note}" if d.guideline_note else "")),
             ("Agrees with the model's summary", _yes_no(d.agrees_with_model) +
-             (f" — {d.disagreement_reason}" if d.disagreement_reason else "")),
+             (f" — {d.disagreement_reason}" if d.disagreement_reason else "") +
+             (f" — {d.agreement_note}" if d.agreement_note else "")),
             ("Dissent", d.dissent or "none recorded"), ("Trial eligible", _yes_no(d.trial_eligible)),
             ("Actions", "; ".join(f"{a.action} (owner {a.owner}, due {a.due})" for a in d.actions) or "none"),
             ("Attendees present", ", ".join(d.attendees_present) or "not recorded"),

@@ -46,7 +46,7 @@ from ._service_board import (add_case, add_cases_from_csv, board_export, board_s
 from .data.numbers import number_text, parse_number  # noqa: F401,E402  (the one strict reader of typed numbers)
 from ._service_quality import validate_by_site  # noqa: F401  (leave-one-site-out validation; core/_service_quality.py)
 from ._views import (cds_app, decode_link_record, input_rows, record_from_fhir, upload_frame,  # noqa: F401
-                     upload_record, warning_digest)
+                     shown_warnings, upload_record, warning_digest)
 
 
 # --- bundles ---------------------------------------------------------------------------------------

@@ -91,7 +91,7 @@ def show_estimate(report: dict, *, key: str) -> None:
     evidence is insufficient."""
     summary = report.get("summary") or {}
     st.markdown(f"### {inert(summary.get('text', ''))}")
-    warning_banners(report.get("warnings") or [], fold=("insufficient_evidence",)
+    warning_banners(service.shown_warnings(report), fold=("insufficient_evidence",)
                     if summary.get("state") == "insufficient_evidence" else ())
     if summary.get("state") == "insufficient_evidence":
         for reason in summary.get("reasons", []):

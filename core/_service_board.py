@@ -19,7 +19,9 @@ from ._json import jsonable
 from ._observers import (BOARD_CASE, BOARD_COMMENT, BOARD_DECISION, BOARD_FOLLOWUP, BOARD_MEETING, BOARD_SIGNOFF, BOARD_SNAPSHOT,
                          BOARD_VIEW, _shown)
 from .board import (CSV_ROW, FORM, SOURCES, TEST_PATIENT, TRIAGE, BoardError, Case, CaseRecord, CsvImport, Meeting,
-                    MeetingRecord, Presentation, RefusedRow, Snapshot, csv_rows, iso_date, parse_attendees, parse_decision, text_field)
+                    MeetingRecord, Presentation, RefusedRow, Snapshot, case_label, checked_decision, csv_rows,
+                    iso_date, parse_attendees, text_field)
+from .board.rules import default_label  # noqa: F401  (re-exported by core.service, for the agenda page)
 from .board import repository as repo
 
 MEMBER_ROLES = ("board_chair", "board_member")
@@ -102,16 +104,19 @@ def _checked_case(meeting_id: str, bundle, record: Mapping[str, Any], *, label, 
         warnings.simplefilter("ignore")  # implausible values are warned about when the case is presented
         validate(bundle, record)  # raises PatientValidationError naming every bad field
     features = set(bundle.spec.feature_names)
+    label = case_label(text_field("label", label, limit=200), cohort=bundle.spec.name, source=source,
+                       source_ref=source_ref)
     return Case(repo.new_id(), meeting_id, text_field("label", label, required=True, limit=200), bundle.spec.name,
                 source, text_field("source", source_ref, limit=300),
                 jsonable({k: v for k, v in record.items() if k in features}),
                 text_field("question", question), text_field("context", context), triage)
 
 
-def add_case(meeting_id: str, bundle, record: Mapping[str, Any], *, label: str, source: str = FORM,
+def add_case(meeting_id: str, bundle, record: Mapping[str, Any], *, label: str = "", source: str = FORM,
              source_ref: str = "", question: str = "", context: str = "", triage: str = TRIAGE[0], by=None,
              store=None) -> Case:
-    """Put one patient on the agenda (at its end); the record is validated against the bundle's cohort first."""
+    """Put one patient on the agenda (at its end); the record is validated against the bundle's cohort first.
+    Without a ``label``, the case is named after the patient chosen (:func:`core.board.rules.default_label`)."""
     user, store = _who(by, *MEMBER_ROLES), board_store(store)
     repo.get_meeting(store, meeting_id)
     case = repo.insert_case(store, _checked_case(meeting_id, bundle, record, label=label, source=source,
@@ -225,10 +230,6 @@ def present(meeting_id: str, label: str, *, bundle=None, by=None, store=None) ->
 
 # --- decisions ------------------------------------------------------------------------------------------
 
-def _options(snapshot: Snapshot) -> list[str]:
-    return [a["arm"] for a in snapshot.report.get("arms") or []]
-
-
 def decide(meeting_id: str, label: str, decision: Mapping[str, Any], *, by=None, store=None):
     """Record the board's decision on a presented case as its next version (never overwriting an earlier one)."""
     user, store = _who(by, *MEMBER_ROLES), board_store(store)
@@ -237,7 +238,7 @@ def decide(meeting_id: str, label: str, decision: Mapping[str, Any], *, by=None,
     if snapshot is None:
         raise BoardError(f"Case {case.label!r} has not been presented yet: present it first, so the decision "
                          "refers to the frozen snapshot the board saw.")
-    parsed = parse_decision(decision, case_id=case.id, options=_options(snapshot))
+    parsed = checked_decision(decision, case_id=case.id, snapshot_report=snapshot.report)
     from dataclasses import replace
 
     stored = repo.insert_decision(store, replace(parsed, snapshot_sha256=snapshot.report_sha256), by=user)

@@ -27,10 +27,11 @@ from ._observers import (TRAINING_ADVICE, TRAINING_ANSWER, TRAINING_CASE, TRAINI
 from .store.training_tables import (ADVICE, CONSENT, FINAL, INITIAL, TrainingAnswerRow, TrainingCaseRow,
                                     TrainingSessionRow)
 from .training import SCORE_LABELS, describe as describe_score  # noqa: F401  (for pages)
+from .training import DOSE_LIMITS, final_answer_start, parse_answer, parse_confidence  # noqa: F401 (pages)
+from .training import unit as training_unit  # noqa: F401  (for pages)
 from .training import (ADVICE_FIRST, DOSE, CaseRow, DebriefCase, SessionSettings, TrainingCase, TrainingScores,
                        display_cues, is_correct, score_rows, session_scores)
 
-DOSE_LIMITS = (1.0, 200.0)   # mg/week a trainee may propose
 CONSENT_TEXT = ("In this training session some of the advice is deliberately wrong, and you will not be told "
                 "which until the debrief. Your answers, confidence and timing are recorded in the store and the "
                 "audit log under your name. The cases are real (de-identified) patients from a held-out test "
@@ -204,6 +205,12 @@ def _require_consent(session_id, trainee, answers):
         raise TrainingError(f"{trainee!r} has not consented to session {session_id!r} yet: show the consent text first.")
 
 
+def _first_answer(answers: dict, trainee: str, case_no: int) -> float | None:
+    """The trainee's own committed first answer to a case (None before it, or in the advice-first condition)."""
+    row = answers.get((trainee, case_no, INITIAL))
+    return None if row is None else row.value
+
+
 def next_training_case(session_id: str, trainee: str, *, url: str | None = None) -> dict | None:
     """The trainee's next unfinished case as they may see it now (advice only once it is released), or None."""
     session, trainee = training_session(session_id, url=url), _trainee(trainee)
@@ -214,7 +221,8 @@ def next_training_case(session_id: str, trainee: str, *, url: str | None = None)
             released = (trainee, c.case, ADVICE) in answers
             view = c.view(session.settings, with_advice=released)
             decided = session.settings.condition == ADVICE_FIRST or (trainee, c.case, INITIAL) in answers
-            view.update(stage=FINAL if released else ADVICE if decided else INITIAL, of=session.settings.n_cases)
+            view.update(stage=FINAL if released else ADVICE if decided else INITIAL, of=session.settings.n_cases,
+                        first_answer=_first_answer(answers, trainee, c.case))
             return _shown(TRAINING_ADVICE if released else TRAINING_CASE, None, view,
                           details={"session": session.id, "case": c.case})
     return None
@@ -264,7 +272,8 @@ def release_advice(session_id: str, trainee: str, case: int, *, url: str | None 
                             "advice is shown.")
     if (trainee, c.case, ADVICE) not in answers:
         _append(session.id, trainee, c.case, ADVICE, c.advice, url=url)
-    view = {**c.view(session.settings, with_advice=True), "stage": FINAL, "of": session.settings.n_cases}
+    view = {**c.view(session.settings, with_advice=True), "stage": FINAL, "of": session.settings.n_cases,
+            "first_answer": _first_answer(answers, trainee, c.case)}
     return _shown(TRAINING_ADVICE, None, view, details={"session": session.id, "case": c.case})
 
 
@@ -278,6 +287,21 @@ def commit_final_answer(session_id: str, trainee: str, case: int, *, value: floa
     _append(session.id, trainee, c.case, FINAL, value, url=url)
     _shown(TRAINING_ANSWER, None, {"session": session.id, "case": c.case, "stage": FINAL, "value": value},
            details={"session": session.id, "case": c.case})
+
+
+def commit_typed_answer(session_id: str, trainee: str, case: int, *, stage: str, answer: str,
+                        confidence: str | None = None, url: str | None = None) -> None:
+    """Commit an answer as the trainee typed it (mg/week, or a risk in %; the ``initial`` one with how sure they
+    are, 0-100), read strictly (:mod:`core.training.answers`): an empty or unreadable answer records nothing
+    and is refused with a message saying what to type."""
+    _, c = _case(session_id, case, url)
+    if stage == INITIAL:
+        commit_initial_answer(session_id, trainee, case, value=parse_answer(c.kind, answer, stage=INITIAL),
+                              confidence=parse_confidence(confidence), url=url)
+    elif stage == FINAL:
+        commit_final_answer(session_id, trainee, case, value=parse_answer(c.kind, answer, stage=FINAL), url=url)
+    else:
+        raise TrainingError(f"An answer's stage is {INITIAL!r} or {FINAL!r}. Got {stage!r} instead.")
 
 
 def submit_training_answers(session_id: str, trainee: str, answers: Iterable[Mapping], *,

@@ -49,6 +49,13 @@ def link_form_values(spec, record):
     return _values(spec, record)
 
 
+def shown_warnings(report) -> list[dict]:
+    """A report's warnings as every screen and export shows them (none that prints a withheld number)."""
+    from .reporting.banners import shown_warnings as shown
+
+    return shown(report)
+
+
 def warning_digest(warnings, *, fold: tuple[str, ...] = ()):
     """What a page shows prominently (at most three banners, one per kind) and what it folds away."""
     from .reporting.banners import digest

@@ -39,15 +39,16 @@ from ._observers import (BUNDLE_REFUSED, BUNDLE_TRAINED, CALIBRATION, CDS_CARD, 
 # Per-concept service functions (board, training, scale, ...) live in core/_service_<concept>.py, each
 # re-exported here with one import line, so this module stays the single entry point and stays short.
 from ._service_scale import audit_partitioned, monitor_predictions, read_predictions, score_file  # noqa: F401
-from ._service_training import (CONSENT_TEXT, SCORE_LABELS, Debrief, TrainingError, TrainingReport, TrainingSession, commit_final_answer, commit_initial_answer, consent_to_training, describe_score, has_consented, new_training_session, next_training_case, release_advice, submit_training_answers, training_case_sheet, training_cases_csv, training_debrief, training_report, training_session, training_sessions, training_trainees)  # noqa: F401,E501
-from ._service_board import (add_case, add_cases_from_csv, board_export, board_store, comment, decide, follow_up,  # noqa: F401,E402
+from ._service_training import (CONSENT_TEXT, SCORE_LABELS, Debrief, TrainingError, TrainingReport, TrainingSession, commit_final_answer, commit_initial_answer, commit_typed_answer, consent_to_training, final_answer_start, training_unit, describe_score, has_consented, new_training_session, next_training_case, release_advice, submit_training_answers, training_case_sheet, training_cases_csv, training_debrief, training_report, training_session, training_sessions, training_trainees)  # noqa: F401,E501
+from ._service_board import (add_case, add_cases_from_csv, board_export, board_store, comment, decide, default_label, follow_up,  # noqa: F401,E402,E501
                              may_sign_off, meeting_record, meetings, new_meeting, present, reorder_cases, set_triage,
                              sign_off)
+from .data.numbers import number_text, parse_number  # noqa: F401,E402  (the one strict reader of typed numbers)
 from ._service_quality import validate_by_site  # noqa: F401  (leave-one-site-out validation; core/_service_quality.py)
 from ._outfile import check_out_path, replacing as replacing_out, write_out  # noqa: F401  (every --out file)
 from ._service_log import rotate_log_key  # noqa: F401  (the audit log's MAC key)
 from ._views import (cds_app, decode_link_record, input_rows, link_form_values, record_from_fhir,  # noqa: F401
-                     upload_frame, upload_record, warning_digest)
+                     shown_warnings, upload_frame, upload_record, warning_digest)
 
 
 # --- bundles ---------------------------------------------------------------------------------------

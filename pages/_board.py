@@ -3,6 +3,9 @@ the three board pages through session state), and the frozen summary laid out fo
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import streamlit as st
 
 from core import EquipoiseError, service
@@ -29,6 +32,31 @@ def attempt(fn, *args, **kwargs):
     except EquipoiseError as exc:
         st.error(inert(str(exc)), icon=":material/block:")
         return None
+
+
+def record_key(record) -> str:
+    """A short digest of a patient's record (or a file's bytes), for namespacing the fields that describe it."""
+    data = record if isinstance(record, bytes) else json.dumps(record, sort_keys=True, default=str).encode()
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+def case_fields(ns: str, *, default: str) -> dict:
+    """The label, question and clinical context of one case being added, keyed by ``ns`` (cohort, source,
+    patient, add count): they start empty for every patient, and the label left empty is ``default``."""
+    return {"label": st.text_input("Label (left empty, the case is named after the patient)", placeholder=default,
+                                   key=K.board_case(ns, "label")),
+            "question": st.text_input("Question to the board", key=K.board_case(ns, "question")),
+            "context": st.text_area("Clinical context (diagnosis, stage, performance status, comorbidities, "
+                                    "preferences)", key=K.board_case(ns, "context"))}
+
+
+def added_case(case) -> None:
+    """After a case was added: say so above the tabs and start the next case's fields empty (a refusal was shown)."""
+    if case is None:
+        return
+    st.session_state[K.board("result")] = (False, f"Case {case.label!r} added to the agenda.")
+    st.session_state[K.BD_ADDED] = st.session_state.get(K.BD_ADDED, 0) + 1
+    st.rerun()
 
 
 def choose_meeting(*, where=st):
@@ -63,7 +91,7 @@ def show_estimate(report: dict, *, key: str) -> None:
     evidence is insufficient."""
     summary = report.get("summary") or {}
     st.markdown(f"### {inert(summary.get('text', ''))}")
-    warning_banners(report.get("warnings") or [], fold=("insufficient_evidence",)
+    warning_banners(service.shown_warnings(report), fold=("insufficient_evidence",)
                     if summary.get("state") == "insufficient_evidence" else ())
     if summary.get("state") == "insufficient_evidence":
         for reason in summary.get("reasons", []):

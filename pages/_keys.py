@@ -136,6 +136,13 @@ BD_COMPARE = "bd.compare"             # presenter: show the current model's esti
 BD_EXPORT = "bd.export"               # decide page: {(meeting, case, format): bytes} prepared for download
 BD_W_MEETING = "bd.w.meeting"
 BD_W_CASE = "bd.w.case"
+BD_ADDED = "bd.added"                 # how many cases this session has added: a new case's fields start empty
+
+
+def board_case(ns: str, name: str) -> str:
+    """A widget key of one case being added (``ns`` names the cohort, source, patient and the add count), so no
+    text typed for one patient is ever shown, or recorded, for another."""
+    return f"bd.case.{ns}.{name}"
 
 
 def board(name: str) -> str:

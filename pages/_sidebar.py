@@ -15,6 +15,14 @@ from pages._layout import inert
 from pages._state import SOURCES, Selection, get_bundle, quietly, test_records
 
 
+ENTRIES = {  # ?entry=: a patient typed or uploaded in a session that ended (a reload): said so, never replaced
+    "form": (SOURCES[1], "The patient typed on the form before the page was reloaded could not be restored: typed "
+                         "values are kept only while the browser tab is open, never in the address. Type them again."),
+    "csv": (SOURCES[2], "The CSV uploaded before the page was reloaded could not be restored: uploaded files are "
+                        "kept only while the browser tab is open. Upload it again."),
+}
+
+
 # --- the sidebar --------------------------------------------------------------------------------
 def _persist(widget_key: str, state_key: str):
     st.session_state[state_key] = st.session_state[widget_key]
@@ -67,6 +75,8 @@ def _follow_link() -> None:
         return
     cohort = cohort or ss[COHORT]
     ss[COHORT] = cohort
+    if qp.get("entry") in ENTRIES and patient is None and not ss[FORM_RAW].get(cohort):  # reloaded: never kept
+        ss[SOURCE], ss[LINK_ERROR] = ENTRIES[qp["entry"]]
     if patient is not None:  # checked against the held-out patients once the bundle is loaded
         ss[SOURCE] = SOURCES[0]
         ss[TEST_ID][cohort] = patient
@@ -85,12 +95,15 @@ def _write_link() -> None:
     ss = st.session_state
     cohort = ss[COHORT]
     patient = ss[TEST_ID].get(cohort) if ss[SOURCE] == SOURCES[0] else None
+    entry = next((k for k, (source, _) in ENTRIES.items() if source == ss[SOURCE]), None)
     link = (cohort, patient)
-    if (st.query_params.get("cohort"), st.query_params.get("patient")) != link:
+    if (st.query_params.get("cohort"), st.query_params.get("patient"), st.query_params.get("entry")) != (*link, entry):
         st.query_params.clear()
         st.query_params["cohort"] = cohort
         if patient is not None:
             st.query_params["patient"] = patient
+        if entry is not None:  # only where the patient came from: after a reload, say it was not kept
+            st.query_params["entry"] = entry
     ss[LINK] = link
 
 
@@ -139,8 +152,8 @@ def _patient_form(bundle: ModelBundle) -> None:
             value = start.get(f.name)
             if f.is_numeric:
                 helptext = f"Allowed {f.limits[0]:g}–{f.limits[1]:g}{unit}; usual {f.plausible[0]:g}–{f.plausible[1]:g}."
-                raw[f.name] = st.number_input(label, value=None if value is None else float(value), step=1.0 if f.integer else 0.1,
-                                              key=key, help=helptext, placeholder="unknown")
+                raw[f.name] = st.text_input(label, value=service.number_text(value, integer=f.integer), key=key,
+                                            help=helptext, placeholder="unknown")  # read strictly by core, as typed
             else:
                 options = [0, 1] if f.type == "binary" else list(f.categories)
                 index = options.index(value) if value in options else None
@@ -152,7 +165,7 @@ def _patient_form(bundle: ModelBundle) -> None:
     if st.session_state.pop(K.LINK_PENDING, None) == name:  # inputs from an EHR link: used as if submitted
         submitted, raw = True, dict(start)
     if submitted:
-        st.session_state[FORM_RAW][name] = dict(raw)
+        st.session_state[FORM_RAW][name], st.session_state[LINK_ERROR] = dict(raw), None
         try:
             patient = service.validate(bundle, raw)
         except PatientValidationError as exc:
@@ -161,6 +174,8 @@ def _patient_form(bundle: ModelBundle) -> None:
             st.rerun()
         st.session_state.setdefault(REFUSED, {})[name] = {}
         _set_patient(name, patient.to_record(), "New patient (form)")
+        if errors:  # the form above still shows the previous refusal: draw it again without
+            st.rerun()
 
 
 def _uploaded_row(bundle: ModelBundle) -> None:
@@ -198,7 +213,10 @@ def _uploaded_row(bundle: ModelBundle) -> None:
 
 
 def show_refusal(name: str) -> bool:
-    """On the main page, repeat why the form's or CSV row's patient was refused; True if it was."""
+    """On the main page, repeat why the form's or CSV row's patient was refused (or could not be restored);
+    True if it was refused."""
+    if st.session_state.get(LINK_ERROR):
+        st.warning(inert(st.session_state[LINK_ERROR]))
     errors = st.session_state.get(REFUSED, {}).get(name, {})
     for message in errors.values():
         st.error(inert(message))

@@ -19,7 +19,7 @@ from pages._board import attempt, case_index, choose_meeting, gate
 from pages._layout import inert
 
 OTHER = "Another treatment (in words)"
-YES_NO = {"Not recorded": None, "Yes": True, "No": False}
+YES_NO = {"Yes": True, "No": False}  # radios start unchosen; left unchosen, an optional answer is "not recorded"
 
 identity = gate("Board decision")
 st.title("Board decision")
@@ -55,29 +55,36 @@ if latest is not None and not latest.signed_off:
     else:
         st.caption(inert(f"Only this meeting's chair ({m.chair}) signs off."))
 
-with st.form(K.board("decision")):
+ns = f"{c.case.id}.{len(c.decisions)}"  # each case's and each version's form starts empty: nothing is pre-chosen
+with st.form(K.board(f"decision.{ns}")):
     st.subheader("New version" if c.decisions else "Decision")
     options = [a["arm"] for a in report.get("arms") or []]
-    choice = st.selectbox("Recommendation", options + [OTHER])
-    other = st.text_input("Other treatment, in words (if chosen above)")
-    alternatives = st.text_input("Ranked alternatives, best first (comma-separated)")
-    rationale = st.text_area("Rationale")
-    concordant = st.radio("Guideline-concordant", list(YES_NO), horizontal=True)
-    guideline_note = st.text_input("If not concordant: why")
-    agrees = st.radio("Agrees with the model's summary", ["Yes", "No"], horizontal=True)
-    reason = st.text_input("If not: why not")
-    dissent = st.text_input("Dissent")
-    trial = st.radio("Eligible for a trial", list(YES_NO), horizontal=True)
+
+    def field(name: str) -> str:
+        return K.board(f"decision.{ns}.{name}")
+
+    choice = st.selectbox("Recommendation", options + [OTHER], index=None, key=field("recommendation"),
+                          placeholder="Choose the board's recommendation")
+    other = st.text_input("Other treatment, in words (if chosen above)", key=field("other"))
+    alternatives = st.text_input("Ranked alternatives, best first (comma-separated)", key=field("alternatives"))
+    rationale = st.text_area("Rationale", key=field("rationale"))
+    concordant = st.radio("Guideline-concordant", list(YES_NO), index=None, horizontal=True, key=field("guideline"))
+    guideline_note = st.text_input("If not concordant: why", key=field("guideline_note"))
+    agrees = st.radio("Agrees with the model's summary", list(YES_NO), index=None, horizontal=True, key=field("agrees"))
+    reason = st.text_input("If not: why not", key=field("reason"))
+    note = st.text_input("If the board agrees but chose another option: how", key=field("agreement_note"))
+    dissent = st.text_input("Dissent", key=field("dissent"))
+    trial = st.radio("Eligible for a trial", list(YES_NO), index=None, horizontal=True, key=field("trial"))
     actions = st.data_editor([{"action": "", "owner": "", "due": dt.date.today() + dt.timedelta(days=7)}],
-                             num_rows="dynamic", key=K.board("actions"), width="stretch",
+                             num_rows="dynamic", key=field("actions"), width="stretch",
                              column_config={"due": st.column_config.DateColumn("due")})
-    present = st.multiselect("Attendees present", [a.name for a in m.attendees], default=[a.name for a in m.attendees])
+    present = st.multiselect("Attendees present", [a.name for a in m.attendees], key=field("present"))
     if st.form_submit_button("Record this version", type="primary"):
         decision = {"recommendation": other if choice == OTHER else choice, "rationale": rationale,
                     "alternatives": [a.strip() for a in alternatives.split(",") if a.strip()],
-                    "guideline_concordant": YES_NO[concordant], "guideline_note": guideline_note,
-                    "agrees_with_model": agrees == "Yes", "disagreement_reason": reason, "dissent": dissent,
-                    "trial_eligible": YES_NO[trial], "attendees_present": present,
+                    "guideline_concordant": YES_NO.get(concordant), "guideline_note": guideline_note,
+                    "agrees_with_model": YES_NO.get(agrees), "disagreement_reason": reason, "agreement_note": note,
+                    "dissent": dissent, "trial_eligible": YES_NO.get(trial), "attendees_present": present,
                     "actions": [{"action": r["action"], "owner": r["owner"], "due": str(r["due"])}
                                 for r in actions if str(r.get("action") or "").strip()]}
         if attempt(service.decide, m.id, c.case.label, decision, by=identity):

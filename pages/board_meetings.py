@@ -15,7 +15,7 @@ import streamlit as st
 
 from core import service
 from pages import _keys as K
-from pages._board import TRIAGE, attempt, choose_meeting, gate
+from pages._board import TRIAGE, added_case, attempt, case_fields, choose_meeting, gate, record_key
 from pages._layout import inert
 from pages._state import SOURCES, get_bundle, test_records
 
@@ -68,27 +68,26 @@ for i, c in enumerate(record.cases):
             st.rerun()
 
 st.subheader("Add a case")
-if st.session_state.get(K.board("csv_result")):  # what became of the last CSV's rows, outside its tab
-    refused, message = st.session_state.pop(K.board("csv_result"))
-    (st.warning if refused else st.success)(inert(message))
+note = st.container()  # always one element, so the tabs below keep their place (and their open tab) on reruns
+if st.session_state.get(K.board("result")):  # what became of the last case or CSV rows, outside the tabs
+    refused, message = st.session_state.pop(K.board("result"))
+    (note.warning if refused else note.success)(inert(message))
 ready = [i for i, name in enumerate(service.BUNDLED) if service.bundle_is_ready(name)]  # never train on opening
 cohort = st.selectbox("Cohort (the model the case is presented with)", service.BUNDLED, index=(ready or [0])[0],
                       key=K.board("cohort"))
 bundle = get_bundle(cohort)
-question = st.text_input("Question to the board", key=K.board("question"))
-context = st.text_area("Clinical context (diagnosis, stage, performance status, comorbidities, preferences)",
-                       key=K.board("context"))
 route = st.radio("Triage", TRIAGE, horizontal=True, key=K.board("route"),
                  format_func=lambda t: t.replace("_", " "))
+added = st.session_state.get(K.BD_ADDED, 0)  # every field below is keyed by it and by the patient: none carries over
 test, current, upload = st.tabs(["Held-out test patient", "Patient open on the Patient page", "Rows of a CSV"])
 with test:
-    ids = list(test_records(cohort))
-    pid = st.selectbox("Test patient", ids, key=K.board("test_id"))
-    label = st.text_input("Label", value=f"{cohort}-{pid}", key=K.board("test_label"))
-    if st.button("Add this patient", key=K.board("add_test")):
-        if attempt(service.add_case, m.id, bundle, test_records(cohort)[pid], label=label, source="test_patient",
-                   source_ref=pid, question=question, context=context, triage=route, by=identity):
-            st.rerun()
+    pid = st.selectbox("Test patient", list(test_records(cohort)), index=None, placeholder="Choose a held-out patient",
+                       key=K.board_case(f"{added}.{cohort}", "test_id"))
+    if pid is not None:
+        fields = case_fields(f"{added}.{cohort}.test.{pid}", default=service.default_label(cohort, "test_patient", pid))
+        if st.button("Add this patient", key=K.board("add_test")):
+            added_case(attempt(service.add_case, m.id, bundle, test_records(cohort)[pid], source="test_patient",
+                               source_ref=pid, triage=route, by=identity, **fields))
 with current:
     open_record = st.session_state.get(K.RECORD, {}).get(cohort)
     if open_record is None:
@@ -96,19 +95,23 @@ with current:
     else:
         came = st.session_state.get(K.FROM, {}).get(cohort)
         source = {SOURCES[0]: "test_patient", SOURCES[2]: "csv_row"}.get(came, "form")
-        label = st.text_input("Label", key=K.board("open_label"))
+        ref = st.session_state.get(K.TEST_ID, {}).get(cohort, "") if source == "test_patient" else \
+            st.session_state.get(K.LABEL, {}).get(cohort, "")
+        fields = case_fields(f"{added}.{cohort}.open.{record_key(open_record)}",
+                             default=service.default_label(cohort, source, ref))
         if st.button("Add the open patient", key=K.board("add_open")):
-            if attempt(service.add_case, m.id, bundle, open_record, label=label, source=source, by=identity,
-                       source_ref=st.session_state.get(K.LABEL, {}).get(cohort, ""), question=question,
-                       context=context, triage=route):
-                st.rerun()
+            added_case(attempt(service.add_case, m.id, bundle, open_record, source=source, source_ref=ref,
+                               triage=route, by=identity, **fields))
 with upload:
-    file = st.file_uploader("CSV, one case per row", type=["csv"], key=K.board("csv"))
-    column = st.text_input("Column that labels each case", value="label", key=K.board("label_column"))
-    if file is not None and st.button("Add every row", key=K.board("add_csv")):
-        result = attempt(service.add_cases_from_csv, m.id, bundle, file.getvalue(), label_column=column, by=identity,
-                         name=file.name, question=question, triage=route)
-        if result is not None:
-            st.session_state[K.board("csv_result")] = (bool(result.refused), result.message())
-            st.rerun()
-
+    file = st.file_uploader("CSV, one case per row", type=["csv"], key=K.board(f"csv.{added}"))
+    if file is not None:
+        column = st.text_input("Column that labels each case", value="label", key=K.board("label_column"))
+        ns = f"{added}.{cohort}.csv.{record_key(file.getvalue())}"
+        question = st.text_input("Question to the board (for every row)", key=K.board_case(ns, "question"))
+        if st.button("Add every row", key=K.board("add_csv")):
+            result = attempt(service.add_cases_from_csv, m.id, bundle, file.getvalue(), label_column=column,
+                             by=identity, name=file.name, question=question, triage=route)
+            if result is not None:
+                st.session_state[K.board("result")] = (bool(result.refused), result.message())
+                st.session_state[K.BD_ADDED] = added + 1
+                st.rerun()

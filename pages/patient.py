@@ -10,6 +10,7 @@ require("patient")  # stops here, saying why, unless this person's role may open
 
 import streamlit as st
 
+from core import service
 from core.reporting import figures
 from pages._layout import inert, inputs_table, units_of, warning_banners
 from pages._sidebar import show_refusal, sidebar
@@ -50,7 +51,7 @@ with st.container(border=True):
                        help=dose.get("iwpc_formula_note"))
         cols[2].metric("Fixed starting dose", f"{dose['fixed_dose_mg_per_week']:.0f} mg/week")
     st.caption("Options with evidence, not an order: " + inert(data["disclaimer"]))
-warning_banners(data["warnings"], fold=("insufficient_evidence",) if insufficient else ())
+warning_banners(service.shown_warnings(data), fold=("insufficient_evidence",) if insufficient else ())
 
 if insufficient:
     st.markdown("**Why no number is shown**")

@@ -67,13 +67,14 @@ def show_advice(view: dict) -> None:
         st.write("**Why:** " + "; ".join(inert(p) for p in view["explanation"]))
 
 
-def answer_input(view: dict, key: str, label: str, default=None):
-    if view["kind"] == "dose":
-        return st.number_input(f"{label} (mg/week)", min_value=1.0, max_value=200.0, value=default or 35.0, step=0.5,
-                               key=key)
-    percent = st.slider(f"{label}: risk of the outcome under this treatment (%)", 0, 100,
-                        int(round(100 * default)) if default is not None else 20, key=key)
-    return percent / 100
+def commit(stage: str, answer: str, confidence: str | None = None) -> None:
+    """Commit a typed answer; one that is empty or cannot be read records nothing and says what to type."""
+    try:
+        service.commit_typed_answer(session_id, me, view["case"], stage=stage, answer=answer, confidence=confidence)
+    except EquipoiseError as exc:
+        st.error(inert(str(exc)), icon=":material/block:")
+        return
+    st.rerun()
 
 
 try:
@@ -88,18 +89,18 @@ if view is not None:
     show_patient(view, get_bundle(next(x for x in sessions if x.id == session_id).settings.cohort))
     if view["stage"] == "initial":
         st.write("Decide first: commit your answer and how sure you are. The advice appears after that.")
-        initial = answer_input(view, f"{K.TR_INITIAL}.{view['case']}", "Your answer")
-        confidence = st.slider("How sure are you? (0 = guessing, 100 = certain)", 0, 100, 50,
-                               key=f"{K.TR_CONFIDENCE}.{view['case']}")
+        initial = st.text_input(f"Your first answer ({service.training_unit(view['kind'])})",  # starts empty
+                                key=f"{K.TR_INITIAL}.{view['case']}", placeholder="type your answer")
+        confidence = st.text_input("How sure are you? (0 = guessing, 100 = certain)", placeholder="0 to 100",
+                                   key=f"{K.TR_CONFIDENCE}.{view['case']}")
         if st.button("Commit my answer", key=K.TR_COMMIT_INITIAL, type="primary"):
-            service.commit_initial_answer(session_id, me, view["case"], value=initial, confidence=confidence)
-            st.rerun()
+            commit("initial", initial, confidence)
     else:
         show_advice(view)
-        final = answer_input(view, f"{K.TR_FINAL}.{view['case']}", "Your final answer")
+        start, label = service.final_answer_start(view["kind"], view.get("first_answer"))  # the trainee's own
+        final = st.text_input(label, value=start, key=f"{K.TR_FINAL}.{view['case']}", placeholder="type your answer")
         if st.button("Commit my final answer", key=K.TR_COMMIT_FINAL, type="primary"):
-            service.commit_final_answer(session_id, me, view["case"], value=final)
-            st.rerun()
+            commit("final", final)
     st.stop()
 
 debrief = service.training_debrief(session_id, me)

@@ -81,8 +81,8 @@ if insufficient:  # the changed patient: no number is more certain than the evid
 else:
     st.write(inert(res["summary"]))
 st.caption(inert(res["caveat"]))
-warning_banners([w for w in modified["warnings"] if w["kind"] in ("insufficient_evidence", "out_of_distribution",
-                                                                  "outside_evidence")],
+warning_banners([w for w in service.shown_warnings(modified) if w["kind"] in ("insufficient_evidence",
+                                                                              "out_of_distribution", "outside_evidence")],
                 fold=("insufficient_evidence",) if insufficient else ())
 if insufficient:
     pass

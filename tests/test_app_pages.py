@@ -38,9 +38,10 @@ def use_form(at: AppTest, typical: bool = True, **values) -> AppTest:
         start = service.typical_patient(bundle)
         values = {k: v for k, v in start.items() if v is not None} | values
     for name, value in values.items():
-        widget = at.sidebar.number_input(key=f"form.{cohort}.{name}") if bundle.spec.feature(name).is_numeric \
-            else at.sidebar.selectbox(key=f"form.{cohort}.{name}")
-        widget.set_value(value)
+        if bundle.spec.feature(name).is_numeric:  # typed as text, read strictly by core
+            at.sidebar.text_input(key=f"form.{cohort}.{name}").input(service.number_text(value))
+        else:
+            at.sidebar.selectbox(key=f"form.{cohort}.{name}").set_value(value)
     at.sidebar.button[0].click()
     at.run()
     return at
@@ -85,14 +86,14 @@ def test_a_new_patient_form_starts_unknown_and_keeps_what_was_typed(bundle_root)
     at = open_page("pages/patient.py")
     at.sidebar.radio(key="w.source").set_value("New patient (form)")
     at.run()
-    fields = [w for w in list(at.sidebar.number_input) + list(at.sidebar.selectbox) if w.key.startswith("form.")]
-    assert fields and all(w.value is None for w in fields)  # nothing invented for a new patient
+    fields = [w for w in list(at.sidebar.text_input) + list(at.sidebar.selectbox) if w.key.startswith("form.")]
+    assert fields and all(w.value in (None, "") for w in fields)  # nothing invented for a new patient
     at = use_form(at, weight_kg=700)
     at.switch_page("pages/what_if.py")
     at.run()
     at.switch_page("pages/patient.py")
     at.run()
-    assert at.sidebar.number_input(key="form.actg175.weight_kg").value == 700  # refused input kept as typed
+    assert at.sidebar.text_input(key="form.actg175.weight_kg").value == "700"  # refused input kept as typed
 
 
 def test_upload_source_without_a_file_shows_no_patient(bundle_root):

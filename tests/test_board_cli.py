@@ -72,7 +72,8 @@ def test_a_whole_meeting_from_the_command_line(env, board_roots):
         shown = json.loads(out)
         assert shown["frozen_now"] and shown["snapshot"]["bundle_id"] == bundle.bundle_id
         frozen[label] = shown["snapshot"]
-    decisions = {"MDT-01": AGREES, "MDT-02": DIFFERS, "MDT-03": dict(AGREES, recommendation="Obs")}
+    explained = dict(AGREES, recommendation="Obs", agreement_note="Estimates accepted; the patient declines chemotherapy.")
+    decisions = {"MDT-01": AGREES, "MDT-02": DIFFERS, "MDT-03": explained}
     for label, decision in decisions.items():
         (tmp_path / f"{label}.json").write_text(json.dumps(decision), encoding="utf-8")
         code, out, err = run("board", "decide", "--meeting", meeting, "--case", label,
@@ -93,6 +94,7 @@ def test_a_whole_meeting_from_the_command_line(env, board_roots):
     for decision in decisions.values():
         assert decision["recommendation"] in text
     assert DIFFERS["disagreement_reason"] in text and bundle.bundle_id in text
+    assert explained["agreement_note"] in " ".join(text.split())
     assert "Model output is decision support" in text and "model has changed" not in text
     assert "Radiology: CT clear." in text
 
@@ -121,7 +123,7 @@ def test_a_whole_meeting_from_the_command_line(env, board_roots):
 
 @pytest.mark.parametrize("decision, message", [
     ({**AGREES, "recomendation": "x"}, "unknown key 'recomendation'"),
-    ({k: v for k, v in AGREES.items() if k != "rationale"}, "needs the key 'rationale'"),
+    ({k: v for k, v in AGREES.items() if k != "rationale"}, "not complete, so nothing was recorded: write the rationale"),
     ({**AGREES, "agrees_with_model": False}, "'disagreement_reason' must say why"),
     ({**AGREES, "agrees_with_model": "yes"}, "'agrees_with_model' must be true or false"),
     ({**AGREES, "actions": [{"action": "x", "owner": "y", "due": "soon"}]}, "'actions\\[0\\].due' field must be a date"),

@@ -78,7 +78,11 @@ def test_the_decision_page_records_a_version_and_the_chair_signs_it_off(meeting)
     with service.log_context(log, user="setup"):
         service.present(made.id, "MDT-1", bundle=bundle)
     at = _open("pages/board_decide.py")
-    at.text_area[0].input("Stage III, fit.")
+    ns = f"{service.meeting_record(made.id).cases[0].case.id}.0"
+    best = service.meeting_record(made.id).cases[0].snapshot.report["summary"]["best_set"]
+    at.selectbox(key=f"bd.decision.{ns}.recommendation").set_value(best[0] if best else "Obs")
+    at.radio(key=f"bd.decision.{ns}.agrees").set_value("Yes")
+    at.text_area(key=f"bd.decision.{ns}.rationale").input("Stage III, fit.")
     form_submit = [b for b in at.button if b.label == "Record this version"][0]
     form_submit.click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]

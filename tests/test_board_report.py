@@ -95,3 +95,27 @@ def test_a_case_not_yet_presented_is_reported_as_such(writer):
 
         out = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(out)).pages).encode()
     assert b"Not presented: no snapshot was frozen" in out.replace(b"\n", b" ").replace(b"  ", b" ")
+
+
+WIDE = ("The model's estimates of the risk under Obs vary widely between its bootstrap refits for this patient (95% "
+        "interval 30% to 83%, wider than for 99% of the training patients): there is insufficient evidence for a number.")
+
+
+@pytest.mark.parametrize("writer", [report_html, report_pdf])
+def test_insufficient_evidence_prints_no_risk_number_even_in_its_warnings(writer):
+    report = {**REPORT, "summary": {"state": "insufficient_evidence", "text": "Insufficient evidence: no risk is shown.",
+                                    "best_set": [], "reasons": ["the model's estimates vary widely between refits"]},
+              "warnings": [{"kind": "insufficient_evidence", "severity": "high", "arm": "Obs", "interval": [0.3, 0.83],
+                            "message": WIDE}, *REPORT["warnings"]]}
+    out = writer(_record(report))
+    if writer is report_pdf:
+        from pypdf import PdfReader
+
+        text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(out)).pages)
+    else:
+        text = " ".join(re.sub(r"<[^>]+>", " ", out.decode("utf-8").split("</style>")[1]).split())
+    assert "Insufficient evidence: no risk is shown." in text
+    assert "Why no number is shown:" in text and "vary widely between refits" in text
+    assert "Age ≥ 80 is rare in the trial." in text  # the other warnings stay
+    assert not re.search(r"\d\s*%", text), re.findall(r".{40}\d\s*%.{20}", text)  # no risk, interval or share
+    assert "30%" not in text and "83%" not in text and "41%" not in text

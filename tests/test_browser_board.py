@@ -19,8 +19,12 @@ REASON = "The trial arms predate oxaliplatin."
 
 
 @pytest.fixture(scope="module")
-def server(board_roots, tmp_path_factory):
-    data = tmp_path_factory.mktemp("board_browser_data")
+def data(tmp_path_factory):
+    return tmp_path_factory.mktemp("board_browser_data")
+
+
+@pytest.fixture(scope="module")
+def server(board_roots, data):
     proc, url = start_server(board_roots["original"], extra_env={"EQUIPOISE_DATA_DIR": str(data)})
     yield url
     stop_server(proc)
@@ -50,7 +54,17 @@ def _choose(pg, label: str, option: str, title: str) -> None:
     _settle(pg, title)
 
 
-def test_a_whole_meeting_in_the_browser(page, server, board_roots, tmp_path):
+def _best_options(data, monkeypatch) -> dict:
+    """{case label: the options its frozen summary names}, read from the server's store."""
+    from core import service
+
+    monkeypatch.setenv("EQUIPOISE_DATA_DIR", str(data))
+    monkeypatch.delenv("EQUIPOISE_DATABASE_URL", raising=False)
+    (meeting,) = service.meetings()
+    return {c.case.label: c.snapshot.report["summary"]["best_set"] for c in service.meeting_record(meeting.id).cases}
+
+
+def test_a_whole_meeting_in_the_browser(page, server, board_roots, tmp_path, data, monkeypatch):
     from core import service
 
     bundle = service.open_bundle(board_roots["original"] / "colon")
@@ -81,16 +95,20 @@ def test_a_whole_meeting_in_the_browser(page, server, board_roots, tmp_path):
     for i in range(2, 6):
         _click(page, "Next", f"{i}/5 · MDT-0{i}")
 
+    best = _best_options(data, monkeypatch)
     page.goto(f"{server}/board_decide")
     _settle(page, "Board decision")
     for label, differs in (("MDT-01", False), ("MDT-02", True), ("MDT-03", False)):
         _choose(page, "Case", label, "Board decision")
+        agrees = page.locator("[data-testid='stRadio']").filter(has_text="Agrees with the model")
         if differs:
             _choose(page, "Recommendation", "Another treatment (in words)", "Board decision")
             page.get_by_label("Other treatment, in words (if chosen above)").fill(OTHER)
-            page.locator("[data-testid='stRadio']").filter(has_text="Agrees with the model").get_by_text(
-                "No", exact=True).click()
+            agrees.get_by_text("No", exact=True).click()
             page.get_by_label("If not: why not").fill(REASON)
+        else:  # nothing is pre-chosen: the board chooses one of the options the model's summary names, and agrees
+            _choose(page, "Recommendation", (best[label] or ["Obs"])[0], "Board decision")
+            agrees.get_by_text("Yes", exact=True).click()
         page.get_by_label("Rationale").fill(f"Rationale for {label}.")
         _click(page, "Record this version", "Board decision")
         _click(page, "Sign off version 1 as chair", "Board decision")

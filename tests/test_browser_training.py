@@ -54,6 +54,10 @@ def test_instructor_and_trainee_play_a_whole_session(server):
             pg.get_by_text(f"Case {case} of 2").wait_for(timeout=60_000)
             assert pg.locator("[data-testid='stMetric']").count() == 0  # no advice before deciding
             pg.screenshot(path=str(SHOTS / f"training-decide-{case}.png"), full_page=True)
+            pg.get_by_label("Your first answer (").fill("40")  # starts empty: the trainee decides (mg/week or %)
+            pg.get_by_label("How sure are you? (0 = guessing, 100 = certain)").fill("70")
+            pg.get_by_label("How sure are you? (0 = guessing, 100 = certain)").press("Tab")
+            pg.wait_for_timeout(300)
             _click(pg, "Commit my answer")
             pg.get_by_role("heading", name="Advice").wait_for(timeout=60_000)
             assert pg.locator("[data-testid='stMetric']").count() == 1

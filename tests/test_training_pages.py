@@ -45,12 +45,12 @@ def test_decide_first_then_advice_then_final_then_debrief(store_env):
         inputs = at.dataframe[0].value  # the patient in clinical words, as on the Patient page
         assert list(inputs.columns) == ["Input", "Value"] and not any("_" in x or "\\" in x for x in inputs["Input"])
         assert "Advice" not in [s.value for s in at.subheader] and not at.metric  # nothing before deciding
-        at.number_input(key=f"tr.initial.{case}").set_value(33.0)
-        at.slider(key=f"tr.confidence.{case}").set_value(70)
+        at.text_input(key=f"tr.initial.{case}").input("33")
+        at.text_input(key=f"tr.confidence.{case}").input("70")
         at.button(key="tr.commit_initial").click().run()
         assert "Advice" in [s.value for s in at.subheader]
         assert at.metric[0].value == f"{sheet[case - 1]['advice']:.1f}"
-        at.number_input(key=f"tr.final.{case}").set_value(34.0)
+        at.text_input(key=f"tr.final.{case}").input("34")
         at.button(key="tr.commit_final").click().run()
     assert not at.exception and "Debrief" in [s.value for s in at.subheader]
     table = at.dataframe[0].value
@@ -103,3 +103,37 @@ def test_the_patient_page_shows_the_models_dose_not_the_manipulated_one(store_en
         shown = " ".join(str(m.value) for m in at.metric)
         assert f"{c.model_advice:.1f} mg/week" in shown  # the clinical view: the model's own dose
         assert f"{c.advice:.1f}" not in shown and "manipulated" not in texts(at).lower()
+
+
+def test_answers_start_empty_and_keeping_the_first_answer_records_it(store_env):
+    from core import service
+
+    session = service.new_training_session("warfarin", cases=2, manipulated_share=0.5, seed=7)
+    at = page("training.py")
+    at.run()
+    at.button(key="tr.consent").click().run()
+    assert at.text_input(key="tr.initial.1").value == "" and at.text_input(key="tr.confidence.1").value == ""
+    at.button(key="tr.commit_initial").click().run()  # untouched: nothing is recorded
+    assert not at.exception and "Your first answer is empty" in " ".join(e.value for e in at.error)
+    assert "Advice" not in [s.value for s in at.subheader]
+    at.text_input(key="tr.initial.1").input("40,5")  # a decimal comma: 40.5, never 405
+    at.button(key="tr.commit_initial").click().run()
+    assert "How sure you are is empty" in " ".join(e.value for e in at.error)
+    at.text_input(key="tr.confidence.1").input("80")
+    at.button(key="tr.commit_initial").click().run()
+    assert not at.error and "Advice" in [s.value for s in at.subheader]
+    final = at.text_input(key="tr.final.1")
+    assert final.value == "40.5" and "it starts at your first answer: 40.5 mg/week" in final.label
+    at.button(key="tr.commit_final").click().run()  # kept the first answer without retyping it
+
+    at.text_input(key="tr.initial.2").input("50")
+    at.text_input(key="tr.confidence.2").input("60")
+    at.button(key="tr.commit_initial").click().run()
+    at.text_input(key="tr.final.2").input("abc")
+    at.button(key="tr.commit_final").click().run()
+    assert "Your final answer (mg/week) must be a number" in " ".join(e.value for e in at.error)
+    at.text_input(key="tr.final.2").input("45")
+    at.button(key="tr.commit_final").click().run()
+    assert not at.exception and "Debrief" in [s.value for s in at.subheader]
+    report = service.training_report(session.id, trainee=service.local_identity().user)
+    assert [(r.initial, r.confidence, r.final) for r in report.rows] == [(40.5, 80.0, 40.5), (50.0, 60.0, 45.0)]

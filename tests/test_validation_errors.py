@@ -21,7 +21,7 @@ def actg(**changes):
     "changes, field, message",
     [
         ({"weight_kg": 700}, "weight_kg", "The 'weight_kg' field must be a number in the range [20, 300] kg. Got 700 instead."),
-        ({"weight_kg": "heavy"}, "weight_kg", "The 'weight_kg' field must be a number in the range [20, 300] kg. Got 'heavy' (text) instead."),
+        ({"weight_kg": "heavy"}, "weight_kg", "Weight (kg) must be a number, such as 12.5 (a decimal comma, 12,5, is read the same way). Got 'heavy' instead."),
         ({"age_years": 34.5}, "age_years", "The 'age_years' field must be an integer in the range [12, 100] years. Got 34.5 instead."),
         ({"age_years": -3}, "age_years", "The 'age_years' field must be an integer in the range [12, 100] years. Got -3 instead."),
         ({"cd4_cells_per_ul": float("inf")}, "cd4_cells_per_ul", "must be an integer in the range [0, 3000] cells/µL. Got inf instead."),

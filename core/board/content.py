@@ -2,7 +2,9 @@
 frozen snapshot; the HTML and PDF writers lay this out and compute nothing.
 
 Charts are PNGs drawn with matplotlib's object API (no pyplot, no global state) from the snapshot's
-numbers. A snapshot whose summary is ``insufficient_evidence`` gets no chart and no number, as on screen.
+numbers. A snapshot whose summary is ``insufficient_evidence`` gets no chart and no number, as on screen: no
+interval line, no insufficient-evidence warning (each carries the interval that was too wide), and the
+summary's reasons in words instead.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
+from ..reporting.banners import shown_warnings
 from .agenda import CaseRecord, MeetingRecord
 from .records import TRIAGE_WORDS
 
@@ -30,6 +33,7 @@ class CaseContent:
     charts: tuple[tuple[str, bytes], ...]
     decisions: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
     model_note: str = ""
+    reasons: tuple[str, ...] = ()  # why no number is shown (insufficient evidence), in words
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,8 @@ def _decision_rows(d) -> tuple[tuple[str, str], ...]:
             ("Rationale", d.rationale),
             ("Guideline-concordant", _yes_no(d.guideline_concordant) + (f" — {d.guideline_note}" if d.guideline_note else "")),
             ("Agrees with the model's summary", _yes_no(d.agrees_with_model) +
-             (f" — {d.disagreement_reason}" if d.disagreement_reason else "")),
+             (f" — {d.disagreement_reason}" if d.disagreement_reason else "") +
+             (f" — {d.agreement_note}" if d.agreement_note else "")),
             ("Dissent", d.dissent or "none recorded"), ("Trial eligible", _yes_no(d.trial_eligible)),
             ("Actions", "; ".join(f"{a.action} (owner {a.owner}, due {a.due})" for a in d.actions) or "none"),
             ("Attendees present", ", ".join(d.attendees_present) or "not recorded"),
@@ -169,10 +174,11 @@ def case_content(c: CaseRecord, current_models: dict) -> CaseContent:
                 f"{current.bundle_id}. This report shows the frozen snapshot, as the board saw it.")
     charts = [(title, png) for title, png in (("Estimated risk under each option", arm_chart(report)),
                                               ("Estimated weekly dose", dose_chart(report))) if png]
-    warnings = tuple(f"{w.get('severity', 'note')}: {w.get('message', '')}" for w in report.get("warnings") or [])
-    return CaseContent(case.label, tuple(facts), (report.get("summary") or {}).get("text", ""),
-                       tuple(_interval_lines(report)), warnings, tuple(charts),
-                       _decisions(c), note)
+    warnings = tuple(f"{w.get('severity', 'note')}: {w.get('message', '')}" for w in shown_warnings(report))
+    summary = report.get("summary") or {}
+    reasons = tuple(summary.get("reasons") or ()) if summary.get("state") == INSUFFICIENT else ()
+    return CaseContent(case.label, tuple(facts), summary.get("text", ""), tuple(_interval_lines(report)), warnings,
+                       tuple(charts), _decisions(c), note, reasons)
 
 
 def report_content(record: MeetingRecord, *, current_models: dict | None = None) -> ReportContent:

@@ -25,8 +25,8 @@ MAX_TEXT = 10_000  # characters in any one free-text field
 DECISION_KEYS = {  # key: (type, required)
     "recommendation": (str, True), "alternatives": (list, False), "rationale": (str, True),
     "guideline_concordant": (bool, False), "guideline_note": (str, False), "agrees_with_model": (bool, True),
-    "disagreement_reason": (str, False), "dissent": (str, False), "trial_eligible": (bool, False),
-    "actions": (list, False), "attendees_present": (list, False),
+    "disagreement_reason": (str, False), "agreement_note": (str, False), "dissent": (str, False),
+    "trial_eligible": (bool, False), "actions": (list, False), "attendees_present": (list, False),
 }
 MSG_UNKNOWN_KEY = "The decision has an unknown key {key!r}. Allowed keys: {allowed}."
 MSG_MISSING_KEY = "The decision needs the key {key!r} ({what})."
@@ -208,6 +208,7 @@ class Decision:
     guideline_concordant: bool | None = None
     guideline_note: str = ""
     disagreement_reason: str = ""
+    agreement_note: str = ""
     dissent: str = ""
     trial_eligible: bool | None = None
     actions: tuple[Action, ...] = ()
@@ -227,7 +228,8 @@ class Decision:
         return {"recommendation": self.recommendation, "alternatives": list(self.alternatives),
                 "rationale": self.rationale, "guideline_concordant": self.guideline_concordant,
                 "guideline_note": self.guideline_note, "agrees_with_model": self.agrees_with_model,
-                "disagreement_reason": self.disagreement_reason, "dissent": self.dissent,
+                "disagreement_reason": self.disagreement_reason, "agreement_note": self.agreement_note,
+                "dissent": self.dissent,
                 "trial_eligible": self.trial_eligible, "actions": [a.to_dict() for a in self.actions],
                 "attendees_present": list(self.attendees_present)}
 
@@ -320,6 +322,7 @@ def parse_decision(data: Mapping[str, Any], *, case_id: str = "", options=()) ->
         recommendation_is_option=recommendation.casefold() in {str(o).casefold() for o in options},
         alternatives=_texts("alternatives", values.get("alternatives", ())),
         guideline_concordant=values.get("guideline_concordant"), guideline_note=values.get("guideline_note", ""),
-        disagreement_reason=values.get("disagreement_reason", ""), dissent=values.get("dissent", ""),
+        disagreement_reason=values.get("disagreement_reason", ""), agreement_note=values.get("agreement_note", ""),
+        dissent=values.get("dissent", ""),
         trial_eligible=values.get("trial_eligible"), actions=_actions(values.get("actions", ())),
         attendees_present=_texts("attendees_present", values.get("attendees_present", ())))

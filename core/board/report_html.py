@@ -36,6 +36,9 @@ def _case(c: CaseContent) -> str:
     parts.append(f"<h3>Summary of the evidence (frozen)</h3><p>{escape(c.summary)}</p>")
     if c.intervals:
         parts.append("<ul>" + "".join(f"<li>{escape(x)}</li>" for x in c.intervals) + "</ul>")
+    if c.reasons:
+        parts.append("<p>Why no number is shown:</p><ul>" + "".join(f"<li>{escape(x)}</li>" for x in c.reasons)
+                     + "</ul>")
     for title, png in c.charts:
         data = base64.b64encode(png).decode("ascii")
         parts.append(f'<figure><img alt="{escape(title)}" src="data:image/png;base64,{data}">'

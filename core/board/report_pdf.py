@@ -65,6 +65,10 @@ def _case(pdf, c: CaseContent) -> None:
     pdf.multi_cell(WIDTH, 4.8, c.summary, new_x="LMARGIN", new_y="NEXT", align="L")
     for line in c.intervals:
         pdf.multi_cell(WIDTH, 4.8, f"•  {line}", new_x="LMARGIN", new_y="NEXT", align="L")
+    if c.reasons:
+        pdf.multi_cell(WIDTH, 4.8, "Why no number is shown:", new_x="LMARGIN", new_y="NEXT", align="L")
+    for reason in c.reasons:
+        pdf.multi_cell(WIDTH, 4.8, f"•  {reason}", new_x="LMARGIN", new_y="NEXT", align="L")
     for title, png in c.charts:
         pdf.ln(1)
         pdf.image(io.BytesIO(png), w=150)

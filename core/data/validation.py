@@ -1,7 +1,9 @@
 """Validate one patient's inputs against a cohort spec.
 
 Validation runs in named phases built from one-line helpers: unknown fields, then each field's
-type and hard limits (refused), then the plausible range (warned). Every failing field is reported,
+type and hard limits (refused), then the plausible range (warned). A number given as text is read by the one
+strict reader, :func:`core.data.numbers.parse_number` (a decimal comma is a decimal, never a thousands
+separator; anything else that is not a number is refused naming the field in clinical words). Every failing field is reported,
 not just the first, and every message names the field, the value, the allowed range and the unit.
 """
 
@@ -15,6 +17,7 @@ from typing import Any, Mapping
 from .._errors import FieldError, ImplausibleValueWarning, PatientValidationError
 from .._format import exact_number
 from .limits import MAX_INT_DIGITS, OversizedNumber
+from .numbers import NumberTextError, field_words, parse_number
 from .spec import CohortSpec, FeatureSpec
 
 _TRUE = {"1", "true", "yes", "y"}
@@ -62,7 +65,13 @@ def is_missing(raw: Any) -> bool:
 def coerce(feature: FeatureSpec, raw: Any) -> Any:
     """One value in canonical form, or raise ValueError with the field's full message."""
     if feature.is_numeric:
-        number = _as_number(raw)
+        if isinstance(raw, str):  # typed text: read strictly (never "12,5" as 125, never "1e3" or "1_000")
+            try:
+                number = parse_number(raw, what=field_words(feature), integer=feature.integer)
+            except NumberTextError as exc:
+                raise ValueError(str(exc)) from None
+        else:
+            number = _as_number(raw)
         lo, hi = feature.limits
         if number is None or not (lo <= number <= hi) or (feature.integer and not float(number).is_integer()):
             raise ValueError(MSG_OUT_OF_RANGE.format(field=feature.name, allowed=feature.describe_range(),
@@ -149,10 +158,13 @@ def _as_number(raw: Any) -> float | None:
         return None
     if isinstance(raw, int) and _digits(raw) > MAX_INT_DIGITS:
         return None  # no patient value is that long; float() of it may overflow
-    if isinstance(raw, str) and len(raw) > 100:
-        return None
+    if isinstance(raw, str):
+        try:
+            return parse_number(raw, what="")
+        except NumberTextError:
+            return None
     try:
-        number = float(raw.strip() if isinstance(raw, str) else raw)  # str, int, float, numpy scalars
+        number = float(raw)  # int, float, numpy scalars
     except (TypeError, ValueError, OverflowError):
         return None
     return number if math.isfinite(number) else None

@@ -1,7 +1,8 @@
 """Calm warnings: every warning gets a severity, and the screen shows at most a few banners, one per kind.
 
 A warning that fires for everyone is noise. The report keeps every warning (with its numbers) for the
-record; :func:`digest` decides what is prominent: high and medium warnings, consolidated into one banner
+record; :func:`shown_warnings` leaves out those that would print a number the headline withholds;
+:func:`digest` decides what is prominent: high and medium warnings, consolidated into one banner
 per kind, most serious first, at most ``max_banners``; the rest (and every low-severity note) go into one
 "more notes" list that the page shows folded.
 """
@@ -85,3 +86,15 @@ def digest(warnings: list[dict] | tuple[dict, ...], *, max_banners: int = MAX_BA
     banners = tuple(prominent[:max_banners])
     more = tuple(b for b in consolidated if b not in banners)
     return WarningDigest(banners, more)
+
+
+def shown_warnings(report: dict) -> list[dict]:
+    """The warnings a reader is shown beside the report's headline (on screen and in every export alike).
+
+    When the evidence is insufficient no number is shown, so the insufficient-evidence warnings, which carry
+    the very interval that was too wide, are left out: the summary's reasons say the same in words.
+    """
+    items = list(report.get("warnings") or ())
+    if (report.get("summary") or {}).get("state") != "insufficient_evidence":
+        return items
+    return [w for w in items if w.get("kind") != "insufficient_evidence"]

@@ -2,10 +2,13 @@
 
 Cases come from a bundle's held-out test split only; the truth is the observed outcome (never the model's
 output); a seeded share of the advice is made wrong by construction; the scores follow the exact
-definitions in :mod:`core.training.scores`. Storage and the order of answers (decide first, then advice)
+definitions in :mod:`core.training.scores`; answers are read as typed, and the final one starts from the
+trainee's own first answer (:mod:`core.training.answers`). Storage and the order of answers (decide first, then advice)
 are kept by :mod:`core._service_training` and :mod:`core.store.training_tables`.
 """
 
+from .answers import (DOSE_LIMITS, AnswerError, answer_text, final_answer_start, parse_answer, parse_confidence,
+                      shown_answer, unit)
 from .cases import (ADVICE_FIRST, CONDITIONS, DECIDE_FIRST, DebriefCase, SessionSettings, TrainingCase,
                     display_cues)
 from .sampling import (DOSE_RANGE, DOSE_SHIFT, MAX_CASES, RISK_MARGIN, TrainingSetupError, manipulate,
@@ -16,6 +19,8 @@ from .truth import (DOSE, DOSE_SAME, DOSE_TOLERANCE, KINDS, RISK, RISK_SAME, RIS
                     case_truths, is_correct, is_same, kind_of)
 
 __all__ = [
+    "DOSE_LIMITS", "AnswerError", "answer_text", "final_answer_start", "parse_answer", "parse_confidence",
+    "shown_answer", "unit",
     "ADVICE_FIRST", "CONDITIONS", "CaseRow", "CaseTruth", "DECIDE_FIRST", "DOSE", "DOSE_RANGE", "DOSE_SAME",
     "DOSE_SHIFT", "DOSE_TOLERANCE", "DebriefCase", "ESTIMATE", "INSUFFICIENT", "KINDS", "MAX_CASES", "MIN_N",
     "NOT_AVAILABLE", "RISK", "RISK_MARGIN", "RISK_SAME", "RISK_THRESHOLD", "SCORE_LABELS", "SCORE_NAMES", "Score",

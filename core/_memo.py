@@ -36,3 +36,19 @@ def per_bundle(what: str, bundle: Any, compute: Callable[[], Any], *options: Has
 def clear() -> None:
     with _LOCK:
         _VALUES.clear()
+
+
+def model_card(bundle: Any):
+    """The bundle's model card (an immutable value object), computed once per bundle content."""
+    from .reporting import model_card as _model_card
+
+    return per_bundle("model_card", bundle, lambda: _model_card(bundle))
+
+
+def calibration_curves(bundle: Any, by: str | None, n_bins: int) -> list[dict]:
+    """Held-out calibration curves, computed once per bundle content; each call gets its own copies."""
+    from .evaluation import calibration_curve
+
+    curves = per_bundle("calibration_curve", bundle, lambda: calibration_curve(bundle, by=by, n_bins=n_bins), by,
+                        n_bins)
+    return [dict(c) for c in curves]

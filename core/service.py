@@ -33,6 +33,7 @@ from ._service_auth import (PAGE_ROLES, ROLES, Identity, RolesFileError, check_r
 
 DEFAULT_COHORT = "actg175"
 
+from . import _memo  # noqa: E402  (results computed once per bundle, below the logging)
 from ._observers import (BUNDLE_REFUSED, BUNDLE_TRAINED, CALIBRATION, CDS_CARD, CDS_FEEDBACK,  # noqa: F401
                          COUNTERFACTUAL, DECISION, EFFECT_CURVE, EXPORT, MODEL_CARD, PATIENT_REPORT, REFUSED_RECORD,
                          SUBGROUP_AUDIT, WHAT_IF, _OBSERVERS, Shown, _shown, observe)
@@ -315,21 +316,13 @@ def effect_curve(bundle: ModelBundle, record: Mapping[str, Any], feature: str, *
 
 
 def model_card(bundle: ModelBundle):
-    """What the model is for, how it was checked, and its limitations."""
-    from ._memo import per_bundle
-    from .reporting import model_card as _model_card
-
-    # computed once per bundle content, recorded on every view
-    return _shown(MODEL_CARD, bundle, per_bundle("model_card", bundle, lambda: _model_card(bundle)))
+    """What the model is for, how it was checked, and its limitations (computed once per bundle, logged per view)."""
+    return _shown(MODEL_CARD, bundle, _memo.model_card(bundle))
 
 
 def calibration_curve(bundle: ModelBundle, *, by: str | None = None, n_bins: int = 10) -> list[dict]:
-    """Held-out calibration curves, overall or per group of a protected attribute."""
-    from ._memo import per_bundle
-    from .evaluation import calibration_curve as _calibration_curve
-
-    curves = per_bundle("calibration_curve", bundle, lambda: _calibration_curve(bundle, by=by, n_bins=n_bins), by, n_bins)
-    return _shown(CALIBRATION, bundle, [dict(c) for c in curves])
+    """Held-out calibration curves, overall or per group of a protected attribute (computed once, logged per view)."""
+    return _shown(CALIBRATION, bundle, _memo.calibration_curves(bundle, by, n_bins))
 
 
 def audit_predictions_file(path: str | Path, **options):

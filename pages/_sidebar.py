@@ -162,10 +162,13 @@ def _patient_form(bundle: ModelBundle) -> None:
             if f.name in errors:
                 st.error(inert(errors[f.name]))
         submitted = st.form_submit_button("Use this patient")
-    if st.session_state.pop(K.LINK_PENDING, None) == name:  # inputs from an EHR link: used as if submitted
+    from_link = st.session_state.pop(K.LINK_PENDING, None) == name
+    if from_link:  # inputs from an EHR link: used as if submitted, its problems kept on screen
         submitted, raw = True, dict(start)
     if submitted:
-        st.session_state[FORM_RAW][name], st.session_state[LINK_ERROR] = dict(raw), None
+        st.session_state[FORM_RAW][name] = dict(raw)
+        if not from_link:
+            st.session_state[LINK_ERROR] = None
         try:
             patient = service.validate(bundle, raw)
         except PatientValidationError as exc:

@@ -29,7 +29,7 @@ def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
 
 def test_the_subpackages_are_the_documented_concepts():
     assert SUBPACKAGES == ["audit", "auth", "board", "cds", "data", "evaluation", "explain", "fairness", "fhir",
-                           "modeling", "reporting", "scale", "store", "training", "uncertainty"]
+                           "modeling", "reporting", "scale", "simulation", "store", "training", "uncertainty"]
 
 
 @pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "pages").glob("*.py")) + ["../app.py"])

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.cohorts import ARM
-from ..evaluation import metrics as M
+from ..evaluation.metrics import c_for_benefit
 from .boosted import BoostParams, fit_boosted
 from .design import Design
 
@@ -109,8 +109,8 @@ def check_heterogeneity(design: Design, frame: pd.DataFrame, y: np.ndarray, w: n
     for a in active:
         pair = (arms == a) | (arms == reference)
         treated = (arms == a)[pair]
-        c_e = M.c_for_benefit(oof["effect"][a][pair], treated, y[pair], sample_weight=w[pair], seed=seed)
-        c_r = M.c_for_benefit(oof["risk"][a][pair], treated, y[pair], sample_weight=w[pair], seed=seed)
+        c_e = c_for_benefit(oof["effect"][a][pair], treated, y[pair], sample_weight=w[pair], seed=seed)
+        c_r = c_for_benefit(oof["risk"][a][pair], treated, y[pair], sample_weight=w[pair], seed=seed)
         out.append(ArmHeterogeneity(a, reference, float(c_e), _interval(oof["effect"][a][pair], treated, y[pair],
                                                                          w[pair], seed=seed), float(c_r)))
     ok = bool(out) and all(a.validated for a in out)
@@ -136,7 +136,7 @@ def _interval(benefit, treated, y, w, *, seed: int) -> tuple[float, float]:
     values = []
     for b in range(N_BOOT):
         i = np.concatenate([rng.choice(idx, size=idx.size, replace=True) for idx in by_arm])
-        values.append(M.c_for_benefit(benefit[i], treated[i], y[i], sample_weight=w[i], seed=seed + b))
+        values.append(c_for_benefit(benefit[i], treated[i], y[i], sample_weight=w[i], seed=seed + b))
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     if len(v) < N_BOOT // 2:

@@ -76,11 +76,13 @@ class DoseRun:
 
 
 def _train(sim: SimulatedCohort, work: Path):
+    from .._csv import csv_text
     from ..cli import main
     from ..modeling.bundle import load_bundle
 
     csv, spec, out = work / "data.csv", work / "spec.json", work / "bundle"
-    sim.frame.to_csv(csv, index=False)
+    rows = [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in sim.frame.to_dict("records")]
+    csv.write_text(csv_text(rows, list(sim.frame.columns)), encoding="utf-8")
     spec.write_text(json.dumps(sim.spec), encoding="utf-8")
     log = io.StringIO()
     with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log), warnings.catch_warnings():

@@ -15,7 +15,7 @@ from .sampling import (DOSE_RANGE, DOSE_SHIFT, MAX_CASES, RISK_MARGIN, TrainingS
                        manipulated_positions, sample_cases, shown_advice)
 from .scores import (ESTIMATE, INSUFFICIENT, MIN_N, NOT_AVAILABLE, SCORE_LABELS, SCORE_NAMES, CaseRow, describe, Score, TrainingScores,
                      score_rows, session_scores, wilson_interval)
-from .truth import (DOSE, DOSE_SAME, DOSE_TOLERANCE, KINDS, RISK, RISK_SAME, RISK_THRESHOLD, CaseTruth,
+from .truth import (DOSE, DOSE_SAME, DOSE_TOLERANCE, KINDS, RISK, RISK_THRESHOLD, CaseTruth,
                     case_truths, is_correct, is_same, kind_of)
 
 __all__ = [
@@ -23,7 +23,7 @@ __all__ = [
     "shown_answer", "unit",
     "ADVICE_FIRST", "CONDITIONS", "CaseRow", "CaseTruth", "DECIDE_FIRST", "DOSE", "DOSE_RANGE", "DOSE_SAME",
     "DOSE_SHIFT", "DOSE_TOLERANCE", "DebriefCase", "ESTIMATE", "INSUFFICIENT", "KINDS", "MAX_CASES", "MIN_N",
-    "NOT_AVAILABLE", "RISK", "RISK_MARGIN", "RISK_SAME", "RISK_THRESHOLD", "SCORE_LABELS", "SCORE_NAMES", "Score",
+    "NOT_AVAILABLE", "RISK", "RISK_MARGIN", "RISK_THRESHOLD", "SCORE_LABELS", "SCORE_NAMES", "Score",
     "SessionSettings", "TrainingCase", "TrainingScores", "TrainingSetupError", "case_truths", "describe", "display_cues",
     "is_correct", "is_same", "kind_of", "manipulate", "manipulated_positions", "sample_cases", "score_rows", "session_scores",
     "shown_advice", "wilson_interval",

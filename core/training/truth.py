@@ -30,7 +30,6 @@ KINDS = (DOSE, RISK)
 DOSE_TOLERANCE = 0.20     # IWPC: within 20% of the actual stable dose
 RISK_THRESHOLD = 0.5      # a risk estimate is on the side of 50% that happened
 DOSE_SAME = DOSE_TOLERANCE  # one tolerance for "the same answer" and for "correct": |x - ref| <= 20% of ref
-RISK_SAME = None          # risks: the same when on the same side of RISK_THRESHOLD (the same decision)
 
 ARM_COLUMN = "arm"        # core.data.cohorts.ARM: the arm each patient received
 ID_COLUMN = "patient_id"  # core.data.cohorts.PATIENT_ID

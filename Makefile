@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: run test bench clean
+.PHONY: run test bench docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -21,6 +21,9 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 bench: $(STAMP)
+	mkdir -p benchmarks/results
+	$(PY) benchmarks/uncertainty_report.py --out benchmarks/results/uncertainty.json
+	$(PY) benchmarks/simulation_report.py --seeds 8 --out benchmarks/results/simulation.json
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/bench_audit.py
 	$(PY) benchmarks/bench_ui.py
@@ -32,5 +35,10 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_speed.py --batch
 	$(PY) benchmarks/bench_scale_audit.py
 
+docs: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[docs]"
+	$(PY) docs/gen_cli.py
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) .equipoise_cache
+	rm -rf $(VENV) .equipoise_cache site docs/reference

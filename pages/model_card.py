@@ -43,6 +43,10 @@ st.write(f"**Source:** {prov['source']}  \n**Citation:** {prov['citation']}  \n*
          f"**Data sha256:** `{prov['data_sha256']}`")
 if prov.get("exclusions"):
     st.write("**Exclusions:** " + "; ".join(f"{e['reason']} (n={e['n']})" for e in prov["exclusions"]))
+if prov.get("notes"):
+    with st.expander("Notes on the data (outcome definition, inputs, levers)"):
+        for note in prov["notes"]:
+            st.write(f"- {inert(note)}")
 st.write(f"**Patients:** {design['n_total']:,} ({design['n_train']:,} training, {design['n_test']:,} held-out test).")
 population = pd.DataFrame(card["training_population"])
 st.dataframe(population, hide_index=True)
@@ -78,6 +82,18 @@ if card["decision_curve"]:
 coverage = card["interval_coverage"]
 if "by_group" in coverage:
     right.plotly_chart(figures.coverage_figure(coverage), key=K.MC_COVERAGE)
+    if "by_predicted_band" in coverage:
+        st.markdown(f"**Interval coverage on the held-out test split** (nominal {coverage['nominal']:.0%})")
+        st.dataframe(pd.DataFrame([
+            {"Patients": f"{label}: {g['group']}", "Number": g["n"],
+             "Covered": "—" if g.get("coverage") is None else f"{100 * g['coverage']:.1f}%"}
+            for label, rows in (("race", coverage["by_group"]),
+                                ("predicted dose", coverage["by_predicted_band"]["by_group"]),
+                                ("stable dose found", coverage["by_observed_band"]["by_group"]))
+            for g in rows]), hide_index=True)
+        st.caption(coverage["guarantee"] + " Coverage by the stable dose found cannot be guaranteed by any method: "
+                   "it conditions on the outcome, and patients who turn out to need a high dose are covered less "
+                   "often than the nominal level.")
 else:
     right.write(f"Ensemble intervals: observed event rate inside the average 95% interval in "
                 f"{coverage['bins_with_observed_rate_inside']} of {len(coverage['bins'])} bins of predicted risk.")

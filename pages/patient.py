@@ -43,7 +43,7 @@ with st.container(border=True):
         lo, hi = dose["interval"]
         cols = st.columns(3)
         guideline = summary["state"] == "guideline_caution"
-        cols[0].metric("Model estimate, not a substitute for the guideline" if guideline else "Model estimate",
+        cols[0].metric("Model estimate (not a substitute)" if guideline else "Model estimate",
                        f"{dose['mg_per_week']:.1f} mg/week",
                        help=f"{dose['coverage']:.0%} prediction interval {lo:.1f}–{hi:.1f} mg/week")
         formula = dose["iwpc_formula_mg_per_week"]

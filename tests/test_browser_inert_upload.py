@@ -99,7 +99,7 @@ def test_upload_text_is_inert_and_nothing_is_fetched(app, listener, tmp_path):
             _settle(page, "Patient")
             page.get_by_text("Row of an uploaded CSV").click()
             page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(path))
-            page.get_by_text("The 'weight_kg' field must be").first.wait_for(timeout=30_000)
+            page.get_by_text("Weight (kg) must be a number").first.wait_for(timeout=30_000)  # clinical words
             _settle(page, "Patient")
             page.wait_for_timeout(1500)   # give any fetch time to arrive
             text = page.locator("[data-testid='stApp']").inner_text()

@@ -41,7 +41,7 @@ def test_a_real_benefit_is_covered_and_called_with_the_right_sign(effect_runs):
     # A common odds ratio of 0.6 (binary, and as a hazard ratio with censoring). The old stratified bootstrap
     # covered the true difference for 0-77% of test patients (mean about 30%) on such trials, with intervals of
     # 3-5 points. Per-patient coverage is correlated within a trial, so one trial can miss: the mean of two
-    # must reach 80% here; the bench's 8 seeds give 98% and 92% (README).
+    # must reach 80% here; the bench gives 98% and 92% on colon (docs/validation/uncertainty.md).
     assert np.mean([r.coverage for r in effect_runs]) >= 0.80, [r.to_dict() for r in effect_runs]
     assert all(r.n_clear > 0 and r.wrong_sign == 0.0 for r in effect_runs), [r.to_dict() for r in effect_runs]
     assert all(r.modelling == "risk modelling" for r in effect_runs)

@@ -128,3 +128,13 @@ def test_trials_use_risk_modelling_unless_heterogeneity_is_validated(bundles):
             for arm in b.spec.arms:
                 d = b.model.raw(frame, arm) - b.model.raw(frame, ref)
                 assert np.ptp(d) < 1e-9, (name, arm)
+
+
+def test_the_model_card_shows_the_modelling_choice_and_the_average_effect_beside_the_trial(bundles):
+    from core import service
+
+    card = service.model_card(bundles("colon")).to_dict()
+    effect = card["treatment_effect"]
+    assert effect["modelling"] == "risk modelling" and "not validated" in effect["statement"]
+    assert [e["arm"] for e in effect["average_effect"]] == ["Lev", "Lev+5FU"]
+    assert service.model_card(bundles("warfarin")).to_dict()["treatment_effect"] is None

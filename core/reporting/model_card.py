@@ -115,6 +115,7 @@ class ModelCard:
             "decision_curve": self.decision_curve, "interval_coverage": self.interval_coverage,
             "limitations": [lim.to_dict() for lim in self.limitations], "version": self.version,
             "site_validation": self.site_validation, "race_gap": self.race_gap,
+            "treatment_effect": self.treatment_effect,
         })
 
 

@@ -99,3 +99,11 @@ def effect_bundles(bundles):
         return made[name]
 
     return get
+
+
+@pytest.fixture
+def own_checkpoints(tmp_path, monkeypatch):
+    """The test's own audit checkpoint file, for tests that open stores of their own: the data directory's file is
+    bound to one store's log, and a log checked against another store's checkpoints is, rightly, reported as
+    rewritten."""
+    monkeypatch.setenv("EQUIPOISE_AUDIT_CHECKPOINTS", str(tmp_path / "audit-checkpoints.jsonl"))

@@ -25,11 +25,7 @@ CLIENT = f"sub:{ISS}|{SUB}"  # the verified EHR, as every entry names it
 
 
 
-@pytest.fixture(autouse=True)
-def _own_checkpoints(tmp_path, monkeypatch):
-    """Each test's store gets its own checkpoint file: the data directory's file is bound to one store's log
-    (a log checked against another store's checkpoints is, rightly, reported as rewritten)."""
-    monkeypatch.setenv("EQUIPOISE_AUDIT_CHECKPOINTS", str(tmp_path / "audit-checkpoints.jsonl"))
+pytestmark = pytest.mark.usefixtures("own_checkpoints")  # each test's store: its own checkpoint file (conftest)
 
 @pytest.fixture(scope="module")
 def ehr():

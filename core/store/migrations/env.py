@@ -3,20 +3,22 @@
 
 from alembic import context
 
-from core.store.models import Base
+from core.store.metadata import metadata
+
+TARGET = metadata()  # every table (log, board, training), so autogenerate never proposes dropping one
 
 config = context.config
 
 
 def _run(connection) -> None:
-    context.configure(connection=connection, target_metadata=Base.metadata,
+    context.configure(connection=connection, target_metadata=TARGET,
                       render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():
         context.run_migrations()
 
 
 if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=Base.metadata,
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=TARGET,
                       literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()

@@ -153,12 +153,10 @@ def train(cohort: Cohort, *, progress: Callable[[str], None] | None = None, grid
         "one-standard-error rule)")
     heterogeneity = None
     if design.arms and spec.treatment.randomized:
-        from dataclasses import replace as _replace
-
         from .heterogeneity import check_heterogeneity
 
         say("risk modelling by default (PATH): checking whether treatment-covariate interactions are validated")
-        effect_design = _replace(design, effect_modelling=True)
+        effect_design = replace(design, effect_modelling=True)
         e_params, e_oof, e_table = tune(effect_design, f_frame, y, w, task=task, folds=fit_folds, grid=grid,
                                         max_trees=max_trees, seed=spec.seed, linear_cache=linear_cache)
         check = check_heterogeneity(design, f_frame, y, w, effect_params=e_params, risk_params=params, seed=spec.seed)

@@ -8,7 +8,7 @@ import streamlit as st
 from core import service
 from pages._auth import current_identity, refusal_page
 from pages._keys import ROUTED
-from pages._state import open_log
+from pages._auth import open_log
 
 st.set_page_config(page_title="Equipoise", page_icon=":material/balance:", layout="wide")
 st.session_state[ROUTED] = True  # pages/_router.py: the router is in charge of this session

@@ -18,10 +18,12 @@ Subpackages, one concept each:
 ``core.auth``             identities and roles: local mode's single user, sign-in, what each role may open
 ``core.training``         trainee mode: held-out cases, truth rules, deliberately wrong advice, reliance scores
 ``core.board``            tumor boards: meetings, agenda, frozen snapshots, versioned decisions, reports
-``core.service``          the one entry point for pages, CLI and the audit log
+``core.service``          the one entry point for pages, CLI and the CDS service; one module per use
 ========================  =========================================================================
 
-The public names below are imported lazily (PEP 562), so ``import core`` stays cheap.
+``core`` itself exports only the errors, warnings and value types callers check or lay out, and the service;
+nothing here computes or bypasses the service's logging. They are imported lazily (PEP 562), so ``import core``
+stays cheap.
 """
 
 from __future__ import annotations
@@ -46,15 +48,9 @@ from ._errors import (  # noqa: E402
     SpecError,
 )
 
-_LAZY = {
-    "CohortSpec": "core.data", "FeatureSpec": "core.data", "load_cohort": "core.data",
-    "cohort_from_csv": "core.data", "list_cohorts": "core.data", "validate_patient": "core.data",
-    "patient_template": "core.data",
-    "build_bundle": "core.modeling.pipeline", "load_bundle": "core.modeling", "ModelBundle": "core.modeling",
-    "predict_patient": "core.reporting.patient_report", "PatientReport": "core.reporting.patient_report",
-    "model_card": "core.reporting", "ModelCard": "core.reporting",
-    "audit_subgroups": "core.fairness", "SubgroupAudit": "core.fairness",
-    "what_if": "core.explain", "counterfactual": "core.explain", "ice_curve": "core.explain",
+_LAZY = {  # the value types callers lay out or check; computation is reached through core.service
+    "CohortSpec": "core.data", "FeatureSpec": "core.data", "ModelBundle": "core.modeling",
+    "PatientReport": "core.reporting.patient_report", "ModelCard": "core.reporting", "SubgroupAudit": "core.fairness",
     "Explanation": "core.explain",
     "service": "core.service",
 }

@@ -47,7 +47,7 @@ def model_card(bundle: Any):
 
 def calibration_curves(bundle: Any, by: str | None, n_bins: int) -> list[dict]:
     """Held-out calibration curves, computed once per bundle content; each call gets its own copies."""
-    from .evaluation import calibration_curve
+    from .reporting import calibration_curve
 
     curves = per_bundle("calibration_curve", bundle, lambda: calibration_curve(bundle, by=by, n_bins=n_bins), by,
                         n_bins)

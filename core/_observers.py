@@ -26,7 +26,7 @@ DECISION = "decision"
 BUNDLE_TRAINED = "bundle_trained"
 BUNDLE_REFUSED = "bundle_refused"
 MONITORING = "monitoring"
-# trainee mode (core/_service_training.py): the only kinds whose results may carry manipulated advice
+# trainee mode (core/service/training.py): the only kinds whose results may carry manipulated advice
 TRAINING_SESSION = "training_session"
 TRAINING_CASE = "training_case"
 TRAINING_ADVICE = "training_advice"

@@ -15,6 +15,7 @@ import streamlit as st
 
 from core import service
 from pages import _keys as K
+from pages._keys import COHORT, SOURCE, SOURCES, TEST_ID
 from pages._layout import inert
 
 TITLES = {"patient": "Patient", "what_if": "What if", "subgroups": "Subgroups", "model_card": "Model card",
@@ -80,8 +81,6 @@ def require(page: str):
     """The page's own check, first thing on every page: stop with a message unless this session's person
     may open ``page``; then set the audit log's context naming them (also when the page runs without the
     router) and draw the sidebar's account box. Returns the :class:`core.auth.Identity`."""
-    from pages._state import open_log
-
     identity = current_identity()
     if not service.may_open(identity, page):
         refuse(page, identity)
@@ -134,6 +133,39 @@ def account(identity) -> None:
                 st.session_state.pop(K.SIGNED_IN, None)
                 st.logout()
                 st.stop()
+
+
+# --- the audit log: opened once per server process, its context set for every script run ---------
+def audit_log():
+    """The audit log of the store configured now (one shared resource per store URL: its engine)."""
+    return _audit_log(service.store_url())
+
+
+@st.cache_resource(show_spinner=False)
+def _audit_log(url: str):
+    return service.open_log(url)
+
+
+def open_log(page: str, identity=None):
+    """Set this run's log context (the person using the app, or local mode's OS user with every role) so
+    that every result core shows on ``page`` is committed to the audit log before the page can lay it
+    out; the first run of a signed-in session records the sign-in. Returns the log."""
+    identity = identity or current_identity()
+    ss = st.session_state
+    if ss.get(K.LOG_SESSION) is None:
+        ss[K.LOG_SESSION] = service.log_session()
+    session = ss[K.LOG_SESSION]
+
+    def patient_id():
+        return ss.get(TEST_ID, {}).get(ss.get(COHORT)) if ss.get(SOURCE) == SOURCES[0] else None
+
+    log = audit_log()
+    service.log_context(log, user=identity.user, role=identity.log_role, page=page, patient_id=patient_id,
+                        session=session)
+    if identity.signed_in and ss.get(K.SIGNED_IN) != identity.user:
+        service.record_sign_in(identity)
+        ss[K.SIGNED_IN] = identity.user
+    return log
 
 
 if __name__ == "__main__":  # run as a page by Streamlit's legacy pages-folder mode: hand over to the router

@@ -13,7 +13,7 @@ from core.reporting import figures
 from pages import _keys as K
 from pages._auth import current_identity
 from pages._layout import inert, warning_banners
-from pages._state import open_log
+from pages._auth import open_log
 
 TRIAGE = ("full_discussion", "standard_of_care")
 

@@ -1,9 +1,12 @@
 """Every session-state and widget key of the dashboard, defined once (namespaced per page)."""
 
+from pages._router import ROUTED_KEY
+
 # --- persistent session state (survives page changes) -------------------------------------------
-ROUTED = "eq.routed"                  # app.py's router ran in this session (see pages/_router.py)
+ROUTED = ROUTED_KEY                   # app.py's router ran in this session (defined in pages/_router.py)
 COHORT = "eq.cohort"                  # the chosen cohort
-SOURCE = "eq.source"                  # where the patient comes from
+SOURCE = "eq.source"                  # where the patient comes from: one of SOURCES
+SOURCES = ("Held-out test patient", "New patient (form)", "Row of an uploaded CSV")
 TEST_ID = "eq.test_id"                # {cohort: chosen held-out patient}
 RECORD = "eq.record"                  # {cohort: validated record of the current patient}
 LABEL = "eq.label"                    # {cohort: how the patient is named}

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages._keys import ROUTED
+ROUTED_KEY = "eq.routed"  # session-state key (re-exported as pages._keys.ROUTED): app.py's router ran
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
 
 def take_over() -> None:
     """Hand over to app.py's router unless it is already in charge of this run."""
-    if st.session_state.get(ROUTED):
+    if st.session_state.get(ROUTED_KEY):
         return
     runpy.run_path(str(APP), run_name="__main__")
     st.stop()

@@ -14,7 +14,7 @@ import streamlit as st
 
 from core import service
 from pages._layout import inert
-from pages._state import open_log
+from pages._auth import open_log
 from pages import _keys as K
 
 log = open_log("Audit log")  # also when a test runs this page without app.py

@@ -13,7 +13,8 @@ import streamlit as st
 
 from core import EquipoiseError, service
 from pages._layout import inert
-from pages._state import get_bundle, open_log
+from pages._auth import open_log
+from pages._state import get_bundle
 from pages import _keys as K
 
 log = open_log("Training", identity)

@@ -12,8 +12,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "core"
-SUBPACKAGES = sorted(p.parent.name for p in CORE.glob("*/__init__.py") if p.parent.name != "__pycache__")
+SUBPACKAGES = sorted(p.parent.name for p in CORE.glob("*/__init__.py") if p.parent.name not in ("__pycache__", "service"))
 MAX_LINES = 420  # "no module over about 400 lines"
+MAX_SERVICE_LINES = 300  # one module per use: short enough to read at once
 
 
 def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
@@ -32,6 +33,24 @@ def test_the_subpackages_are_the_documented_concepts():
                            "modeling", "reporting", "scale", "simulation", "store", "training", "uncertainty"]
 
 
+CORE_TYPES = {"BaselineWinsWarning", "BundleIntegrityError", "CohortSpec", "DataIntegrityError", "EquipoiseError",
+              "EquipoiseWarning", "Explanation", "FeatureSpec", "FieldError", "ImplausibleValueWarning",
+              "InputFileError", "InsufficientEvidenceWarning", "ModelBundle", "ModelCard", "OutOfDistributionWarning",
+              "PatientReport", "PatientValidationError", "SmallSubgroupWarning", "SpecError", "SubgroupAudit",
+              "__version__", "service"}
+
+
+def test_core_itself_exports_only_types_and_the_service():
+    # A function exported by core (predict_patient, what_if, model_card, ...) would let a caller bypass the
+    # service's logging: nothing shown that is not logged.
+    import core
+
+    assert set(core.__all__) == CORE_TYPES
+    for name in core.__all__:
+        value = getattr(core, name)
+        assert name in ("service", "__version__") or isinstance(value, type), f"core.{name} is not a type"
+
+
 @pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "pages").glob("*.py")) + ["../app.py"])
 def test_pages_reach_core_only_through_its_surface_and_the_service(page):
     allowed = {"core", "core.service", "core.reporting"}  # core.reporting: for the figures module only
@@ -40,6 +59,74 @@ def test_pages_reach_core_only_through_its_surface_and_the_service(page):
             assert module in allowed, f"{page} imports the deep module {module}"
             if module == "core.reporting":
                 assert names == ["figures"], f"{page} imports {names} from core.reporting"
+            if module == "core":
+                assert set(names) <= CORE_TYPES, f"{page} imports {set(names) - CORE_TYPES} from core"
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Every module of core/ and pages/ and the project modules it imports (nested imports included)."""
+    paths = {}
+    for base in ("core", "pages"):
+        for p in (ROOT / base).rglob("*.py"):
+            name = ".".join(p.relative_to(ROOT).with_suffix("").parts)
+            paths[name.removesuffix(".__init__")] = p
+    graph = {}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        deps = set()
+        for level, module, names in _imports(path):
+            if level:
+                parts = package.split(".")[: len(package.split(".")) - level + 1]
+                module = ".".join(parts + ([module] if module else []))
+            for target in [module] + [f"{module}.{n}" for n in names]:
+                if target in paths and target != name and not name.startswith(target + "."):
+                    deps.add(target)
+        graph[name] = deps
+    return graph
+
+
+def test_there_are_no_import_cycles():
+    graph = _module_graph()
+    assert "core.service.patients" in graph["core.service"] and "core.service" in graph["pages._state"]
+    # a module is on a cycle iff it can reach itself: depth-first search from each module
+    on_cycle = []
+    for start in graph:
+        seen, stack = set(), list(graph[start])
+        while stack:
+            node = stack.pop()
+            if node == start:
+                on_cycle.append(start)
+                break
+            if node not in seen:
+                seen.add(node)
+                stack.extend(graph[node])
+    assert not on_cycle, f"modules on an import cycle: {sorted(on_cycle)}"
+
+
+def test_the_service_is_one_package_of_short_modules_one_per_use():
+    service = CORE / "service"
+    assert not (CORE / "service.py").exists() and not list(CORE.glob("_service_*.py"))
+    for path in service.glob("*.py"):
+        n = len(path.read_text(encoding="utf-8").splitlines())
+        assert n <= MAX_SERVICE_LINES, f"core/service/{path.name} has {n} lines"
+    # the service's modules reach each other directly, never through the package (which imports them all)
+    for path in service.glob("*.py"):
+        if path.name != "__init__.py":
+            for level, module, names in _imports(path):
+                assert not (level == 1 and module == ""), f"core/service/{path.name} imports the service package"
+                assert module != "core.service", f"core/service/{path.name} imports the service package"
+
+
+def test_no_concept_package_imports_the_service_package():
+    # core.cds.app is the CDS Hooks adapter: it may use service modules, never the package facade
+    for path in CORE.rglob("*.py"):
+        rel = path.relative_to(CORE)
+        if rel.parts[0] in ("service", "cli") or rel.name.startswith("_cli") or rel.name == "cli.py":
+            continue
+        for level, module, names in _imports(path):
+            absolute = module if not level else None
+            assert absolute != "core.service" and not (level and module == "service" and names), \
+                f"core/{rel} imports the service package"
 
 
 @pytest.mark.parametrize("cli", ["cli.py"] + sorted(p.name for p in CORE.glob("_cli_*.py")))

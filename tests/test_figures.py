@@ -685,8 +685,8 @@ def test_figures_from_a_real_dose_report(bundles):
 
 def test_figures_from_the_whatif_and_model_card_modules(bundles):
     whatif = pytest.importorskip("core.explain")
-    calibration = pytest.importorskip("core.evaluation.calibration")
-    decision_curves = pytest.importorskip("core.evaluation.decision_curve")
+    calibration = pytest.importorskip("core.reporting.calibration")
+    decision_curves = pytest.importorskip("core.reporting.decision_curve")
     bundle = bundles("actg175")
     record = _first_report(bundle)["patient"]
     curve = whatif.ice_curve(bundle, record, "cd4_cells_per_ul")

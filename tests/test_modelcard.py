@@ -13,8 +13,8 @@ import pytest
 from sklearn.calibration import calibration_curve as sk_calibration_curve
 
 from core import DataIntegrityError, SmallSubgroupWarning
-from core.evaluation.calibration import MIN_PER_BIN, MSG_BY, MSG_N_BINS, calibration_curve, quantile_bins
-from core.evaluation.decision_curve import MSG_THRESHOLDS, decision_curve
+from core.reporting.calibration import MIN_PER_BIN, MSG_BY, MSG_N_BINS, calibration_curve, quantile_bins
+from core.reporting.decision_curve import MSG_THRESHOLDS, decision_curve
 from core.modeling.heldout import MSG_TEST_SPLIT, bundle_cohort
 from core.reporting.model_card import model_card
 from core.data.cohorts import PATIENT_ID, protected_attributes
@@ -116,7 +116,7 @@ def test_calibration_by_group_has_one_model_curve_per_group(bundles, name, by):
 
 def test_small_groups_get_no_curve_but_a_note_and_a_warning(bundles, monkeypatch):
     bundle = bundles("colon")
-    monkeypatch.setattr("core.evaluation.calibration.MIN_GROUP_N", 40)  # the <50 age band has 36 test patients
+    monkeypatch.setattr("core.reporting.calibration.MIN_GROUP_N", 40)  # the <50 age band has 36 test patients
     with pytest.warns(SmallSubgroupWarning, match="age_band = <50"):
         curves = calibration_curve(bundle, by="age_band")
     small = next(c for c in curves if c["group"] == "<50")

@@ -101,7 +101,7 @@ def test_the_cli_prints_windows_and_alerts(bundles, bundle_dirs, tmp_path, capsy
 def test_a_file_is_read_for_the_columns_monitoring_needs_only(bundles, tmp_path, monkeypatch, suffix):
     """A batch output carries each whole report as JSON: monitoring its scores reads only the time, label,
     score, attribute and model-feature columns, and gives what the same table in memory gives."""
-    import core._service_scale as scale_service
+    import core.service.scale as scale_service
 
     bundle = bundles("actg175")
     stream = _stream(bundle, rows=60)

@@ -90,7 +90,7 @@ def test_instructor_creates_a_session_and_sees_scores(store_env):
 
 def test_the_patient_page_shows_the_models_dose_not_the_manipulated_one(store_env, bundle_dirs, monkeypatch):
     from core import service
-    from core._service_training import _cases
+    from core.service.training import _cases
     from _apps import open_page
 
     monkeypatch.setenv("EQUIPOISE_BUNDLE_DIR", str(bundle_dirs("actg175").parent))  # the app's default cohort too

@@ -69,7 +69,7 @@ def test_decide_first_order_and_answers_are_never_overwritten(db_url, warfarin):
     ("training_sessions", "DELETE FROM training_sessions")])
 def test_triggers_refuse_update_and_delete(db_url, warfarin, table, statement):
     from core import service
-    from core._service_training import _store
+    from core.service.training import _store
 
     s = _session(service, db_url, warfarin, cases=2)
     service.submit_training_answers(s.id, "ann", [{"case": 1, "initial": 30, "confidence": 50, "final": 31}],
@@ -83,7 +83,7 @@ def test_triggers_refuse_update_and_delete(db_url, warfarin, table, statement):
 
 def test_cases_come_from_the_held_out_test_split_and_the_share_is_wrong_by_construction(db_url, warfarin):
     from core import service
-    from core._service_training import _cases
+    from core.service.training import _cases
     from core.training import is_correct
 
     s = _session(service, db_url, warfarin, cases=12, manipulated_share=0.25)
@@ -135,7 +135,7 @@ def _numbers(obj, out):
 def test_manipulated_advice_never_reaches_a_clinical_view_or_its_log_entries(db_url, warfarin, bundle_dirs):
     from core import service
     from core._observers import TRAINING_KINDS
-    from core._service_training import _cases
+    from core.service.training import _cases
     from core.cli import main
 
     log = service.open_log(db_url)

@@ -4,7 +4,7 @@ versions signed off by the chair, follow-ups, and the meeting's report (HTML and
 The value objects live in :mod:`.records` and :mod:`.agenda`, the record-integrity rules (labels, explicit and
 consistent decisions) in :mod:`.rules`, the store access in :mod:`.repository`, the
 report in :mod:`.content` (texts and static charts) with :mod:`.report_html` and :mod:`.report_pdf`.
-Pages and the CLI reach all of it through :mod:`core.service` (``core/_service_board.py``).
+Pages and the CLI reach all of it through :mod:`core.service` (:mod:`core.service.board`).
 """
 
 from .agenda import CaseRecord, CsvImport, MeetingRecord, Presentation, RefusedRow, csv_rows

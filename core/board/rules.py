@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .records import CSV_ROW, FORM, TEST_PATIENT, BoardError, Decision, parse_decision
+from .records import CSV_ROW, FORM, SOURCES, TEST_PATIENT, TRIAGE, BoardError, Decision, parse_decision
 
 SOURCE_WORDS = {TEST_PATIENT: "test patient", CSV_ROW: "CSV", FORM: "patient entered by hand"}
 QUESTIONS = {  # decision key: what the user must do, in the form's words
@@ -27,6 +27,39 @@ MSG_CONTRADICTION = (
     "the options that summary names ({best}). Either answer 'No' to 'Agrees with the model's summary' and say "
     "why not, or explain how the board agrees in 'If the board agrees but chose another option: how'.")
 ARMS_SHOWN = ("clear", "similar")  # summary states that name the options the evidence supports
+CHAIR_ROLE = "board_chair"
+MEMBER_ROLES = (CHAIR_ROLE, "board_member")  # may create meetings, add and present cases, decide and comment
+MSG_ROLE = "{user} may not do this: it needs the role {roles}."
+MSG_NOT_CHAIR = ("Only this meeting's chair, {chair}, signs off its decisions; you are signed in as {user}. A meeting's "
+                 "chair is named by sign-in name when the meeting is created.")
+
+
+def require_role(identity, *roles: str) -> str:
+    """The acting person's name, if they hold one of ``roles``; BoardError naming the roles otherwise."""
+    if not identity.has(*roles):
+        raise BoardError(MSG_ROLE.format(user=identity.user, roles=" or ".join(roles)))
+    return identity.user
+
+
+def may_sign_off(meeting, identity) -> bool:
+    """Whether ``identity`` may sign off this meeting's decisions: a board chair, and the one the meeting names."""
+    return identity.has(CHAIR_ROLE) and identity.user == meeting.chair
+
+
+def check_sign_off(meeting, user: str) -> None:
+    """The sign-off rule of :func:`may_sign_off` for a user whose chair role is already checked, with the names."""
+    if meeting.chair != user:
+        raise BoardError(MSG_NOT_CHAIR.format(chair=meeting.chair, user=user))
+
+
+def check_source(source: str) -> None:
+    if source not in SOURCES:
+        raise BoardError(f"A case's source must be one of {', '.join(SOURCES)}. Got {source!r} instead.")
+
+
+def check_triage(triage) -> None:
+    if triage not in TRIAGE:
+        raise BoardError(f"The 'triage' field must be one of {', '.join(TRIAGE)}. Got {str(triage)[:40]!r} instead.")
 
 
 def default_label(cohort: str, source: str, source_ref: str = "") -> str:

@@ -25,7 +25,13 @@ from typing import Any
 
 from fastapi import Request  # at module level: FastAPI reads the handlers' annotations from here
 
-from .. import service
+from .._format import inert_markdown
+from ..data.cohorts import BUNDLED, load_cohort
+from ..service.bundles import ensure_bundle
+from ..service.cds import cds_card, cds_feedback
+from ..service.inputs import record_from_fhir
+from ..service.log import log_context, open_log
+from ..service.patients import predict
 from .._errors import PatientValidationError
 from ..fhir import FhirMappingError
 from ._config import AuthConfig
@@ -95,7 +101,7 @@ def create_app(*, dashboard_url: str | None = None, cohorts: tuple[str, ...] | N
         raise ValueError(NO_AUTH_MESSAGE if auth is None else "Pass either auth or insecure_no_auth=True, not both.")
     verifier = TokenVerifier(auth, clock=clock or time.time) if auth is not None else None
     url = dashboard_url or os.environ.get("EQUIPOISE_DASHBOARD_URL", "http://localhost:8501")
-    names = tuple(cohorts or service.BUNDLED)
+    names = tuple(cohorts or BUNDLED)
     app = FastAPI(title="Equipoise CDS Hooks service", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(Guard, verifier=verifier, max_body_bytes=max_body_bytes)  # inside CORS: preflights pass
     origins = [o.strip() for o in os.environ.get("EQUIPOISE_CDS_ALLOW_ORIGINS", "").split(",") if o.strip()]
@@ -117,11 +123,11 @@ def create_app(*, dashboard_url: str | None = None, cohorts: tuple[str, ...] | N
         return JSONResponse(status_code=exc.status_code, content={"error": str(exc.detail)}, headers=exc.headers)
 
     bundles: dict[str, Any] = {}
-    log = log if log is not None else service.open_log()
+    log = log if log is not None else open_log()
 
     def bundle(name: str):
         if name not in bundles:
-            bundles[name] = service.ensure_bundle(name)
+            bundles[name] = ensure_bundle(name)
         return bundles[name]
 
     def source(name: str) -> dict:
@@ -146,7 +152,7 @@ def create_app(*, dashboard_url: str | None = None, cohorts: tuple[str, ...] | N
     def discovery():
         out = []
         for name in names:
-            spec = service.load_cohort(name).spec
+            spec = load_cohort(name).spec
             out.append({"id": name, "hook": HOOK, "title": f"Equipoise: {spec.title}",
                         "description": f"{spec.description} Options with evidence, never orders.",
                         "prefetch": PREFETCH})
@@ -163,10 +169,10 @@ def create_app(*, dashboard_url: str | None = None, cohorts: tuple[str, ...] | N
         hook_instance = identifier(body["hookInstance"], "hookInstance")
         identifier(context["patientId"], "context.patientId")  # stored only as a keyed hash, but bounded all the same
         user, claims = caller(request, body)
-        with service.log_context(log, user=user, role=EHR_ROLE, page=f"cds {service_id}",
+        with log_context(log, user=user, role=EHR_ROLE, page=f"cds {service_id}",
                                  patient_id=context["patientId"]):
             cards = [dict(card, uuid=str(uuid.uuid4())) for card in _cards(service_id, body)]
-            return {"cards": [service.cds_card(bundle(service_id), card, hook_instance=hook_instance, claims=claims)
+            return {"cards": [cds_card(bundle(service_id), card, hook_instance=hook_instance, claims=claims)
                               for card in cards]}
 
     def _cards(service_id: str, body: dict) -> list[dict]:
@@ -177,16 +183,16 @@ def create_app(*, dashboard_url: str | None = None, cohorts: tuple[str, ...] | N
                     "source": {"label": source(service_id)["source_label"], "url": source(service_id)["source_url"]}}
             return [card]
         try:
-            mapped = service.record_from_fhir(b, body.get("prefetch") or {}, on=dt.date.today())
+            mapped = record_from_fhir(b, body.get("prefetch") or {}, on=dt.date.today())
         except FhirMappingError as exc:
             card = {"summary": "No estimate: the chart could not be read (see details).", "indicator": "info",
-                    "detail": service.inert_markdown(str(exc)), "source": {"label": source(service_id)["source_label"],
+                    "detail": inert_markdown(str(exc)), "source": {"label": source(service_id)["source_label"],
                                                    "url": source(service_id)["source_url"]}}
             return [card]
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # every warning is in the report, and so in the card
-                report = service.predict(b, mapped.record).to_dict()
+                report = predict(b, mapped.record).to_dict()
         except PatientValidationError as exc:
             card = card_for_refusal([e.to_dict() for e in exc.errors], notes=mapped.notes, **source(service_id))
             return [card]
@@ -210,9 +216,9 @@ def create_app(*, dashboard_url: str | None = None, cohorts: tuple[str, ...] | N
         checked = [_feedback_item(n, item) for n, item in enumerate(items)]
         user, claims = caller(request, body)
         b = bundle(service_id)
-        with service.log_context(log, user=user, role=EHR_ROLE, page=f"cds {service_id} feedback"):
+        with log_context(log, user=user, role=EHR_ROLE, page=f"cds {service_id} feedback"):
             for item in checked:
-                service.cds_feedback(b, item, claims=claims)
+                cds_feedback(b, item, claims=claims)
         return {"recorded": len(items)}
 
     return app

@@ -85,7 +85,7 @@ def bundle_lock(out: str | Path, *, on_wait: Callable[[], None] | None = None) -
 
 def inspect_target(out: str | Path) -> tuple[str, str, str | None]:
     """``(state, what it holds in words, bundle id if it is a verified bundle)`` for an output path."""
-    from .bundle import verify_bundle
+    from .bundle_reader import verify_bundle
 
     t = target(out)
     if not os.path.lexists(t):
@@ -113,7 +113,7 @@ def inspect_target(out: str | Path) -> tuple[str, str, str | None]:
 
 def verified_sha(out: str | Path) -> str | None:
     """The manifest sha256 of the verified bundle at ``out`` (signature not considered), or None if there is none."""
-    from .bundle import verify_bundle
+    from .bundle_reader import verify_bundle
 
     try:
         return verify_bundle(target(out), trust=False)["sha256"]

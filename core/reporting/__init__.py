@@ -1,7 +1,10 @@
-"""Reporting: one patient's report, the model card, and the figures that draw them."""
+"""Reporting: one patient's report, the model card with the held-out calibration and decision curves, and the
+figures that draw them."""
 
 from . import figures
+from .calibration import calibration_curve
+from .decision_curve import decision_curve
 from .model_card import ModelCard, model_card
 from .patient_report import PatientReport, error_report, predict_patient
 
-__all__ = ["ModelCard", "PatientReport", "error_report", "figures", "model_card", "predict_patient"]
+__all__ = ["calibration_curve", "decision_curve", "ModelCard", "PatientReport", "error_report", "figures", "model_card", "predict_patient"]

@@ -8,20 +8,34 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .._format import exact_number, is_number
 from ..data.cohorts import ARM, protected_attributes
 from ..data.spec import CohortSpec
-from ..evaluation.calibration import group_order
+from .calibration import group_order
 from ..fairness.groups import INTERSECTION_SEPARATOR, intersection_name
 from ..modeling.bundle import ModelBundle
 from ..modeling.heldout import IWPC_NAME, HeldOutSplit
 
-if TYPE_CHECKING:
-    from .model_card import PopulationGroup
+
+@dataclass(frozen=True)
+class PopulationGroup:
+    """One value of one protected attribute: how many training (and test) patients had it."""
+
+    attribute: str
+    group: str
+    n: int
+    share: float
+    test_n: int
+    test_share: float
+    underrepresented: bool
+
+    def to_dict(self) -> dict:
+        return {"attribute": self.attribute, "group": self.group, "n": self.n, "share": self.share,
+                "test_n": self.test_n, "test_share": self.test_share, "underrepresented": self.underrepresented}
+
 
 __all__ = ["DEFAULT_POLICY", "CardFacts", "Limitation", "counts_in_order", "find_limitations", "strip_period"]
 

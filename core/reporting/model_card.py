@@ -6,7 +6,7 @@ calibration never saw them). Pure numpy/pandas: a separate module draws the curv
 
 :func:`model_card` returns a :class:`ModelCard`: intended use, out-of-scope uses, provenance, the
 training population by group, test-split performance beside the baselines, the calibration curves
-(:mod:`core.evaluation.calibration`) and decision curve (:mod:`core.evaluation.decision_curve`),
+(:mod:`core.reporting.calibration`) and decision curve (:mod:`core.reporting.decision_curve`),
 interval checks, limitations generated from these facts (:mod:`core.reporting.limitations`), and the
 model's version. Phrased as facts and options, never as orders.
 """
@@ -25,11 +25,11 @@ from .._json import jsonable
 from ..data.cohorts import ARM, protected_attributes
 from ..data.cohorts._sources import sha256_file
 from ..data.spec import CohortSpec
-from ..evaluation.calibration import calibration_on_split, group_order
-from ..evaluation.decision_curve import DEFAULT_THRESHOLDS, decision_on_split
+from .calibration import calibration_on_split, group_order
+from .decision_curve import DEFAULT_THRESHOLDS, decision_on_split
 from ..modeling.bundle import MANIFEST, ModelBundle
 from ..modeling.heldout import HeldOutSplit, held_out_split, row_names
-from .limitations import DEFAULT_POLICY, CardFacts, Limitation, counts_in_order, find_limitations, strip_period
+from .limitations import DEFAULT_POLICY, PopulationGroup, CardFacts, Limitation, counts_in_order, find_limitations, strip_period
 
 __all__ = ["ModelCard", "PopulationGroup", "model_card"]
 
@@ -45,29 +45,12 @@ SUPPORT_NOT_DECIDE = "Equipoise supports a decision; it never makes it. Its outp
 
 
 @dataclass(frozen=True)
-class PopulationGroup:
-    """One value of one protected attribute: how many training (and test) patients had it."""
-
-    attribute: str
-    group: str
-    n: int
-    share: float
-    test_n: int
-    test_share: float
-    underrepresented: bool
-
-    def to_dict(self) -> dict:
-        return {"attribute": self.attribute, "group": self.group, "n": self.n, "share": self.share,
-                "test_n": self.test_n, "test_share": self.test_share, "underrepresented": self.underrepresented}
-
-
-@dataclass(frozen=True)
 class ModelCard:
     """Everything a reader needs to judge one model bundle; query it, or store it with :meth:`to_dict`.
 
     Curves and tables are plain dicts and lists (the shapes documented in
-    :func:`core.evaluation.calibration.calibration_curve` and
-    :func:`core.evaluation.decision_curve.decision_curve`); ``decision_curve`` is ``None`` for the dose cohort.
+    :func:`core.reporting.calibration.calibration_curve` and
+    :func:`core.reporting.decision_curve.decision_curve`); ``decision_curve`` is ``None`` for the dose cohort.
     """
 
     cohort: str

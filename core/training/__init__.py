@@ -4,7 +4,8 @@ Cases come from a bundle's held-out test split only; the truth is the observed o
 output); a seeded share of the advice is made wrong by construction; the scores follow the exact
 definitions in :mod:`core.training.scores`; answers are read as typed, and the final one starts from the
 trainee's own first answer (:mod:`core.training.answers`). Storage and the order of answers (decide first, then advice)
-are kept by :mod:`core._service_training` and :mod:`core.store.training_tables`.
+and its value objects are in :mod:`core.training.sessions`, the rows in :mod:`core.training.repository`; the
+service applying them is :mod:`core.service.training`.
 """
 
 from .answers import (DOSE_LIMITS, AnswerError, answer_text, final_answer_start, parse_answer, parse_confidence,
@@ -15,6 +16,7 @@ from .sampling import (DOSE_RANGE, DOSE_SHIFT, MAX_CASES, RISK_MARGIN, TrainingS
                        manipulated_positions, sample_cases, shown_advice)
 from .scores import (ESTIMATE, INSUFFICIENT, MIN_N, NOT_AVAILABLE, SCORE_LABELS, SCORE_NAMES, CaseRow, describe, Score, TrainingScores,
                      score_rows, session_scores, wilson_interval)
+from .sessions import CONSENT_TEXT, Debrief, TrainingError, TrainingReport, TrainingSession
 from .truth import (DOSE, DOSE_SAME, DOSE_TOLERANCE, KINDS, RISK, RISK_THRESHOLD, CaseTruth,
                     case_truths, is_correct, is_same, kind_of)
 
@@ -27,4 +29,5 @@ __all__ = [
     "SessionSettings", "TrainingCase", "TrainingScores", "TrainingSetupError", "case_truths", "describe", "display_cues",
     "is_correct", "is_same", "kind_of", "manipulate", "manipulated_positions", "sample_cases", "score_rows", "session_scores",
     "shown_advice", "wilson_interval",
+    "CONSENT_TEXT", "Debrief", "TrainingError", "TrainingReport", "TrainingSession",
 ]

@@ -33,7 +33,7 @@ def site_figure(validation: Mapping, *, unit: str = "mg/week") -> go.Figure:
     fig.add_vline(x=summary["pooled_mae"], line={"color": BLACK, "dash": "dash", "width": 1.5},
                   annotation_text=f"pooled {summary['pooled_mae']:.1f}", annotation_position="top")
     return _style(fig, title="How the dose model does at a site it never saw",
-                  subtitle=(f"Mean absolute error per site, model trained on the other sites. The IWPC formula "
-                            f"was derived on these patients, so its errors are flattering."),
+                  subtitle=("Mean absolute error per site, model trained on the other sites. The IWPC formula "
+                            "was derived on these patients, so its errors are flattering."),
                   x_title=f"Mean absolute error ({unit})", y_title="Held-out site (n patients)",
                   height=160 + 26 * len(sites), legend_below=True)

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from ._observers import MONITORING, PATIENT_REPORT, REFUSED_RECORD, _shown
+from .._observers import MONITORING, PATIENT_REPORT, REFUSED_RECORD, _shown
 
 
 def _observe_result(bundle):
@@ -33,18 +33,18 @@ def score_file(bundle, source: str | Path, *, kind: str, out: str | Path | None 
     a Dask cluster (``scheduler`` address, else a local one); it needs ``bundle_path`` so workers can load
     the bundle. Returns a :class:`~core.scale.BatchSummary`.
     """
-    from .scale import CHUNK_ROWS, BatchSummary, Progress, ResultWriter, check_out, count_rows, read_chunks
-    from .scale import report_columns_ignored, score_chunk
+    from ..scale import CHUNK_ROWS, BatchSummary, Progress, ResultWriter, check_out, count_rows, read_chunks
+    from ..scale import report_columns_ignored, score_chunk
 
     chunk_rows = chunk_rows or CHUNK_ROWS
     spec = bundle.spec
     target = check_out(out, force=force) if out is not None else None
     ignore = report_columns_ignored(spec)
     if engine == "dask":
-        from .scale.distributed import scored_partitions
+        from ..scale.distributed import scored_partitions
 
         if kind != "parquet":
-            from ._errors import InputFileError
+            from .._errors import InputFileError
             raise InputFileError("--engine dask needs --parquet input (a file or a folder of Parquet files).")
         chunks = scored_partitions(bundle_path, source, scheduler=scheduler, explanations=explanations,
                                    id_column=spec.patient_id, ignore=ignore, chunk_rows=chunk_rows)
@@ -90,7 +90,7 @@ def audit_partitioned(path: str | Path, *, label: str, score: str, attributes: l
     ``engine="local"`` one file at a time in this process, ``"dask"`` one task per file on a cluster
     (``scheduler``, else a local one). The same seed gives the same metrics and intervals either way.
     ``task``: ``binary`` (risks against 0/1 outcomes) or ``regression`` (doses against the dose needed)."""
-    from .scale.distributed import audit_parquet, audit_parquet_local
+    from ..scale.distributed import audit_parquet, audit_parquet_local
 
     if engine == "dask":
         return audit_parquet(path, label=label, score=score, attributes=attributes, n_boot=n_boot, seed=seed,
@@ -101,7 +101,7 @@ def audit_partitioned(path: str | Path, *, label: str, score: str, attributes: l
 
 def prediction_columns(path: str | Path) -> list[str]:
     """The column names of a predictions CSV, Parquet file or folder, without reading its rows."""
-    from ._errors import InputFileError
+    from .._errors import InputFileError
 
     path = Path(path)
     if not path.exists():
@@ -111,7 +111,7 @@ def prediction_columns(path: str | Path) -> list[str]:
             import pandas as pd
 
             return [str(c) for c in pd.read_csv(path, nrows=0).columns]
-        from .scale.batch import parquet_dataset
+        from ..scale.batch import parquet_dataset
 
         return list(parquet_dataset(path).schema.names)
     except Exception as exc:  # pandas/pyarrow raise many types for a bad file
@@ -127,7 +127,7 @@ def read_predictions(path: str | Path | bytes, *, name: str | None = None, colum
 
     import pandas as pd
 
-    from ._errors import InputFileError
+    from .._errors import InputFileError
 
     if isinstance(path, bytes):
         suffix = Path(name or "").suffix.lower()
@@ -156,15 +156,15 @@ def monitor_predictions(predictions, *, time_column: str, window: str = "month",
     """Audits over time of a predictions table (a path or a DataFrame): per window the audit overall and
     per group, drift of each model feature against the training split, and alerts against the bundle's
     training-time audit (see :mod:`core.scale.monitor`). Without ``bundle``: metrics only."""
-    from .scale.monitor import monitor
+    from ..scale.monitor import monitor
 
-    from ._errors import InputFileError
+    from .._errors import InputFileError
 
     is_path = isinstance(predictions, (str, Path))
     names = prediction_columns(predictions) if is_path else [str(c) for c in predictions.columns]
     reference = train = features = None
     if bundle is not None:
-        from .modeling.heldout import held_out_split
+        from ..modeling.heldout import held_out_split
 
         reference = bundle.audit.to_dict() if bundle.audit is not None else None
         train = held_out_split(bundle).train_frame

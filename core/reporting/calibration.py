@@ -9,8 +9,6 @@ its patients, the observed value the weighted mean over those with a known outco
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING
 
 import warnings
 
@@ -22,10 +20,9 @@ from .._params import Constraint, check_parameters, is_int
 from ..data.cohorts import protected_attributes
 from ..data.spec import CohortSpec
 
-if TYPE_CHECKING:
-    from ..modeling.bundle import ModelBundle
-    from ..modeling.heldout import HeldOutSplit
-from .baselines import IWPC_COLUMNS, iwpc_doses
+from ..modeling.bundle import ModelBundle
+from ..modeling.heldout import HeldOutSplit, held_out_split, row_names
+from ..evaluation.baselines import IWPC_COLUMNS, iwpc_doses
 
 __all__ = ["MIN_GROUP_N", "MIN_PER_BIN", "calibration_curve", "calibration_on_split", "group_order",
            "quantile_bins"]
@@ -59,7 +56,7 @@ def calibration_curve(bundle: ModelBundle, *, n_bins: int = 10, by: str | None =
       than 30 patients of known outcome gets empty lists and a ``note``, and a ``SmallSubgroupWarning``.
     """
     _check_arguments(bundle.spec, n_bins, by)
-    return calibration_on_split(bundle, _heldout().held_out_split(bundle), n_bins=n_bins, by=by)
+    return calibration_on_split(bundle, held_out_split(bundle), n_bins=n_bins, by=by)
 
 
 def _check_arguments(spec: CohortSpec, n_bins, by) -> None:
@@ -71,7 +68,7 @@ def _check_arguments(spec: CohortSpec, n_bins, by) -> None:
 
 def calibration_on_split(bundle: ModelBundle, split: HeldOutSplit, *, n_bins: int, by: str | None) -> list[dict]:
     """:func:`calibration_curve` on an already rebuilt test split (arguments already checked)."""
-    model_name, baseline_name = _heldout().row_names(bundle)
+    model_name, baseline_name = row_names(bundle)
     pred = bundle.model.predict(split.frame)
     if by is None:
         curves = [_curve(model_name, None, pred, split.y, split.weight, n_bins)]
@@ -139,7 +136,3 @@ def group_order(spec: CohortSpec, attribute: str, present) -> list[str]:
     declared = list(attr.labels) if attr.bins else list(spec.feature(attr.source).categories)
     return [g for g in declared if g in present] + sorted(g for g in present if g not in declared)
 
-
-def _heldout():
-    """core.modeling.heldout, imported on first use (core.modeling imports core.evaluation)."""
-    return importlib.import_module("core.modeling.heldout")

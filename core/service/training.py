@@ -1,107 +1,52 @@
-"""Service functions of trainee mode (re-exported by :mod:`core.service`): create a session, consent, decide
-first, release advice, answer, debrief, report.
+"""Trainee mode (re-exported by :mod:`core.service`): create a session, consent, decide first, release advice,
+answer, debrief, report.
 
-The order is enforced here, on the stored answers: a case's advice is released only after its initial
-answer and confidence are committed (decide-first condition; in the advice-first condition there is no
-initial answer), and the final answer only after the advice. Every answer is a new row; none is ever
-overwritten. Everything shown goes through ``_shown`` with a ``training_*`` kind, the only kinds that may
-carry manipulated advice.
+The order (:mod:`core.training.sessions`) is enforced here on the stored answers
+(:mod:`core.training.repository`): a case's advice is released only after its initial answer and confidence
+(decide-first; advice-first has no initial answer), and the final answer only after the advice. Every answer is a
+new row; none is ever overwritten. Everything shown goes through ``_shown`` with a ``training_*`` kind, the only
+kinds that may carry manipulated advice.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import math
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
-from ._csv import csv_text
-from ._errors import EquipoiseError
-from ._observers import (TRAINING_ADVICE, TRAINING_ANSWER, TRAINING_CASE, TRAINING_DEBRIEF, TRAINING_REPORT,
-                         TRAINING_SESSION, _shown)
-from .store.training_tables import (ADVICE, CONSENT, FINAL, INITIAL, TrainingAnswerRow, TrainingCaseRow,
-                                    TrainingSessionRow)
-from .training import SCORE_LABELS, describe as describe_score  # noqa: F401  (for pages)
-from .training import DOSE_LIMITS, final_answer_start, parse_answer, parse_confidence  # noqa: F401 (pages)
-from .training import unit as training_unit  # noqa: F401  (for pages)
-from .training import (ADVICE_FIRST, DOSE, CaseRow, DebriefCase, SessionSettings, TrainingCase, TrainingScores,
-                       display_cues, is_correct, score_rows, session_scores)
-
-CONSENT_TEXT = ("In this training session some of the advice is deliberately wrong, and you will not be told "
-                "which until the debrief. Your answers, confidence and timing are recorded in the store and the "
-                "audit log under your name. The cases are real (de-identified) patients from a held-out test "
-                "split; nothing you answer reaches any patient's care.")
-_STORES: dict = {}
-
-
-class TrainingError(EquipoiseError, ValueError):
-    """A training action out of order, for an unknown session or case, or with a bad answer."""
-
-
-@dataclass(frozen=True)
-class TrainingSession:
-    """A created session: its id, settings, kind (dose or risk) and bundle."""
-
-    id: str
-    settings: SessionSettings
-    kind: str
-    bundle_id: str
-    created: str
-    created_by: str
-
-    def to_dict(self) -> dict:
-        return {"id": self.id, "kind": self.kind, "bundle_id": self.bundle_id, "created": self.created,
-                "created_by": self.created_by, **self.settings.to_dict()}
-
-
-@dataclass(frozen=True)
-class TrainingReport:
-    """Scores of a session (or of one trainee in it) with the per-case rows they were computed from."""
-
-    session: str
-    trainee: str | None
-    scores: TrainingScores
-    rows: tuple[CaseRow, ...]
-    by_trainee: tuple[tuple[str, TrainingScores], ...] = ()  # a whole session's report: each trainee's scores
-
-    def to_dict(self) -> dict:
-        out = {"session": self.session, "trainee": self.trainee, **self.scores.to_dict(),
-               "rows": [r.to_dict() for r in self.rows]}
-        if self.trainee is None:
-            out["trainees"] = {name: scores.to_dict() for name, scores in self.by_trainee}
-        return out
-
-
-@dataclass(frozen=True)
-class Debrief:
-    """What the debrief reveals to one trainee: each case's truth, manipulation and cues, and the scores."""
-
-    session: str
-    trainee: str
-    cases: tuple[DebriefCase, ...]
-    scores: TrainingScores
-
-    def to_dict(self) -> dict:
-        return {"session": self.session, "trainee": self.trainee, "cases": [c.to_dict() for c in self.cases],
-                "scores": self.scores.to_dict()}
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+from .._csv import csv_text
+from .._observers import (TRAINING_ADVICE, TRAINING_ANSWER, TRAINING_CASE, TRAINING_DEBRIEF, TRAINING_REPORT,
+                          TRAINING_SESSION, _shown)
+from ..training import SCORE_LABELS, describe as describe_score  # noqa: F401  (for pages)
+from ..training import DOSE_LIMITS, final_answer_start, parse_answer, parse_confidence  # noqa: F401 (pages)
+from ..training import unit as training_unit  # noqa: F401  (for pages)
+from ..training import (ADVICE_FIRST, DebriefCase, SessionSettings, TrainingCase, display_cues, is_correct,
+                        score_rows, session_scores)
+from ..training import repository as repo
+from ..training.advice import build_cases
+from ..training.sessions import (ADVICE, CONSENT, CONSENT_TEXT, FINAL, INITIAL, MSG_ADVICE_FIRST,  # noqa: F401
+                                 MSG_DECIDE_FIRST, MSG_NO_ADVICE_YET, Debrief, TrainingError, TrainingReport,
+                                 TrainingSession, case_rows, check_confidence, check_trainee as _trainee,
+                                 check_value as _check_value, first_answer as _first_answer, may_release_advice,
+                                 require_consent as _require_consent)
+from .bundles import ensure_bundle
+from .log import record_export
+from .stores import current_store
 
 
 def _store(url: str | None):
-    from .store import database_url, open_store
+    return current_store(url=url)
 
-    key = url or database_url()
-    if key not in _STORES:
-        _STORES[key] = open_store(key)
-    return _STORES[key]
+
+def _cases(session_id: str, url) -> list[TrainingCase]:
+    return repo.cases(_store(url), session_id)
+
+
+def _answers(session_id: str, trainee: str | None, url) -> dict:
+    return repo.answers(_store(url), session_id, trainee)
+
+
+def _append(session_id, trainee, case_no, stage, value=None, confidence=None, *, url) -> None:
+    repo.append_answer(_store(url), session_id, trainee, case_no, stage, value, confidence)
 
 
 def new_training_session(cohort: str, *, cases: int, manipulated_share: float, seed: int,
@@ -109,69 +54,21 @@ def new_training_session(cohort: str, *, cases: int, manipulated_share: float, s
                          show_warnings: bool = True, created_by: str = "local", url: str | None = None,
                          bundle=None) -> TrainingSession:
     """Draw the cases from ``cohort``'s held-out test split, manipulate the chosen share, store them all."""
-    from . import service
-    from .training.advice import build_cases
-
     settings = SessionSettings(cohort, cases, manipulated_share, seed, condition, show_explanation, show_interval,
                                show_warnings)
-    bundle = bundle or service.ensure_bundle(cohort)
+    bundle = bundle or ensure_bundle(cohort)
     built = build_cases(bundle, settings)
-    session = TrainingSession(secrets.token_hex(8), settings, built[0].kind, bundle.bundle_id, _now(), created_by)
-    with _store(url).session(write=True) as db:
-        db.add(TrainingSessionRow(id=session.id, created=session.created, created_by=created_by, cohort=cohort,
-                                  kind=session.kind, bundle_id=session.bundle_id,
-                                  settings=json.dumps(settings.to_dict())))
-        db.flush()
-        db.add_all([TrainingCaseRow(session_id=session.id, case_no=c.case, body=json.dumps(c.to_dict()))
-                    for c in built])
+    session = TrainingSession(secrets.token_hex(8), settings, built[0].kind, bundle.bundle_id, repo.now(), created_by)
+    repo.insert_session(_store(url), session, cohort, built)
     return _shown(TRAINING_SESSION, bundle, session, details={"session": session.id})
 
 
 def training_session(session_id: str, *, url: str | None = None) -> TrainingSession:
-    with _store(url).session() as db:
-        row = db.get(TrainingSessionRow, str(session_id))
-        if row is None:
-            raise TrainingError(f"There is no training session {session_id!r}. See `equipoise training sessions`.")
-        return TrainingSession(row.id, SessionSettings(**json.loads(row.settings)), row.kind, row.bundle_id,
-                               row.created, row.created_by)
+    return repo.get_session(_store(url), session_id)
 
 
 def training_sessions(*, url: str | None = None) -> list[TrainingSession]:
-    with _store(url).session() as db:
-        ids = db.scalars(select(TrainingSessionRow.id).order_by(TrainingSessionRow.created)).all()
-    return [training_session(i, url=url) for i in ids]
-
-
-def _cases(session_id: str, url) -> list[TrainingCase]:
-    with _store(url).session() as db:
-        rows = db.scalars(select(TrainingCaseRow).where(TrainingCaseRow.session_id == session_id)
-                          .order_by(TrainingCaseRow.case_no)).all()
-        return [TrainingCase.from_dict(json.loads(r.body)) for r in rows]
-
-
-def _answers(session_id: str, trainee: str | None, url) -> dict:
-    """{(trainee, case, stage): row} of a session (one trainee, or all)."""
-    query = select(TrainingAnswerRow).where(TrainingAnswerRow.session_id == session_id)
-    if trainee is not None:
-        query = query.where(TrainingAnswerRow.trainee == trainee)
-    with _store(url).session() as db:
-        return {(r.trainee, r.case_no, r.stage): r for r in db.scalars(query.order_by(TrainingAnswerRow.id)).all()}
-
-
-def _append(session_id, trainee, case_no, stage, value=None, confidence=None, *, url) -> None:
-    try:
-        with _store(url).session(write=True) as db:
-            db.add(TrainingAnswerRow(session_id=session_id, trainee=trainee, case_no=case_no, stage=stage,
-                                     value=value, confidence=confidence, time=_now()))
-    except IntegrityError:
-        raise TrainingError(f"Case {case_no} already has its {stage} answer from {trainee!r}: an answer is "
-                            "recorded once and never changed.") from None
-
-
-def _trainee(trainee) -> str:
-    if not isinstance(trainee, str) or not trainee.strip() or len(trainee) > 256:
-        raise TrainingError(f"The 'trainee' must be a non-empty name of at most 256 characters. Got {trainee!r}.")
-    return trainee.strip()
+    return [training_session(i, url=url) for i in repo.session_ids(_store(url))]
 
 
 def _case(session_id, case_no, url) -> tuple[TrainingSession, TrainingCase]:
@@ -200,15 +97,8 @@ def has_consented(session_id: str, trainee: str, *, url: str | None = None) -> b
     return (trainee, 0, CONSENT) in _answers(session.id, trainee, url)
 
 
-def _require_consent(session_id, trainee, answers):
-    if (trainee, 0, CONSENT) not in answers:
-        raise TrainingError(f"{trainee!r} has not consented to session {session_id!r} yet: show the consent text first.")
 
 
-def _first_answer(answers: dict, trainee: str, case_no: int) -> float | None:
-    """The trainee's own committed first answer to a case (None before it, or in the advice-first condition)."""
-    row = answers.get((trainee, case_no, INITIAL))
-    return None if row is None else row.value
 
 
 def next_training_case(session_id: str, trainee: str, *, url: str | None = None) -> dict | None:
@@ -237,11 +127,6 @@ def training_case_sheet(session_id: str, *, url: str | None = None) -> list[dict
     return _shown(TRAINING_ADVICE, None, sheet, details={"session": session.id, "case": "all"})
 
 
-def _check_value(kind, value, what):
-    lo, hi, unit = (*DOSE_LIMITS, " mg/week") if kind == DOSE else (0.0, 1.0, " (a risk from 0 to 1)")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not lo <= value <= hi:
-        raise TrainingError(f"The '{what}' answer must be a number in the range [{lo:g}, {hi:g}]{unit}. Got {value!r} instead.")
-    return float(value)
 
 
 def commit_initial_answer(session_id: str, trainee: str, case: int, *, value: float, confidence: float,
@@ -252,11 +137,9 @@ def commit_initial_answer(session_id: str, trainee: str, case: int, *, value: fl
     answers = _answers(session.id, trainee, url)
     _require_consent(session.id, trainee, answers)
     if session.settings.condition == ADVICE_FIRST:
-        raise TrainingError(f"Session {session.id!r} runs the advice-first condition: it takes no initial answer.")
-    value = _check_value(c.kind, value, "initial")
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 <= confidence <= 100:
-        raise TrainingError(f"The 'confidence' must be a number in the range [0, 100] %. Got {confidence!r} instead.")
-    _append(session.id, trainee, c.case, INITIAL, value, float(confidence), url=url)
+        raise TrainingError(MSG_ADVICE_FIRST.format(session=session.id))
+    value, confidence = _check_value(c.kind, value, "initial"), check_confidence(confidence)
+    _append(session.id, trainee, c.case, INITIAL, value, confidence, url=url)
     _shown(TRAINING_ANSWER, None, {"session": session.id, "case": c.case, "stage": INITIAL, "value": value,
                                    "confidence": float(confidence)}, details={"session": session.id, "case": c.case})
 
@@ -267,9 +150,8 @@ def release_advice(session_id: str, trainee: str, case: int, *, url: str | None 
     trainee = _trainee(trainee)
     answers = _answers(session.id, trainee, url)
     _require_consent(session.id, trainee, answers)
-    if session.settings.condition != ADVICE_FIRST and (trainee, c.case, INITIAL) not in answers:
-        raise TrainingError(f"Decide first: commit your initial answer and confidence for case {c.case} before its "
-                            "advice is shown.")
+    if not may_release_advice(session.settings, trainee, c.case, answers):
+        raise TrainingError(MSG_DECIDE_FIRST.format(case=c.case))
     if (trainee, c.case, ADVICE) not in answers:
         _append(session.id, trainee, c.case, ADVICE, c.advice, url=url)
     view = {**c.view(session.settings, with_advice=True), "stage": FINAL, "of": session.settings.n_cases,
@@ -282,7 +164,7 @@ def commit_final_answer(session_id: str, trainee: str, case: int, *, value: floa
     session, c = _case(session_id, case, url)
     trainee = _trainee(trainee)
     if (trainee, c.case, ADVICE) not in _answers(session.id, trainee, url):
-        raise TrainingError(f"Case {c.case}'s advice has not been shown to {trainee!r} yet: the final answer comes after it.")
+        raise TrainingError(MSG_NO_ADVICE_YET.format(case=c.case, trainee=trainee))
     value = _check_value(c.kind, value, "final")
     _append(session.id, trainee, c.case, FINAL, value, url=url)
     _shown(TRAINING_ANSWER, None, {"session": session.id, "case": c.case, "stage": FINAL, "value": value},
@@ -323,21 +205,8 @@ def submit_training_answers(session_id: str, trainee: str, answers: Iterable[Map
     return n
 
 
-def _rows(session: TrainingSession, trainee: str | None, url) -> list[CaseRow]:
-    cases = {c.case: c for c in _cases(session.id, url)}
-    answers = _answers(session.id, trainee, url)
-    trainees = sorted({t for t, _, _ in answers}) if trainee is None else [trainee]
-    rows = []
-    for t in trainees:
-        for no, c in cases.items():
-            final = answers.get((t, no, FINAL))
-            if final is None:
-                continue  # a case counts once it is finished
-            initial = answers.get((t, no, INITIAL))
-            rows.append(CaseRow(case=no, initial=initial and initial.value, advice=c.advice,
-                                advice_manipulated=c.manipulated, final=final.value, truth=c.truth,
-                                confidence=initial and initial.confidence, trainee=t if trainee is None else None))
-    return rows
+def _rows(session: TrainingSession, trainee: str | None, url) -> list:
+    return case_rows(_cases(session.id, url), _answers(session.id, trainee, url), trainee)
 
 
 def training_report(session_id: str, *, trainee: str | None = None, url: str | None = None) -> TrainingReport:
@@ -374,10 +243,8 @@ def training_debrief(session_id: str, trainee: str, *, url: str | None = None) -
 
 def training_cases_csv(session_id: str, *, url: str | None = None) -> str:
     """Every trainee's per-case rows as CSV (for an instructor); the export is recorded before it is returned."""
-    from . import service
-
     report = training_report(session_id, url=url)
     fields = ["trainee", "case", "initial", "confidence", "advice", "advice_manipulated", "final", "truth"]
     content = csv_text((r.to_dict() for r in report.rows), fields)  # text cells a spreadsheet would run: '-prefixed
-    service.record_export("training_cases_csv", content=content, details={"session": report.session})
+    record_export("training_cases_csv", content=content, details={"session": report.session})
     return content

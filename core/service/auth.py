@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ._observers import SIGN_IN, SIGN_OUT, _shown
-from .auth import (PAGE_ROLES, ROLES, Identity, RolesFileError, identity_from_claims, load_roles,  # noqa: F401
+from .._observers import SIGN_IN, SIGN_OUT, _shown
+from ..auth import (PAGE_ROLES, ROLES, Identity, RolesFileError, identity_from_claims, load_roles,  # noqa: F401
                    local_identity, local_mode_exposure, may_open, roles_file, signed_out_identity)
 
 

@@ -6,15 +6,12 @@ IPCW-weighted: ``TP/n − FP/n · pt/(1 − pt)`` with weighted counts.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 
-if TYPE_CHECKING:
-    from ..modeling.bundle import ModelBundle
-    from ..modeling.heldout import HeldOutSplit
+from ..modeling.bundle import ModelBundle
+from ..modeling.heldout import HeldOutSplit, held_out_split, row_names
 
 __all__ = ["DEFAULT_THRESHOLDS", "decision_curve", "decision_on_split", "net_benefit"]
 
@@ -40,7 +37,7 @@ def decision_curve(bundle: ModelBundle, *, thresholds=DEFAULT_THRESHOLDS) -> dic
     pts = _check_thresholds(thresholds)
     if bundle.spec.is_dose:
         return None
-    return decision_on_split(bundle, _heldout().held_out_split(bundle), pts)
+    return decision_on_split(bundle, held_out_split(bundle), pts)
 
 
 def _check_thresholds(thresholds) -> np.ndarray:
@@ -55,7 +52,7 @@ def _check_thresholds(thresholds) -> np.ndarray:
 
 def decision_on_split(bundle: ModelBundle, split: HeldOutSplit, pts: np.ndarray) -> dict:
     """:func:`decision_curve` on an already rebuilt test split, at checked thresholds ``pts``."""
-    model_name, baseline_name = _heldout().row_names(bundle)
+    model_name, baseline_name = row_names(bundle)
     y, w = split.y, split.weight
     total = float(w.sum())
     prevalence = float((w * y).sum() / total)
@@ -82,7 +79,3 @@ def net_benefit(p: np.ndarray, y: np.ndarray, w: np.ndarray, pts: np.ndarray) ->
     fp = (flag * (w * (1 - y))[None, :]).sum(axis=1) / total
     return tp - fp * pts / (1 - pts)
 
-
-def _heldout():
-    """core.modeling.heldout, imported on first use (core.modeling imports core.evaluation)."""
-    return importlib.import_module("core.modeling.heldout")

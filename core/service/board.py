@@ -11,21 +11,28 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, NamedTuple
 
-from . import __version__
-from ._errors import EquipoiseError, PatientValidationError
-from ._json import jsonable
-from ._observers import (BOARD_CASE, BOARD_COMMENT, BOARD_DECISION, BOARD_FOLLOWUP, BOARD_MEETING, BOARD_SIGNOFF, BOARD_SNAPSHOT,
+from .. import __version__
+from .._errors import EquipoiseError, PatientValidationError
+from .._json import jsonable
+from .._observers import (BOARD_CASE, BOARD_COMMENT, BOARD_DECISION, BOARD_FOLLOWUP, BOARD_MEETING, BOARD_SIGNOFF, BOARD_SNAPSHOT,
                          BOARD_VIEW, _shown)
-from .board import (CSV_ROW, FORM, SOURCES, TEST_PATIENT, TRIAGE, BoardError, Case, CaseRecord, CsvImport, Meeting,
-                    MeetingRecord, Presentation, RefusedRow, Snapshot, case_label, checked_decision, csv_rows,
-                    iso_date, parse_attendees, text_field)
-from .board.rules import default_label  # noqa: F401  (re-exported by core.service, for the agenda page)
-from .board import repository as repo
+from ..audit import current_context
+from ..auth import local_identity
+from ..board import (CSV_ROW, FORM, TRIAGE, BoardError, Case, CaseRecord, CsvImport, Meeting, MeetingRecord,
+                     Presentation, RefusedRow, Snapshot, case_label, checked_decision, csv_rows, iso_date,
+                     parse_attendees, report_html, report_pdf, text_field)
+from ..board import repository as repo
+from ..board.rules import (CHAIR_ROLE, MEMBER_ROLES, check_sign_off, check_source, check_triage,  # noqa: F401
+                           default_label, may_sign_off, require_role)
+from ..data import limits
+from .bundles import bundle_path, bundle_status, open_bundle
+from .log import record_export
+from .patients import predict, validate
+from .stores import current_store
 
-MEMBER_ROLES = ("board_chair", "board_member")
-_STORES: dict = {}
 
 
 class _Model(NamedTuple):
@@ -37,35 +44,17 @@ class _Model(NamedTuple):
 
 def board_store(store=None):
     """The store the board writes to: ``store``, else the current audit-log context's, else the default one."""
-    if store is not None:
-        return store
-    from .audit import current_context
-    from .store import database_url, open_store
-
-    ctx = current_context()
-    if ctx is not None and ctx.log is not None:
-        return ctx.log.store
-    url = database_url()
-    if url not in _STORES:
-        _STORES[url] = open_store(url)
-    return _STORES[url]
+    return current_store(store)
 
 
 def _who(by, *roles: str) -> str:
     """The acting person's name, if they hold one of ``roles``. Without ``by``: local mode's user, named as
     the current log context names them (the CLI's ``--user``)."""
-    from dataclasses import replace
-
-    from .audit import current_context
-    from .auth import local_identity
-
     identity = by
     if identity is None:
         ctx = current_context()
         identity = local_identity() if ctx is None else replace(local_identity(), user=ctx.user)
-    if not identity.has(*roles):
-        raise BoardError(f"{identity.user} may not do this: it needs the role {' or '.join(roles)}.")
-    return identity.user
+    return require_role(identity, *roles)
 
 
 def _details(case: Case, action: str, **more) -> dict:
@@ -94,11 +83,8 @@ def meetings(*, store=None) -> list[Meeting]:
 
 def _checked_case(meeting_id: str, bundle, record: Mapping[str, Any], *, label, source, source_ref, question,
                   context, triage) -> Case:
-    if source not in SOURCES:
-        raise BoardError(f"A case's source must be one of {', '.join(SOURCES)}. Got {source!r} instead.")
-    if triage not in TRIAGE:
-        raise BoardError(f"The 'triage' field must be one of {', '.join(TRIAGE)}. Got {str(triage)[:40]!r} instead.")
-    from .service import validate
+    check_source(source)
+    check_triage(triage)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # implausible values are warned about when the case is presented
@@ -129,8 +115,6 @@ def add_cases_from_csv(meeting_id: str, bundle, data: bytes, *, label_column: st
                        question: str = "", context_column: str | None = None, triage: str = TRIAGE[0], by=None,
                        store=None) -> CsvImport:
     """Every row of a CSV becomes a case (labelled by ``label_column``) or is refused with its errors."""
-    from .data import limits
-
     _who(by, *MEMBER_ROLES)
     rows = limits.parse_csv(data, f"The CSV {name}").to_dict("records")
 
@@ -138,8 +122,6 @@ def add_cases_from_csv(meeting_id: str, bundle, data: bytes, *, label_column: st
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                from .service import validate
-
                 validate(bundle, record)
         except PatientValidationError as exc:
             return [e.message for e in exc.errors]
@@ -171,8 +153,7 @@ def reorder_cases(meeting_id: str, labels: list[str], *, by=None, store=None) ->
 def set_triage(meeting_id: str, label: str, triage: str, *, by=None, store=None) -> Case:
     """Route a case to full discussion or standard of care."""
     _who(by, *MEMBER_ROLES)
-    if triage not in TRIAGE:
-        raise BoardError(f"The 'triage' field must be one of {', '.join(TRIAGE)}. Got {str(triage)[:40]!r} instead.")
+    check_triage(triage)
     store = board_store(store)
     case = repo.set_triage(store, repo.get_case(store, meeting_id, label), triage)
     return _shown(BOARD_CASE, None, case, record=case.record, details=_details(case, "triage", triage=triage))
@@ -183,8 +164,6 @@ def set_triage(meeting_id: str, label: str, triage: str, *, by=None, store=None)
 def _current_bundle(case: Case, bundle):
     if bundle is not None and bundle.spec.name == case.cohort:
         return bundle, ""
-    from .service import bundle_path, open_bundle
-
     try:
         return open_bundle(bundle_path(case.cohort)), ""
     except EquipoiseError as exc:
@@ -192,8 +171,6 @@ def _current_bundle(case: Case, bundle):
 
 
 def _report(bundle, record) -> dict:
-    from .service import predict
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the warnings are in the report
         return jsonable(predict(bundle, record).to_dict())
@@ -239,26 +216,16 @@ def decide(meeting_id: str, label: str, decision: Mapping[str, Any], *, by=None,
         raise BoardError(f"Case {case.label!r} has not been presented yet: present it first, so the decision "
                          "refers to the frozen snapshot the board saw.")
     parsed = checked_decision(decision, case_id=case.id, snapshot_report=snapshot.report)
-    from dataclasses import replace
-
     stored = repo.insert_decision(store, replace(parsed, snapshot_sha256=snapshot.report_sha256), by=user)
     return _shown(BOARD_DECISION, _Model(snapshot.bundle_id, snapshot.bundle_sha256), stored, record=case.record,
                   details=_details(case, "decide", version=stored.version, agrees_with_model=stored.agrees_with_model))
 
 
-def may_sign_off(meeting: Meeting, identity) -> bool:
-    """Whether ``identity`` may sign off this meeting's decisions: a board chair, and the one it names."""
-    return identity.has("board_chair") and identity.user == meeting.chair
-
-
 def sign_off(meeting_id: str, label: str, *, version: int | None = None, by=None, store=None):
     """The meeting's chair signs off a decision version (default: the latest). A later change is a new
     version. Only the chair named on the meeting (by sign-in name) may: another board chair may not."""
-    user, store = _who(by, "board_chair"), board_store(store)
-    meeting = repo.get_meeting(store, meeting_id)
-    if meeting.chair != user:  # what may_sign_off checks, with the names in the message
-        raise BoardError(f"Only this meeting's chair, {meeting.chair}, signs off its decisions; you are signed in as "
-                         f"{user}. A meeting's chair is named by sign-in name when the meeting is created.")
+    user, store = _who(by, CHAIR_ROLE), board_store(store)
+    check_sign_off(repo.get_meeting(store, meeting_id), user)
     case = repo.get_case(store, meeting_id, label)
     versions = repo.decisions(store, case.id)
     if not versions:
@@ -309,9 +276,6 @@ def meeting_record(meeting_id: str, *, store=None) -> MeetingRecord:
 def board_export(meeting_id: str, *, format: str, case: str | None = None, store=None) -> bytes:
     """The meeting's report (or one case's) as ``html`` or ``pdf`` bytes; the export is logged before it
     is returned. A snapshot whose model has since been replaced says so."""
-    from .board import report_html, report_pdf
-    from .service import bundle_status, record_export
-
     if format not in ("html", "pdf"):
         raise BoardError(f"The report format must be html or pdf. Got {str(format)[:20]!r} instead.")
     store = board_store(store)

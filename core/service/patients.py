@@ -1,0 +1,99 @@
+"""One patient: the held-out test patients, validation, and the full report (or the refusal) for a record.
+
+Every report and refusal is handed to the observers before it is returned."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .._errors import PatientValidationError
+from .._observers import PATIENT_REPORT, REFUSED_RECORD, _shown
+from ..modeling.bundle import ModelBundle
+
+
+def held_out_patients(bundle: ModelBundle) -> list[dict]:
+    """The bundle's held-out test patients as input records (with ``patient_id``), in split order."""
+    from ..modeling.heldout import held_out_records
+
+    return held_out_records(bundle)
+
+
+def typical_patient(bundle: ModelBundle) -> dict:
+    """The template record of the bundle's cohort (its most typical training values)."""
+    from ..data.template import patient_template
+    from ..modeling.heldout import bundle_cohort
+
+    return patient_template(bundle.spec, bundle_cohort(bundle).frame)["patient"]
+
+
+def validate(bundle: ModelBundle, record: Mapping[str, Any]):
+    """Validate a record against the bundle's spec; raises PatientValidationError naming every bad field."""
+    from ..data.validation import validate_patient
+
+    return validate_patient(bundle.spec, record)
+def predict(bundle: ModelBundle, record: Mapping[str, Any], *, patient_id: str | None = None,
+            ignore: tuple[str, ...] = ()):
+    """The full report for one patient (every arm or the dose, intervals, explanations, warnings)."""
+    from ..reporting.fast_report import ReportEngine  # the numeric fast path; same report as predict_patient
+
+    report = ReportEngine.of(bundle).report(dict(record), patient_id=patient_id, ignore=ignore)
+    return _shown(PATIENT_REPORT, bundle, report, patient_id=patient_id, record=record)
+
+
+def refusal(bundle: ModelBundle, error: PatientValidationError, *, row: int | None = None,
+            patient_id: str | None = None) -> dict:
+    """The report for a refused record: its errors, so nothing is dropped silently."""
+    from ..reporting.patient_report import error_report
+
+    return _shown(REFUSED_RECORD, bundle, error_report(bundle, error, row=row, patient_id=patient_id),
+                  patient_id=patient_id)
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """One record of many: its 1-based row, and either its report or its refusal."""
+
+    row: int
+    patient_id: str | None
+    report: Any = None
+    refused: dict | None = None
+
+    def to_dict(self) -> dict:
+        if self.report is None:
+            return self.refused
+        return {**self.report.to_dict(), "row": self.row}
+
+
+def predict_records(bundle: ModelBundle, records: Iterable[Mapping[str, Any]], *, id_column: str,
+                    ignore: tuple[str, ...] = ()) -> Iterator[RecordResult]:
+    """Report on each record in turn; a refused record yields its errors instead (never dropped)."""
+    for i, record in enumerate(records, start=1):
+        pid = record.get(id_column)
+        pid = None if pid is None or (isinstance(pid, float) and pid != pid) else str(pid)
+        try:
+            yield RecordResult(i, pid, report=predict(bundle, record, patient_id=pid, ignore=ignore))
+        except PatientValidationError as exc:
+            yield RecordResult(i, pid, refused=refusal(bundle, exc, row=i, patient_id=pid))
+
+
+def input_rows(bundle, report: Mapping[str, Any]) -> list[dict]:
+    """The inputs a report used, in clinical words, unknown ones and unusual ones marked."""
+    from ..reporting.inputs import input_rows as rows
+
+    return rows(bundle.spec, report)
+
+
+def shown_warnings(report) -> list[dict]:
+    """A report's warnings as every screen and export shows them (none that prints a withheld number)."""
+    from ..reporting.banners import shown_warnings as shown
+
+    return shown(report)
+
+
+def warning_digest(warnings, *, fold: tuple[str, ...] = ()):
+    """What a page shows prominently (at most three banners, one per kind) and what it folds away."""
+    from ..reporting.banners import digest
+
+    return digest(warnings, fold=fold)

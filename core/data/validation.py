@@ -131,6 +131,16 @@ def validate_patient(spec: CohortSpec, record: Mapping[str, Any], *, ignore: tup
     return ValidatedPatient(values=values, warnings=tuple(notes), missing=tuple(missing))
 
 
+def non_input_columns(spec: CohortSpec, *also: str) -> tuple[str, ...]:
+    """The one rule for a patient file's columns (the dashboard's upload, ``equipoise predict --csv``, batch
+    reports): model inputs are used; the patient identifier, the treatment, the outcome columns, the spec's
+    excluded columns and the identifier column named by the caller (``also``) are known and skipped; any other
+    column is an unknown field, and the row is refused naming it (never dropped without a word)."""
+    o = spec.outcome
+    extra = [c for c in (o.column, o.time_column, o.event_column) if c] + list(spec.excluded_columns)
+    return tuple(dict.fromkeys([spec.patient_id, spec.treatment.column, *extra, *(a for a in also if a)]))
+
+
 def _unknown_fields(spec: CohortSpec, record: Mapping[str, Any], ignore) -> list[FieldError]:
     known = set(spec.feature_names) | set(ignore)
     expected = ", ".join(spec.feature_names)

@@ -248,10 +248,10 @@ class BatchSummary:
 
 # --- scoring ----------------------------------------------------------------------------------------
 def report_columns_ignored(spec) -> tuple[str, ...]:
-    """Columns a patient file may carry that are not model inputs: identifiers, treatment and outcomes."""
-    o = spec.outcome
-    extra = [c for c in (o.column, o.time_column, o.event_column) if c] + list(spec.excluded_columns)
-    return tuple(dict.fromkeys([spec.patient_id, spec.treatment.column, *extra]))
+    """Columns a patient file may carry that are not model inputs (:func:`core.data.validation.non_input_columns`)."""
+    from ..data.validation import non_input_columns
+
+    return non_input_columns(spec)
 
 
 def score_chunk(bundle, records: list[dict], *, first_row: int, explanations: bool = True,

@@ -21,8 +21,13 @@ def upload_frame(data: bytes, name: str, size: int):
 
 
 def upload_record(bundle, frame, row: int) -> dict:
-    """Row ``row`` (1-based) of an uploaded CSV as a record: the cohort's fields only."""
-    return {k: v for k, v in frame.iloc[int(row) - 1].to_dict().items() if k in bundle.spec.feature_names}
+    """Row ``row`` (1-based) of an uploaded CSV as a record, under the one rule for a patient file's columns
+    (:func:`core.data.validation.non_input_columns`): identifier, treatment and outcome columns are skipped; any
+    other column that is not a model input stays, so validating the record refuses it by name."""
+    from ..data.validation import non_input_columns
+
+    skipped = set(non_input_columns(bundle.spec, "patient_id"))
+    return {k: v for k, v in frame.iloc[int(row) - 1].to_dict().items() if k not in skipped}
 
 
 def decode_link_record(token: str) -> dict:

@@ -185,7 +185,9 @@ def _uploaded_row(bundle: ModelBundle) -> None:
     """One row of an uploaded CSV; each file is parsed once (the latest, by sha256), every text from it inert."""
     name, ss, limits = bundle.spec.name, st.session_state, service.limits
     upload = st.file_uploader("CSV with one patient per row (columns named as in the template; at most "
-                              f"{limits.MAX_CSV_BYTES // 2**20} MB and {limits.MAX_CSV_ROWS:,} rows)", type=["csv"])
+                              f"{limits.MAX_CSV_BYTES // 2**20} MB and {limits.MAX_CSV_ROWS:,} rows)", type=["csv"],
+                              help="Identifier, treatment and outcome columns are skipped. Any other column that is "
+                                   "not one of the model's inputs refuses the row, naming the column.")
     if upload is None:
         _set_patient(name, None, "No CSV uploaded yet")
         return

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from .._errors import SpecError
 from .._format import short_number
+from .._kinds import WarningKind
 
 RULES = ("in", "below", "above", "outside")
 SEVERITIES = ("high", "medium", "low")
@@ -95,7 +96,7 @@ def caveat_warnings(spec, values: Mapping[str, Any]) -> list[dict]:
             continue
         f = spec.feature(c.feature)
         shown = short_number(value) if f.is_numeric else str(value)
-        w = {"kind": "outside_evidence", "severity": c.severity, "caveat": c.id, "feature": c.feature,
+        w = {"kind": WarningKind.OUTSIDE_EVIDENCE, "severity": c.severity, "caveat": c.id, "feature": c.feature,
              "value": value, "source": c.source,
              "message": c.message.replace("{value}", shown + (f" {f.unit}" if f.is_numeric and f.unit else ""))}
         if c.headline:

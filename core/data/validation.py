@@ -19,6 +19,7 @@ from .._format import exact_number
 from .limits import MAX_INT_DIGITS, OversizedNumber
 from .numbers import NumberTextError, field_words, parse_number
 from .spec import CohortSpec, FeatureSpec
+from .._kinds import WarningKind
 
 _TRUE = {"1", "true", "yes", "y"}
 _FALSE = {"0", "false", "no", "n"}
@@ -125,7 +126,7 @@ def validate_patient(spec: CohortSpec, record: Mapping[str, Any], *, ignore: tup
         warnings.warn(note["logged"], ImplausibleValueWarning, stacklevel=2)
     notes = [{k: v for k, v in n.items() if k != "logged"} for n in notes]
     notes += [
-        {"kind": "missing_value", "field": name, "message": MSG_MISSING.format(field=name, label=spec.feature(name).label)}
+        {"kind": WarningKind.MISSING_VALUE, "field": name, "message": MSG_MISSING.format(field=name, label=spec.feature(name).label)}
         for name in missing
     ]
     return ValidatedPatient(values=values, warnings=tuple(notes), missing=tuple(missing))
@@ -159,7 +160,7 @@ def _implausible(feature: FeatureSpec, value: float) -> dict | None:
     unit = f" {feature.unit}" if feature.unit else ""
     msg = MSG_IMPLAUSIBLE.format(field=feature.name, value=exact_number(value), unit=unit, lo=exact_number(lo), hi=exact_number(hi))
     logged = MSG_IMPLAUSIBLE_LOGGED.format(field=feature.name, unit=unit, lo=exact_number(lo), hi=exact_number(hi))
-    return {"kind": "implausible_value", "field": feature.name, "value": value, "plausible": [lo, hi], "message": msg,
+    return {"kind": WarningKind.IMPLAUSIBLE_VALUE, "field": feature.name, "value": value, "plausible": [lo, hi], "message": msg,
             "logged": logged}
 
 

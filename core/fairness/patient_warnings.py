@@ -23,6 +23,7 @@ from ._significance import flag_severity, worse_gap
 from ._estimates import WORSE_DIRECTION
 from .audit import SubgroupAudit
 from .groups import INTERSECTION_SEPARATOR
+from .._kinds import WarningKind
 
 MSG_UNDERREPRESENTED = ("Few patients like this one were in the training data: {n} of {total} training patients "
                         "({share:.1%}) were in the group {label}; estimates for this group rest on little data.")
@@ -104,8 +105,8 @@ def representation_warnings_from(spec: CohortSpec, attrs: dict, novelty, *, audi
     if detector is not None:
         out += _ood_warnings(spec, novelty, detector)
     for w in out:
-        category = OutOfDistributionWarning if w["kind"] == "out_of_distribution" else SmallSubgroupWarning
-        if w["kind"] != "worse_performance":
+        category = OutOfDistributionWarning if w["kind"] == WarningKind.OUT_OF_DISTRIBUTION else SmallSubgroupWarning
+        if w["kind"] != WarningKind.WORSE_PERFORMANCE:
             warnings.warn(w["message"], category, stacklevel=2)
     return out
 
@@ -139,7 +140,7 @@ def representation_warnings_many(spec: CohortSpec, attrs: list[dict], novelty, *
             known[key] = _group_warnings(audit, a, train_total, policy) if audit is not None else []
         ws = [dict(w) for w in known[key]]
         for w in ws:
-            if w["kind"] != "worse_performance":
+            if w["kind"] != WarningKind.WORSE_PERFORMANCE:
                 warnings.warn(w["message"], SmallSubgroupWarning, stacklevel=2)
         out.append(ws)
     return out
@@ -152,7 +153,7 @@ def _group_warnings(audit: SubgroupAudit, attrs: dict, train_total: int, policy:
         share = g.train_share if g.train_share is not None else (n / train_total if train_total else 0.0)
         label = group_label(g.attribute, g.group)
         if n < policy.min_train_n or share < policy.min_train_share:
-            out.append({"kind": "underrepresented", "severity": SEVERITY_FEW if n < policy.min_train_n
+            out.append({"kind": WarningKind.UNDERREPRESENTED, "severity": SEVERITY_FEW if n < policy.min_train_n
                         else SEVERITY_SMALL_SHARE, "attribute": g.attribute, "group": g.group, "train_n": n,
                         "train_share": share, "thresholds": asdict(policy),
                         "message": MSG_UNDERREPRESENTED.format(label=label, n=n, total=train_total, share=share)})
@@ -166,7 +167,7 @@ def _worse_warning(audit: SubgroupAudit, g, metric: str, mv, label: str) -> dict
     direction = WORSE_DIRECTION.get(metric)
     gap = worse_gap(direction, mv.value, mv.complement) if direction and mv.complement is not None else None
     n_tests = audit.settings.get("n_tests")
-    return {"kind": "worse_performance", "severity": flag_severity(metric, gap, mv.p_adjusted),
+    return {"kind": WarningKind.WORSE_PERFORMANCE, "severity": flag_severity(metric, gap, mv.p_adjusted),
             "attribute": g.attribute, "group": g.group, "metric": metric, "value": mv.value,
             "overall": audit.overall[metric].value, "rest": mv.complement, "difference": mv.difference,
             "ci": [mv.difference_ci_low, mv.difference_ci_high], "test_n": g.n, "p_value": mv.p_value,
@@ -211,13 +212,13 @@ def _ood_warnings(spec: CohortSpec, x_row, detector: NoveltyDetector) -> list[di
             unit = f" {f.unit}" if f.unit else ""
             message = MSG_OOD_FEATURE.format(label=f.label, value=fmt_number(flag.value), unit=unit,
                                              lo=fmt_number(flag.train_min), hi=fmt_number(flag.train_max))
-        out.append({"kind": "out_of_distribution", "severity": SEVERITY_OOD_FEATURE, "scope": "feature",
+        out.append({"kind": WarningKind.OUT_OF_DISTRIBUTION, "severity": SEVERITY_OOD_FEATURE, "scope": "feature",
                     "feature": name, "value": flag.value,
                     "training_range": [flag.train_min, flag.train_max], "message": message})
     score = float(detector.score(x)[0])
     if score > detector.threshold_:
         pct = float(detector.percentile(x)[0])
-        out.append({"kind": "out_of_distribution", "severity": SEVERITY_OOD_NOVEL, "scope": "multivariate",
+        out.append({"kind": WarningKind.OUT_OF_DISTRIBUTION, "severity": SEVERITY_OOD_NOVEL, "scope": "multivariate",
                     "score": score,
                     "threshold": float(detector.threshold_), "percentile": pct,
                     "message": MSG_OOD_NOVEL.format(pct=min(pct, 99.9))})

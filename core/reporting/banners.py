@@ -12,28 +12,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .._json import jsonable
+from .._kinds import WarningKind
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 MAX_BANNERS = 3
 
 # kind -> (plain-words title, severity when the producer gave none)
 KINDS = {
-    "insufficient_evidence": ("Insufficient evidence", "high"),
-    "out_of_distribution": ("Outside the training data", "high"),
-    "outside_evidence": ("Outside what the trial or cohort studied", "medium"),
-    "worse_performance": ("The model was less accurate for a group this patient belongs to", "medium"),
-    "underrepresented": ("Few patients like this in the training data", "medium"),
-    "non_randomized": ("Arms were not randomized", "medium"),
-    "implausible_value": ("Unusual value: please check", "medium"),
-    "missing_value": ("Missing input", "low"),
+    WarningKind.INSUFFICIENT_EVIDENCE: ("Insufficient evidence", "high"),
+    WarningKind.OUT_OF_DISTRIBUTION: ("Outside the training data", "high"),
+    WarningKind.OUTSIDE_EVIDENCE: ("Outside what the trial or cohort studied", "medium"),
+    WarningKind.WORSE_PERFORMANCE: ("The model was less accurate for a group this patient belongs to", "medium"),
+    WarningKind.UNDERREPRESENTED: ("Few patients like this in the training data", "medium"),
+    WarningKind.NON_RANDOMIZED: ("Arms were not randomized", "medium"),
+    WarningKind.IMPLAUSIBLE_VALUE: ("Unusual value: please check", "medium"),
+    WarningKind.MISSING_VALUE: ("Missing input", "low"),
 }
+assert set(KINDS) == set(WarningKind), "every kind of warning has a title and a default severity"
+MSG_UNKNOWN_KIND = "A warning of unknown kind {kind!r} (known: {known}): every producer uses core._kinds.WarningKind."
+
+
+def kind_of(warning: dict) -> WarningKind:
+    """The warning's kind; a kind outside :class:`~core._kinds.WarningKind` is a bug of ours, refused by name
+    (it used to become a medium banner with an empty title)."""
+    try:
+        return WarningKind(warning.get("kind"))
+    except ValueError:
+        raise ValueError(MSG_UNKNOWN_KIND.format(kind=warning.get("kind"), known=", ".join(WarningKind))) from None
 
 
 def with_severity(warning: dict) -> dict:
     """The warning with a ``severity`` (its own, else the default for its kind)."""
     if warning.get("severity") in SEVERITY_ORDER:
         return warning
-    return {**warning, "severity": KINDS.get(warning.get("kind"), ("", "medium"))[1]}
+    return {**warning, "severity": KINDS[kind_of(warning)][1]}
 
 
 @dataclass(frozen=True)
@@ -61,7 +73,7 @@ class WarningDigest:
 
 
 def _title(kind: str) -> str:
-    return KINDS.get(kind, (kind.replace("_", " ").capitalize(), ""))[0]
+    return KINDS[WarningKind(kind)][0]
 
 
 def digest(warnings: list[dict] | tuple[dict, ...], *, max_banners: int = MAX_BANNERS,
@@ -73,7 +85,7 @@ def digest(warnings: list[dict] | tuple[dict, ...], *, max_banners: int = MAX_BA
     """
     groups: dict[str, list[dict]] = {}
     for w in map(with_severity, warnings):
-        groups.setdefault(w.get("kind", "note"), []).append(w)
+        groups.setdefault(kind_of(w), []).append(w)
     kind_order = list(KINDS)
     consolidated = []
     for kind, items in groups.items():
@@ -97,4 +109,4 @@ def shown_warnings(report: dict) -> list[dict]:
     items = list(report.get("warnings") or ())
     if (report.get("summary") or {}).get("state") != "insufficient_evidence":
         return items
-    return [w for w in items if w.get("kind") != "insufficient_evidence"]
+    return [w for w in items if w.get("kind") != WarningKind.INSUFFICIENT_EVIDENCE]

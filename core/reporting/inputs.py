@@ -7,9 +7,11 @@ from typing import Mapping
 
 from ..data.spec import CohortSpec
 from ..explain.explanation import clinical_phrase
+from .._kinds import WarningKind
 
 NOTE_UNKNOWN = "not entered: the estimate does not assume a value"
-NOTES = {"implausible_value": "unusual value: please check", "out_of_distribution": "outside the training data"}
+NOTES = {WarningKind.IMPLAUSIBLE_VALUE: "unusual value: please check",
+         WarningKind.OUT_OF_DISTRIBUTION: "outside the training data"}
 
 
 def input_rows(spec: CohortSpec, report: Mapping) -> list[dict]:

@@ -26,6 +26,7 @@ from ..data.caveats import caveat_warnings
 from .banners import with_severity
 from .summary import Summary, arm_summary, dose_summary
 from ..data.validation import ValidatedPatient, validate_patient
+from .._kinds import WarningKind
 
 DISCLAIMER = ("Decision support, not a decision: estimates from a model trained on {source}. "
               "They describe patients like this one in that population and are one input among many.")
@@ -134,7 +135,7 @@ def _common(bundle: ModelBundle, patient: ValidatedPatient, representation: list
                   disclaimer=DISCLAIMER.format(source=spec.title), outcome=_outcome(spec), missing_inputs=missing)
     warnings = list(patient.warnings)
     if not spec.treatment.randomized and not spec.is_dose:
-        warnings.append({"kind": "non_randomized", "severity": "medium", "message": "Arms were not randomized in the training data: "
+        warnings.append({"kind": WarningKind.NON_RANDOMIZED, "severity": "medium", "message": "Arms were not randomized in the training data: "
                          "differences between arms may reflect who received them, not what they do."})
     warnings += representation
     warnings += caveat_warnings(spec, patient.values)
@@ -149,13 +150,13 @@ def _evidence_reasons(spec, warnings: list[dict]) -> tuple[str, ...]:
     """Why a number would be more certain than the evidence, in plain words without numbers."""
     reasons = []
     for w in warnings:
-        if w.get("kind") == "insufficient_evidence":
+        if w.get("kind") == WarningKind.INSUFFICIENT_EVIDENCE:
             reasons.append("the model's estimates for this patient vary widely between its bootstrap refits"
                            if spec.treatment.type == "arms" else "too few similar patients to calibrate an interval")
-        elif w.get("kind") == "out_of_distribution" and w.get("scope") == "feature":
+        elif w.get("kind") == WarningKind.OUT_OF_DISTRIBUTION and w.get("scope") == "feature":
             label = spec.feature(w["feature"]).label if w["feature"] in spec.feature_names else w["feature"]
             reasons.append(f"{label} lies outside what the training data covers")
-        elif w.get("kind") == "out_of_distribution":
+        elif w.get("kind") == WarningKind.OUT_OF_DISTRIBUTION:
             reasons.append("this patient's combination of values is unusual for the training data")
     return tuple(dict.fromkeys(reasons))
 
@@ -232,7 +233,7 @@ def dose_report(bundle: ModelBundle, patient: ValidatedPatient, values: tuple, b
         if res.status[0] == "ok":
             dose["interval"] = [float(res.low[0]), float(res.high[0])]
         else:
-            warnings.append({"kind": "insufficient_evidence", "severity": "high", "message": str(res.reason[0])})
+            warnings.append({"kind": WarningKind.INSUFFICIENT_EVIDENCE, "severity": "high", "message": str(res.reason[0])})
     if np.isnan(formula):
         dose["iwpc_formula_note"] = "The IWPC formula needs height and weight; one of them is missing."
     reasons = _evidence_reasons(spec, warnings)

@@ -13,6 +13,7 @@ import warnings as _warnings
 from .cases import SessionSettings, TrainingCase
 from .sampling import manipulated_positions, sample_cases, shown_advice
 from .truth import DOSE, case_truths, kind_of
+from .._kinds import WarningKind
 
 N_EXPLANATION = 3
 
@@ -45,7 +46,7 @@ def build_cases(bundle, settings: SessionSettings) -> list[TrainingCase]:
             model_advice=advice, advice=value, manipulated=i in positions, arm=truth.arm,
             interval=_moved(kind, interval, advice, value), baseline=baseline, warnings=warns,
             explanation=_phrases(kind, report, truth.arm),
-            out_of_distribution=any(w.get("kind") == "out_of_distribution" for w in report.warnings)))
+            out_of_distribution=any(w.get("kind") == WarningKind.OUT_OF_DISTRIBUTION for w in report.warnings)))
     return cases
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .sampling import TrainingSetupError
 from .truth import DOSE, KINDS
+from .._kinds import WarningKind
 
 DECIDE_FIRST, ADVICE_FIRST = "decide_first", "advice_first"
 CONDITIONS = (DECIDE_FIRST, ADVICE_FIRST)
@@ -129,7 +130,7 @@ def display_cues(case: TrainingCase, settings: SessionSettings) -> tuple[str, ..
         if case.out_of_distribution:
             cues.append("An out-of-distribution flag said this patient is unlike the training data.")
         for w in case.warnings:
-            if w.get("severity") in ("high", "medium") and w.get("kind") != "out_of_distribution":
+            if w.get("severity") in ("high", "medium") and w.get("kind") != WarningKind.OUT_OF_DISTRIBUTION:
                 cues.append(f"A {w.get('severity')} warning applied: {w.get('message', w.get('kind'))}")
     return tuple(dict.fromkeys(cues))
 

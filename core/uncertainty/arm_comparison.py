@@ -22,6 +22,7 @@ import pandas as pd
 from .._json import jsonable, number
 from ..data.cohorts import ARM
 from .ensemble import DIFFERENCE, RISK, ArmEnsemble
+from .._kinds import WarningKind
 
 LIMIT_QUANTILE = 0.99   # evidence limits: this quantile of the training patients' interval widths
 
@@ -133,12 +134,12 @@ def _notes(ensemble: ArmEnsemble, intervals: dict, pairs: dict) -> tuple[dict, .
     level, notes = ensemble.level, []
     for arm, (lo, hi) in intervals.items():
         if hi - lo > ensemble.max_arm_width:
-            notes.append({"kind": "insufficient_evidence", "severity": "high", "arm": arm, "interval": [lo, hi],
+            notes.append({"kind": WarningKind.INSUFFICIENT_EVIDENCE, "severity": "high", "arm": arm, "interval": [lo, hi],
                           "width": hi - lo, "limit": ensemble.max_arm_width,
                           "message": MSG_WIDE_ARM.format(arm=arm, level=level, low=lo, high=hi)})
     for (a, b), (lo, hi) in pairs.items():
         if hi - lo > ensemble.max_difference_width:
-            notes.append({"kind": "insufficient_evidence", "severity": "high", "arms": [a, b], "interval": [lo, hi],
+            notes.append({"kind": WarningKind.INSUFFICIENT_EVIDENCE, "severity": "high", "arms": [a, b], "interval": [lo, hi],
                           "width": hi - lo, "limit": ensemble.max_difference_width,
                           "message": MSG_WIDE_DIFF.format(a=a, b=b, level=level, low=lo, high=hi)})
     return tuple(notes)

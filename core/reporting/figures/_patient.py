@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 from ..._format import display_value
 from ._style import (BLACK, BLUE, MINUS, ORANGE, POINTS, SERIES, VERMILLION, signed, _interval_text, _lower_first, _quantity, _require, _rows,
                      _same_length, _scaled, _style, _wrap, _wrap_lines)
+from ..._kinds import WarningKind
 
 WATERFALL_SCALES = ("plain", "model")
 SCALE_TITLES = {
@@ -267,7 +268,7 @@ def dose_figure(report: Mapping, *, axis_title: str = "Weekly warfarin dose") ->
     level = f"{coverage:.0%} " if coverage else ""
     model, formula, fixed = (dose.get(k) for k in ("mg_per_week", "iwpc_formula_mg_per_week",
                                                   "fixed_dose_mg_per_week"))
-    reason = next((w["message"] for w in report.get("warnings", []) if w.get("kind") == "insufficient_evidence"),
+    reason = next((w["message"] for w in report.get("warnings", []) if w.get("kind") == WarningKind.INSUFFICIENT_EVIDENCE),
                   "no interval could be computed")
     rows = [("Equipoise model", "model", model, iv, f"Equipoise model: {model:.1f} {unit}<br>"
              + (_interval_text(iv, " " + unit, coverage) if iv else _wrap(f"no interval: {reason}")), ""),

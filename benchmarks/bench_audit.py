@@ -53,11 +53,11 @@ def _fairlearn_metrics():
     # one fit per metric (calibration_intercept_slope would fit both models for each)
     def cal_intercept(y_true, y_pred):
         x, y = em._logit(np.asarray(y_pred, float)), np.asarray(y_true, float)
-        return em._fit_logistic(x, y, np.ones_like(x), slope=False)[0]
+        return em.fit_logistic(x, y, np.ones_like(x), slope=False)[0]
 
     def cal_slope(y_true, y_pred):
         x, y = em._logit(np.asarray(y_pred, float)), np.asarray(y_true, float)
-        return em._fit_logistic(x, y, np.ones_like(x), slope=True)[1]
+        return em.fit_logistic(x, y, np.ones_like(x), slope=True)[1]
 
     return {"auc": roc_auc_score, "brier": brier_score_loss, "calibration_intercept": cal_intercept,
             "calibration_slope": cal_slope, "outcome_rate": lambda t, p: float(np.mean(t)),

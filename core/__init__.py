@@ -8,16 +8,20 @@ Subpackages, one concept each:
 ========================  =========================================================================
 ``core.data``             cohort specs, bundled cohorts, patient validation, templates, IPCW labels
 ``core.modeling``         design matrices, linear + boosted model, tuning, training, bundles
-``core.evaluation``       metrics, baselines, held-out comparison, calibration, decision curve, benefit
-``core.uncertainty``      bootstrap ensemble, conformal intervals, missing inputs
-``core.fairness``         subgroup audit, predictions-file audit, novelty detector, patient warnings
+``core.evaluation``       metrics, baselines, held-out comparison (paired), average effect, benefit
+``core.uncertainty``      bootstrap ensemble, conformal intervals, missing inputs, out-of-distribution detector
+``core.fairness``         subgroup audit, predictions-file audit, patient warnings
 ``core.explain``          explanation value object, what-if, counterfactual search, effect curves
-``core.reporting``        patient report, model card, figures
+``core.reporting``        patient report, model card, calibration and decision curves, figures
 ``core.store``            the database: SQLAlchemy engine and sessions, packaged Alembic migrations
 ``core.audit``            the append-only, hash-chained audit log: append, verify, export
 ``core.auth``             identities and roles: local mode's single user, sign-in, what each role may open
 ``core.training``         trainee mode: held-out cases, truth rules, deliberately wrong advice, reliance scores
 ``core.board``            tumor boards: meetings, agenda, frozen snapshots, versioned decisions, reports
+``core.cds``, ``core.fhir`` the CDS Hooks service (bearer tokens, limits) and the FHIR-to-record mapping
+``core.scale``            batch reports in chunks, partition-wise audits (one process or Dask)
+``core.monitoring``       a deployed model over time: per-window audit, input drift, alerts
+``core.simulation``       simulated trials and doses with a known truth, through the full pipeline
 ``core.service``          the one entry point for pages, CLI and the CDS service; one module per use
 ========================  =========================================================================
 

@@ -19,19 +19,29 @@ def _isolated_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def bundle_dirs(tmp_path_factory):
-    """Paths of freshly trained bundles, keyed by cohort (trained lazily, once)."""
+    """Paths of freshly trained bundles, keyed by cohort (trained lazily, once per test run).
+
+    Under pytest-xdist (``make test`` runs two workers) the bundles live in the run's shared temporary folder
+    and a file lock per cohort makes the first worker that needs one train it while the other waits and then
+    reads the same sealed bundle: one training per cohort per run, whatever the number of workers."""
+    from filelock import FileLock
+
     from core.cli import main
 
-    root = tmp_path_factory.mktemp("bundles")
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "bundles"
+    root.mkdir(exist_ok=True)
     made = {}
 
     def get(name: str):
         if name not in made:
             out = root / name
-            log = io.StringIO()
-            with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-                code = main(["train", "--cohort", name, "--out", str(out)])
-            assert code == 0, log.getvalue()
+            with FileLock(str(root / f".{name}.test-lock")):  # not the bundle writer's own ".NAME.lock"
+                if not (out / "manifest.json").exists():
+                    log = io.StringIO()
+                    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+                        code = main(["train", "--cohort", name, "--out", str(out)])
+                    assert code == 0, log.getvalue()
             made[name] = out
         return made[name]
 

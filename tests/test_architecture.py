@@ -30,7 +30,7 @@ def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
 
 def test_the_subpackages_are_the_documented_concepts():
     assert SUBPACKAGES == ["audit", "auth", "board", "cds", "data", "evaluation", "explain", "fairness", "fhir",
-                           "modeling", "reporting", "scale", "simulation", "store", "training", "uncertainty"]
+                           "modeling", "monitoring", "reporting", "scale", "simulation", "store", "training", "uncertainty"]
 
 
 CORE_TYPES = {"BaselineWinsWarning", "BundleIntegrityError", "CohortSpec", "DataIntegrityError", "EquipoiseError",

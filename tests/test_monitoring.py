@@ -14,7 +14,7 @@ from core._errors import InputFileError
 from core.cli import main
 from core.data.cohorts import protected_attributes
 from core.modeling.heldout import held_out_split
-from core.scale.monitor import psi
+from core.monitoring import psi
 
 CHANGE = 8  # months 1-8 as at training time, months 9-12 perturbed
 

@@ -16,7 +16,7 @@ from sklearn.covariance import LedoitWolf
 from sklearn.exceptions import NotFittedError
 
 from core._errors import BundleIntegrityError, OutOfDistributionWarning
-from core.fairness.novelty import (
+from core.uncertainty.novelty import (
     KIND_RANGE,
     KIND_TAIL,
     KIND_UNOBSERVED,

@@ -220,7 +220,6 @@ def _evaluate_dose(result: TrainingResult) -> Evaluation:
              "within_20": M.within_fraction(y, p, tolerance=0.2), "mean_error": M.mean_error(y, p),
              **_race_gaps(test, y, p)}
             for name, (p, desc) in preds.items()]
-    m = rows[0]
     p_model = preds["equipoise (linear + boosted trees)"][0]
     paired, wins, names = {}, {}, {}
     for r in rows[1:]:

@@ -162,7 +162,7 @@ def _logistic_state(eta, y, w) -> tuple[float, np.ndarray]:
     return ll, mu
 
 
-def _fit_logistic(x, y, w, *, slope: bool, start=None) -> tuple[float, float]:
+def fit_logistic(x, y, w, *, slope: bool, start=None) -> tuple[float, float]:
     """Weighted logistic regression of y on x by Newton's method with step halving.
 
     ``slope=True`` fits logit P(y=1) = a + b*x; ``slope=False`` fits a + x (offset, b fixed at 1).
@@ -204,8 +204,8 @@ def _calibration_fit(y, p, w) -> tuple[float, float, float]:
         return float("nan"), float("nan"), float("nan")
     keep = w > 0
     x, y, w = _logit(p[keep]), y[keep], w[keep]
-    intercept, _ = _fit_logistic(x, y, w, slope=False)
-    a, b = _fit_logistic(x, y, w, slope=True)
+    intercept, _ = fit_logistic(x, y, w, slope=False)
+    a, b = fit_logistic(x, y, w, slope=True)
     return intercept, a, b
 
 
@@ -240,7 +240,7 @@ def mean_error(y_true, y_pred, *, sample_weight=None) -> float:
     return _weighted_mean(p - y, w)
 
 
-def _within(y: np.ndarray, p: np.ndarray, tolerance: float) -> np.ndarray:
+def within_mask(y: np.ndarray, p: np.ndarray, tolerance: float) -> np.ndarray:
     return (np.abs(p - y) <= tolerance * np.abs(y) * (1 + 1e-12)).astype(np.float64)
 
 
@@ -253,7 +253,7 @@ def within_fraction(y_true, y_pred, *, tolerance=0.2, sample_weight=None) -> flo
     if not _is_number(tolerance) or isinstance(tolerance, bool) or not (float(tolerance) >= 0):
         raise ValueError(MSG_BAD_TOLERANCE.format(value=tolerance))
     y, p, w = _pair(y_true, y_pred, "y_pred", sample_weight)
-    return _weighted_mean(_within(y, p, float(tolerance)), w)
+    return _weighted_mean(within_mask(y, p, float(tolerance)), w)
 
 
 # --- heterogeneous treatment effect ----------------------------------------------------------------

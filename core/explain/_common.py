@@ -14,7 +14,8 @@ from .._format import short_number as fmt_number
 from .._json import jsonable
 from ..modeling.bundle import ModelBundle
 from ..data.cohorts import patient_frame
-from ..fairness import MSG_OOD_CATEGORY, MSG_OOD_FEATURE, novelty_matrix
+from ..fairness import MSG_OOD_CATEGORY, MSG_OOD_FEATURE
+from ..uncertainty import novelty_matrix
 from ..data.spec import CohortSpec, FeatureSpec
 from ..data.validation import ValidatedPatient, validate_patient
 

@@ -37,7 +37,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..evaluation.metrics import _expit, _logit, _within
+from ..evaluation.metrics import _expit, _logit, within_mask
 
 EXACT_CALIBRATION_MAX_N = 10_000
 CHUNK_CELLS = 16_000_000  # resamples x patients held at once (~0.5 GiB of work arrays)
@@ -145,7 +145,7 @@ class _Data:
         if self.task == "regression":
             out[2] = p - y
             out[3] = np.abs(out[2])
-            out[4] = _within(y, p, self.tolerance)
+            out[4] = within_mask(y, p, self.tolerance)
             out[5] = cov
             out[6] = np.divide(out[3], y, out=np.zeros_like(y), where=y > 0)  # relative error (y > 0)
         else:
@@ -345,14 +345,14 @@ def _calibration_batch(counts, x, y, w, start) -> np.ndarray:
     weights = counts * w
     intercept, _, ok_i = _newton_rows(weights, x, y, (start[0], 1.0), slope=False)
     _, slope, ok_s = _newton_rows(weights, x, y, (start[1], start[2]), slope=True)
-    from ..evaluation.metrics import _fit_logistic
+    from ..evaluation.metrics import fit_logistic
 
     for i in np.flatnonzero(~(ok_i & ok_s)):  # rare: near-separated resamples of a small group
         keep = weights[i] > 0
         if not ok_i[i]:
-            intercept[i] = _fit_logistic(x[keep], y[keep], weights[i][keep], slope=False)[0]
+            intercept[i] = fit_logistic(x[keep], y[keep], weights[i][keep], slope=False)[0]
         if not ok_s[i]:
-            slope[i] = _fit_logistic(x[keep], y[keep], weights[i][keep], slope=True)[1]
+            slope[i] = fit_logistic(x[keep], y[keep], weights[i][keep], slope=True)[1]
     return np.column_stack([intercept, slope])
 
 

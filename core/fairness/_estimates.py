@@ -85,7 +85,7 @@ def point_estimates(task, y, p, w, covered, why) -> dict[str, float]:
             out["_calibration_fit"] = fit
     else:
         out["mae"], out["mean_error"] = mean(np.abs(p - y)), mean(p - y)
-        out["within_20"] = mean(_m._within(y, p, WITHIN_TOLERANCE))
+        out["within_20"] = mean(_m.within_mask(y, p, WITHIN_TOLERANCE))
         # mean absolute percentage error: |pred - true| / true, defined only for positive outcomes
         out["mape"] = mean(np.abs(p - y) / y) if y.size and np.all(y > 0) else float("nan")
         out["mean_outcome"] = mean(y)

@@ -17,7 +17,7 @@ import pandas as pd
 from .._format import short_number as fmt_number
 from .._errors import OutOfDistributionWarning, SmallSubgroupWarning
 from ..data.cohorts import protected_attributes
-from .novelty import KIND_RANGE, KIND_UNOBSERVED, NoveltyDetector, novelty_matrix
+from ..uncertainty.novelty import KIND_RANGE, KIND_UNOBSERVED, NoveltyDetector, novelty_matrix
 from ..data.spec import CohortSpec
 from ._significance import flag_severity, worse_gap
 from ._estimates import WORSE_DIRECTION

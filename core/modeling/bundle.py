@@ -56,7 +56,7 @@ class ModelBundle:
     uncertainty: UncertaintySection | None = None
     representation: RepresentationSection | None = None
     audit: Any = None      # core.fairness.SubgroupAudit
-    novelty: Any = None    # core.fairness.NoveltyDetector
+    novelty: Any = None    # core.uncertainty.NoveltyDetector
     site_validation: Any = None  # core.evaluation.sites.SiteValidation (bundles trained with by_site only)
     race_gap: dict | None = None  # dose cohort: race-gap mitigations, CV on training and scored on test (race_gap.py)
     texts: dict = field(default_factory=dict)
@@ -140,7 +140,7 @@ def write_bundle(files: Mapping[str, str | bytes], cohort: str, out_dir: str | P
 def load_bundle(path: str | Path) -> ModelBundle:
     """Verify the manifest (and signature), then parse every section from the bytes verified."""
     from ..fairness import SubgroupAudit
-    from ..fairness import NoveltyDetector
+    from ..uncertainty import NoveltyDetector
     from ..evaluation.sites import SiteValidation
 
     path = Path(path)

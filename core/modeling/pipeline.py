@@ -13,7 +13,8 @@ from ..evaluation.benefit import benefit_by_group
 from .bundle import save_bundle
 from ..data.cohorts import Cohort, protected_attributes
 from ..evaluation.comparison import Evaluation, evaluate
-from ..fairness import RepresentationPolicy, audit_subgroups, fit_novelty, novelty_matrix
+from ..fairness import RepresentationPolicy, audit_subgroups
+from ..uncertainty import fit_novelty, novelty_matrix
 from .training import TrainingResult, train
 from ..uncertainty import (arm_interval_check, dose_coverage, dose_interval, evidence_limits, fit_dose_conformal,
                           fit_ensemble, plausible_values)

@@ -180,7 +180,7 @@ class ReportEngine:
                                             detector=bundle.novelty, train_total=self.train_total, policy=self.policy)
 
     def _novelty(self, codes: np.ndarray) -> np.ndarray:
-        """Rows of :func:`~core.fairness.novelty.novelty_matrix`: numbers as they are, one 0/1 per category."""
+        """Rows of :func:`~core.uncertainty.novelty.novelty_matrix`: numbers as they are, one 0/1 per category."""
         cols = []
         for j, (_name, cats) in enumerate(self.novelty_slots):
             col = codes[:, j]

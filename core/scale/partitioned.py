@@ -21,12 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..fairness import _significance as _sig
-from ..fairness._estimates import (BINARY_METRICS, REGRESSION_METRICS, comparison, insufficient, metric_value,
-                                   min_sizes)
-from ..fairness._result import AUDIT_FORMAT_VERSION, GroupResult, SubgroupAudit
-from ..fairness._significance import FLAG_METRICS
-from ..fairness.groups import INTERSECTION_SEPARATOR
+from ..fairness import (AUDIT_FORMAT_VERSION, BINARY_METRICS, FLAG_METRICS, INTERSECTION_SEPARATOR, REGRESSION_METRICS,
+                       GroupResult, SubgroupAudit, adjust_p_values, comparison, insufficient, metric_value, min_sizes)
 from . import sufficient as _s
 
 BOOTSTRAP = ("Poisson bootstrap, partition-wise: each row gets an independent Poisson(1) weight per resample, drawn "
@@ -171,7 +167,7 @@ def audit_from_sums(layout: AuditLayout, hist: np.ndarray, sums: np.ndarray, *, 
     compared = {(i, m): comparison(m, i, n_cells + i - 1, point, reasons, replicates, tail, tested=m in testing)
                 for i in range(1, n_cells) for m in names}
     family = [k for k, c in compared.items() if c is not None and c["p"] is not None]
-    adjusted = dict(zip(family, _sig.adjust([compared[k]["p"] for k in family], correction)))
+    adjusted = dict(zip(family, adjust_p_values([compared[k]["p"] for k in family], correction)))
     tests = {k: (float(adjusted[k]), correction, bool(adjusted[k] < alpha)) for k in family}
     n = int(round(counts[0]))
     overall = {m: metric_value(m, 0, point, reasons, replicates, tail) for m in names}

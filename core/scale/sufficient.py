@@ -109,8 +109,8 @@ R_STATS = 7  # weight, |error|, error, within 20%, outcome, |error| / outcome, o
 def regression_chunk_sums(y: np.ndarray, p: np.ndarray, cells: np.ndarray, n_cells: int, first_row: int, *,
                           n_boot: int, seed: int) -> np.ndarray:
     """One chunk's contribution for a continuous outcome: sums (cells, R_STATS, 1 + n_boot)."""
-    from ..evaluation.metrics import _within
-    from ..fairness._estimates import WITHIN_TOLERANCE
+    from ..evaluation.metrics import within_mask
+    from ..fairness import WITHIN_TOLERANCE
 
     n = len(y)
     w = poisson_weights(first_row, n, n_boot, seed).astype(np.float64)
@@ -118,7 +118,7 @@ def regression_chunk_sums(y: np.ndarray, p: np.ndarray, cells: np.ndarray, n_cel
     positive = y > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         relative = np.where(positive, np.abs(error) / np.where(positive, y, 1.0), 0.0)
-    feats = np.column_stack([np.ones(n), np.abs(error), error, _within(y, p, WITHIN_TOLERANCE), y, relative,
+    feats = np.column_stack([np.ones(n), np.abs(error), error, within_mask(y, p, WITHIN_TOLERANCE), y, relative,
                              (~positive).astype(np.float64)])
     cols = (cells[:, None] * R_STATS + np.arange(R_STATS)[None, :]).ravel()
     stats = sp.csr_matrix((feats.ravel(), (np.repeat(np.arange(n), R_STATS), cols)), shape=(n, n_cells * R_STATS))

@@ -155,8 +155,8 @@ def monitor_predictions(predictions, *, time_column: str, window: str = "month",
                         alpha: float = 0.05, correction: str = "holm"):
     """Audits over time of a predictions table (a path or a DataFrame): per window the audit overall and
     per group, drift of each model feature against the training split, and alerts against the bundle's
-    training-time audit (see :mod:`core.scale.monitor`). Without ``bundle``: metrics only."""
-    from ..scale.monitor import monitor
+    training-time audit (see :mod:`core.monitoring`). Without ``bundle``: metrics only."""
+    from ..monitoring import monitor
 
     from .._errors import InputFileError
 

@@ -29,10 +29,7 @@ import pandas as pd
 
 from .._errors import InputFileError
 from .._json import jsonable
-from ..fairness import _significance as _sig
-from ..fairness._estimates import WORSE_DIRECTION
-from ..fairness._significance import FLAG_METRICS, worse_gap
-from ..fairness.audit import audit_subgroups
+from ..fairness import FLAG_METRICS, WORSE_DIRECTION, adjust_p_values, audit_subgroups, worse_gap
 
 WINDOWS = {"month": "M", "week": "W"}
 PSI_MODERATE, PSI_ALERT = 0.10, 0.25
@@ -187,7 +184,7 @@ def performance_alerts(audit: dict, reference: dict, *, alpha: float, correction
             se = math.hypot(se_now, se_then)
             tests.append((attribute, group, m, now["value"], then["value"], _worse_p(WORSE_DIRECTION[m], now["value"],
                                                                                       then["value"], se)))
-    adjusted = _sig.adjust([t[5] for t in tests], correction)
+    adjusted = adjust_p_values([t[5] for t in tests], correction)
     out = []
     for (attribute, group, m, now, then, p), p_adj in zip(tests, adjusted):
         if p_adj < alpha:

@@ -36,7 +36,7 @@ from sklearn.exceptions import NotFittedError
 from .._errors import BundleIntegrityError, OutOfDistributionWarning
 from .._params import Constraint, check_attributes, is_real
 from ..data.spec import CohortSpec
-from ..uncertainty.conformal import conformal_rank, min_calibration_size
+from .conformal import conformal_rank, min_calibration_size
 from ._novelty_results import KIND_RANGE, KIND_TAIL, KIND_UNOBSERVED, FeatureFlag, NoveltyAssessment  # noqa: F401
 
 __all__ = ["NoveltyDetector", "NoveltyAssessment", "FeatureFlag", "fit_novelty", "novelty_matrix"]

@@ -111,21 +111,22 @@ class LinearDoseModel:
                 "fill": {k: float(v) for k, v in self.fill.items()}, "n": self.n, "rank": self.rank}
 
 
-def solve(stats: SufficientStatistics) -> LinearDoseModel:
+def solve(stats: SufficientStatistics, *, strict: bool = True) -> LinearDoseModel:
     """The least-squares fit from (summed) statistics: the pooled OLS fit when ``stats`` is the sum over sites.
 
     Columns are equilibrated before solving (the cross-product squares the design's conditioning); a rank-deficient
     system (a site with no patient in some category) gets the minimum-norm solution, i.e. that category's
-    coefficient stays at zero relative to the reference.
+    coefficient stays at zero relative to the reference. ``strict=False`` (a site-local fit) also accepts a numeric
+    input that no patient has: its column is all zero and its coefficient zero (that site's model ignores it).
     """
     a, b = stats.xtx, stats.xty
     fill = {}
     for name in NUMERIC:
         obs, miss = AUGMENTED.index(f"{name}_observed"), AUGMENTED.index(f"{name}_missing")
         n_obs = a[0, 0] - a[0, miss]
-        if n_obs <= 0:
+        if n_obs <= 0 and strict:
             raise ValueError(MSG_NO_VALUES.format(field=name.replace("_", " ")))
-        fill[name] = float(a[0, obs] / n_obs)
+        fill[name] = float(a[0, obs] / n_obs) if n_obs > 0 else 0.0
     t = _fill_matrix(fill)
     g, h = t.T @ a @ t, t.T @ b
     d = np.sqrt(np.where(np.diag(g) > 0, np.diag(g), 1.0))

@@ -23,6 +23,8 @@ percentile intervals and say nothing about sites outside this cohort.
 
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
@@ -218,6 +220,12 @@ def _boot_index(n: int, n_boot: int, rng) -> np.ndarray:
 
 
 def _score(kind, name, model, regime, y, p, f, boot) -> RegimeRow:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a group whose formula doses are all unknown: NaN, said so
+        return _score_rows(kind, name, model, regime, y, p, f, boot)
+
+
+def _score_rows(kind, name, model, regime, y, p, f, boot) -> RegimeRow:
     err, ferr = np.abs(p - y), np.abs(f - y)
     within = (np.abs(p - y) <= 0.2 * y).astype(float)
     signed = p - y

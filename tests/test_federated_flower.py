@@ -1,0 +1,164 @@
+"""A real Flower run (simulation engine, one virtual SuperNode per IWPC site), small setting: what reached the
+server, the federated linear fit against an independent pooled OLS, and the four-regime table.
+
+One run is shared by the module (about 30 s: Ray's start dominates).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from core.federated import (COEFFICIENTS, FEDERATED, LINEAR_MODEL, LOCAL, OTHER, PERSONALIZED, POOLED, REGIMES,
+                            SMALL_ROUNDS, TREE_MODEL, UNSEEN, bundled_partition, run_federated_comparison)
+from core.federated._apps import LINEAR, TREES
+from core.federated._linear import AUGMENTED
+
+XGB_TREE_FIELDS = {"base_weights", "categories", "categories_nodes", "categories_segments", "categories_sizes",
+                   "default_left", "id", "left_children", "loss_changes", "parents", "right_children",
+                   "split_conditions", "split_indices", "split_type", "sum_hessian", "tree_param"}
+PATIENT_ID = re.compile(rb"PA\d{5,}")
+
+
+@pytest.fixture(scope="module")
+def report():
+    return run_federated_comparison("warfarin", rounds=SMALL_ROUNDS, n_boot=100, keep_contents=True)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return bundled_partition("warfarin")
+
+
+def leaks(phase: str, content, *, site_sizes: set[int], patient_ids: set[bytes]) -> list[str]:
+    """Everything in one site's reply that is not a parameter, a statistic, a tree or a count."""
+    problems = []
+    if set(content.array_records) - {"arrays"} or set(content.metric_records) - {"metrics"}:
+        problems.append(f"unexpected records {sorted(content.keys())}")
+    if content.config_records:
+        problems.append("a config record")
+    for rec in content.metric_records.values():
+        if set(rec) != {"num-examples"}:
+            problems.append(f"metrics {sorted(rec)}")
+    p = len(AUGMENTED)
+    for rec in content.array_records.values():
+        for name, arr in rec.items():
+            a = arr.numpy()
+            raw = bytes(arr.data)
+            if PATIENT_ID.search(raw) or any(pid in raw for pid in patient_ids):
+                problems.append(f"a patient identifier in array {name!r}")
+            if phase == LINEAR:
+                if not ((name == "xtx" and a.shape == (p, p)) or (name == "xty" and a.shape == (p,))):
+                    problems.append(f"array {name!r} of shape {a.shape}")
+            elif phase == TREES:
+                if a.dtype != np.uint8 or a.ndim != 1:
+                    problems.append(f"tree array {name!r} of {a.dtype} {a.shape}")
+                    continue
+                try:
+                    model = json.loads(a.tobytes())
+                except ValueError:
+                    problems.append(f"tree array {name!r} is not an XGBoost model")
+                    continue
+                if set(model) != {"learner", "version"}:
+                    problems.append(f"model keys {sorted(model)}")
+                for tree in model["learner"]["gradient_booster"]["model"]["trees"]:
+                    if set(tree) - XGB_TREE_FIELDS:
+                        problems.append(f"tree fields {sorted(set(tree) - XGB_TREE_FIELDS)}")
+            if phase == LINEAR and a.ndim and a.shape[0] in site_sizes and a.shape[0] != p:
+                problems.append(f"array {name!r} has one entry per patient")
+    return problems
+
+
+def test_site_replies_carry_only_statistics_trees_and_counts(report, data):
+    cohort, part = data
+    sizes = {int(part.train_rows(s).sum()) for s in part.names}
+    ids = {str(v).encode() for v in cohort.frame["patient_id"]}
+    fit = report.fit
+    assert len(fit.contents) == fit.n_sites * (1 + SMALL_ROUNDS) == len(fit.messages)
+    for phase, _round, content in fit.contents:
+        assert leaks(phase, content, site_sizes=sizes, patient_ids=ids) == []
+    counts = sorted(int(c["metrics"]["num-examples"]) for ph, _r, c in fit.contents if ph == LINEAR)
+    assert counts == sorted(int(part.train_rows(s).sum()) for s in part.names)
+
+
+def test_the_leak_check_catches_rows_and_identifiers(data):
+    """The check above is not vacuous: a reply carrying a site's rows, or an identifier, is caught."""
+    from flwr.app import Array, ArrayRecord, ConfigRecord, MetricRecord, RecordDict
+
+    cohort, part = data
+    rows = part.train_rows("7")
+    n = int(rows.sum())
+    x = cohort.frame.loc[rows, ["age_decade", "weight_kg"]].to_numpy(float)
+    sizes, ids = {n}, {str(cohort.frame.loc[rows, "patient_id"].iloc[0]).encode()}
+    with_rows = RecordDict({"arrays": ArrayRecord({"xtx": Array(x)}), "metrics": MetricRecord({"num-examples": n})})
+    assert leaks(LINEAR, with_rows, site_sizes=sizes, patient_ids=ids)
+    pid = np.frombuffer(next(iter(ids)), dtype=np.uint8)
+    with_id = RecordDict({"arrays": ArrayRecord([pid]), "metrics": MetricRecord({"num-examples": n})})
+    assert leaks(TREES, with_id, site_sizes=sizes, patient_ids=ids)
+    with_cfg = RecordDict({"config": ConfigRecord({"site": "7"}), "metrics": MetricRecord({"num-examples": n})})
+    assert leaks(LINEAR, with_cfg, site_sizes=sizes, patient_ids=ids)
+
+
+def test_flower_run_linear_fit_equals_pooled_ols(report, data):
+    from tests.test_federated_linear import statsmodels_fit
+
+    cohort, part = data
+    train = ~part.held_out
+    ref = statsmodels_fit(cohort.frame[train], cohort.frame.loc[train, "dose_mg_per_week"])
+    got = dict(zip(COEFFICIENTS, report.fit.linear.coefficients))
+    for name in COEFFICIENTS:
+        assert got[name] == pytest.approx(ref[name], abs=1e-6), name
+    assert report.fit.n_patients == int(train.sum())
+
+
+def test_trees_grow_by_sites_times_rounds(report):
+    fit = report.fit
+    assert fit.trees.n_trees == fit.n_sites * SMALL_ROUNDS * fit.settings.local_trees
+    assert report.training()["trees"]["n_trees"] == fit.trees.n_trees
+
+
+def test_four_regimes_scored_on_the_same_held_out_rows(report, data):
+    cohort, part = data
+    c = report.comparison
+    overall = c.rows_for(group_kind="overall")
+    assert {r.regime for r in overall if r.model == TREE_MODEL} == set(REGIMES)
+    assert {r.regime for r in overall if r.model == LINEAR_MODEL} == {*REGIMES, UNSEEN}
+    assert {r.n for r in overall} == {int(part.held_out.sum())}
+    # pooled and federated linear: the same model, so the same errors
+    assert c.row("all sites", LINEAR_MODEL, FEDERATED).mae == pytest.approx(c.row("all sites", LINEAR_MODEL, POOLED).mae,
+                                                                             abs=1e-9)
+    small = set(part.small_sites)
+    assert small and c.row(OTHER, LINEAR_MODEL, LOCAL).n == sum(int(part.test_rows(s).sum()) for s in small)
+    for r in c.rows:
+        lo, hi = r.mae_ci
+        assert lo <= r.mae <= hi
+    assert {r.group for r in c.rows_for(group_kind="race")} == set(cohort.frame["race"].astype(str))
+
+
+def test_formula_baseline_matches_the_published_formula(report, data):
+    """Every row's formula MAE is recomputed here from the formula's coefficients (site medians for height)."""
+    cohort, part = data
+    c = report.comparison
+    site = next(s for s in part.names if s not in part.small_sites and cohort.frame.loc[part.sites == s, "height_cm"].notna().all())
+    test = cohort.frame[part.test_rows(site)]
+    root = (5.6044 - 0.2614 * test["age_decade"] + 0.0087 * test["height_cm"] + 0.0128 * test["weight_kg"]
+            + test["vkorc1_1639"].astype(object).map({"G/G": 0, "A/G": -0.8677, "A/A": -1.6974}).fillna(-0.4854)
+            + test["cyp2c9"].astype(object).map({"*1/*1": 0, "*1/*2": -0.5211, "*1/*3": -0.9357, "*2/*2": -1.0616,
+                                                 "*2/*3": -1.9206, "*3/*3": -2.3312}).fillna(-0.2188)
+            + test["race"].astype(object).map({"White": 0, "Asian": -0.1092, "Black or African American": -0.2760})
+            .fillna(-0.1032) + 1.1816 * test["enzyme_inducer"].fillna(0) - 0.5503 * test["amiodarone"].fillna(0))
+    mae = float(np.mean(np.abs(root.astype(float) ** 2 - test["dose_mg_per_week"])))
+    assert c.row(site, LINEAR_MODEL, PERSONALIZED).formula_mae == pytest.approx(mae, rel=1e-9)
+
+
+def test_report_json_has_the_documented_schema(report):
+    d = json.loads(json.dumps(report.to_dict(), allow_nan=False))
+    assert {"cohort", "sites", "rows", "overall", "training", "linear_coefficients", "min_site_n", "notes",
+            "wall_seconds"} <= set(d)
+    assert d["training"]["linear"]["equals_pooled_fit_max_abs_difference"] < 1e-6
+    row = d["rows"][0]
+    assert {"group_kind", "group", "model", "regime", "n", "mae", "mae_ci", "within_20", "within_20_ci",
+            "mean_error", "mean_error_ci", "formula_mae", "mae_minus_formula_ci", "verdict"} <= set(row)

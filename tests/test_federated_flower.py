@@ -162,3 +162,68 @@ def test_report_json_has_the_documented_schema(report):
     row = d["rows"][0]
     assert {"group_kind", "group", "model", "regime", "n", "mae", "mae_ci", "within_20", "within_20_ci",
             "mean_error", "mean_error_ci", "formula_mae", "mae_minus_formula_ci", "verdict"} <= set(row)
+
+
+# --- the command line (the module's run stands in for a new one: the plumbing is what is tested here) -----
+
+def test_cli_prints_the_json_report_and_writes_the_models(report, monkeypatch, tmp_path, capsys):
+    from core import federated
+    from core.cli import main
+    from core.federated import _report
+
+    seen = {}
+
+    def stand_in(cohort, *, rounds, n_boot, progress):
+        seen.update(cohort=cohort, rounds=rounds, n_boot=n_boot)
+        progress("stand-in run")
+        return report
+
+    monkeypatch.setattr(_report, "run_federated_comparison", stand_in)
+    out = tmp_path / "fed"
+    code = main(["federated", "--cohort", "warfarin", "--rounds", "7", "--json", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert seen == {"cohort": "warfarin", "rounds": 7, "n_boot": 500}
+    assert "[equipoise] stand-in run" in captured.err
+    printed = json.loads(captured.out)
+    assert printed["overall"][LINEAR_MODEL][FEDERATED] == pytest.approx(report.comparison.overall()[LINEAR_MODEL][FEDERATED])
+    assert json.loads((out / "federated.json").read_text()) == printed
+    linear = json.loads((out / "linear.json").read_text())
+    assert list(linear["coefficients"]) == list(COEFFICIENTS)
+    import xgboost as xgb
+
+    bst = xgb.Booster()
+    bst.load_model(str(out / "trees.json"))
+    assert bst.num_boosted_rounds() == report.fit.trees.n_trees // federated.TreeSettings().local_trees
+    # again without --force: refused before any training
+    assert main(["federated", "--cohort", "warfarin", "--out", str(out)]) == 2
+    assert "exists" in capsys.readouterr().err
+
+
+def test_cli_table_lists_every_regime(report, monkeypatch, capsys):
+    from core.cli import main
+    from core.federated import _report
+
+    monkeypatch.setattr(_report, "run_federated_comparison", lambda *a, **k: report)
+    assert main(["federated", "--cohort", "warfarin"]) == 0
+    out = capsys.readouterr().out
+    for regime in (*REGIMES, UNSEEN):
+        assert regime in out
+    assert "IWPC" in out and "max |coefficient difference|" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--cohort", "actg175"], "Federated training runs over the sites of a multi-site dose cohort: warfarin. "
+                              "Got 'actg175' instead"),
+    (["--cohort", "warfarin", "--rounds", "0"], "--rounds must be an integer from 1 to 500"),
+    (["--cohort", "warfarin", "--rounds", "many"], "--rounds must be an integer from 1 to 500"),
+])
+def test_cli_refuses_bad_input_clearly(argv, message, capsys):
+    from core.cli import main
+
+    try:
+        code = main(["federated", *argv])
+    except SystemExit as exc:  # argparse
+        code = exc.code
+    assert code == 2
+    assert message in capsys.readouterr().err

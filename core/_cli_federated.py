@@ -13,14 +13,13 @@ import json
 import sys
 
 from . import service
+from ._errors import InputFileError
 from ._json import jsonable
 
 MAX_ROUNDS = 500
 
 
 def add_commands(sub) -> None:
-    from .cli import _bounded_int
-
     f = sub.add_parser("federated", help="federated training over the IWPC sites (Flower), compared with pooled and "
                        "site-local training on the same held-out rows")
     f.add_argument("--cohort", required=True, help="a bundled multi-site dose cohort (warfarin)")
@@ -56,11 +55,22 @@ def cmd_federated(args) -> int:
     return 0
 
 
+def _bounded_int(name: str, lo: int, hi: int, unit: str = ""):
+    """An argparse type: an integer in [lo, hi], refused with the option's name and range otherwise."""
+    import argparse
+
+    def parse(text: str) -> int:
+        value = int(text) if len(text) <= 12 and text.strip().lstrip("-").isdigit() else None
+        if value is None or not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer from {lo:,} to {hi:,}{unit}. "
+                                             f"Got {text[:40]!r} instead.")
+        return value
+    return parse
+
+
 def _out_paths(out: str, *, force: bool) -> dict:
     """The three output files in folder ``out`` (created if missing), each checked before any training starts."""
     from pathlib import Path
-
-    from ._errors import InputFileError
 
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
@@ -78,11 +88,11 @@ def table(data: dict) -> str:
              + (f"{t['trees']['rounds']} rounds, {t['trees']['n_trees']} trees." if t["trees"] else "not trained."),
              f"Linear federated fit vs pooled fit: max |coefficient difference| = "
              f"{data['linear_coefficients']['max_abs_difference']:.1e}", "",
-             f"{'group':<28}{'model':<20}{'regime':<32}{'n':>5}{'MAE':>7}  {'95% CI':<14}{'IWPC':>7}  verdict"]
+             f"{'group':<36}{'model':<20}{'regime':<32}{'n':>5}{'MAE':>7}  {'95% CI':<14}{'IWPC':>7}  verdict"]
     num = lambda v: "n/a" if v is None else f"{v:.2f}"  # noqa: E731
     for r in data["rows"]:
         lo, hi = r["mae_ci"]
-        lines.append(f"{r['group_kind'] + ' ' + r['group']:<28}{r['model']:<20}{r['regime']:<32}{r['n']:>5}"
+        lines.append(f"{r['group_kind'] + ' ' + r['group']:<36}{r['model']:<20}{r['regime']:<32}{r['n']:>5}"
                      f"{num(r['mae']):>7}  {num(lo) + '-' + num(hi):<14}{num(r['formula_mae']):>7}  {r['verdict']}")
     lines += ["", "MAE in mg/week; IWPC = the published formula on the same patients (in-sample: derived on them)."]
     lines += [f"- {n}" for n in data["notes"]]

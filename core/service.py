@@ -45,8 +45,7 @@ from ._service_board import (add_case, add_cases_from_csv, board_export, board_s
                              may_sign_off, meeting_record, meetings, new_meeting, present, reorder_cases, set_triage,
                              sign_off)
 from .data.numbers import number_text, parse_number  # noqa: F401,E402  (the one strict reader of typed numbers)
-from ._service_quality import validate_by_site  # noqa: F401  (leave-one-site-out validation; core/_service_quality.py)
-from ._service_federated import federated_comparison  # noqa: F401  (federated training on Flower; core/_service_federated.py)
+from ._service_quality import federated_comparison, validate_by_site  # noqa: F401  (by site, federated; core/_service_quality.py)
 from ._outfile import check_out_path, replacing as replacing_out, write_out  # noqa: F401  (every --out file)
 from ._service_log import rotate_log_key  # noqa: F401  (the audit log's MAC key)
 from ._views import (cds_app, decode_link_record, input_rows, link_form_values, record_from_fhir,  # noqa: F401

@@ -28,7 +28,7 @@ def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
 
 
 def test_the_subpackages_are_the_documented_concepts():
-    assert SUBPACKAGES == ["audit", "auth", "board", "cds", "data", "evaluation", "explain", "fairness", "fhir",
+    assert SUBPACKAGES == ["audit", "auth", "board", "cds", "data", "evaluation", "explain", "fairness", "federated", "fhir",
                            "modeling", "reporting", "scale", "simulation", "store", "training", "uncertainty"]
 
 

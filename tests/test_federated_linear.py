@@ -120,3 +120,14 @@ def test_statistics_of_the_wrong_shape_are_refused():
     p = len(AUGMENTED)
     with pytest.raises(ValueError, match=f"must be a {p}x{p} cross-product and a {p}-vector. Got \\(3, 3\\)"):
         SufficientStatistics(np.zeros((3, 3)), np.zeros(3), 5)
+
+
+def test_the_command_line_and_the_package_do_not_import_flower():
+    """`equipoise --help` stays fast: Flower, Ray and XGBoost load only when a federated run starts."""
+    import subprocess
+    import sys
+
+    code = ("import sys, core.cli, core.service, core.federated; core.cli._parser(); "
+            "print(sorted(m for m in ('flwr', 'ray', 'xgboost') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

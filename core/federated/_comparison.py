@@ -16,7 +16,8 @@ is a function of the summed statistics). Trees would need one more federated run
 Every row carries the IWPC formula's numbers on the very same patients (height and weight filled with the
 site's own training medians, so the baseline needs nothing from other sites; a site that records no height at all
 uses the federated run's shared mean) and the paired bootstrap interval
-of the difference in MAE (regime − formula): "better than the formula" only where that interval excludes 0.
+of the difference in MAE (regime − formula): "better than the formula" only where that interval excludes 0; and
+the paired interval against the same model fitted pooled (regime − pooled), the price of not pooling.
 The bootstrap resamples the group's held-out patients (``n_boot`` times, fixed seed); the intervals are
 percentile intervals and say nothing about sites outside this cohort.
 """
@@ -65,6 +66,8 @@ class RegimeRow:
     formula_within_20: float
     mae_minus_formula: float
     mae_minus_formula_ci: tuple[float, float]
+    mae_minus_pooled: float                # paired, against the same model family's pooled regime
+    mae_minus_pooled_ci: tuple[float, float]
 
     @property
     def verdict(self) -> str:
@@ -182,7 +185,8 @@ def compare_regimes(cohort, part: SitePartition, federated_linear: LinearDoseMod
         boot = _boot_index(int(mask.sum()), n_boot, rng)
         for model, by_regime in preds.items():
             for regime, p in by_regime.items():
-                rows.append(_score(kind, name, model, regime, y[mask], p[mask], formula[mask], boot))
+                rows.append(_score(kind, name, model, regime, y[mask], p[mask], formula[mask],
+                                   by_regime[POOLED][mask], boot))
     sites = tuple({"site": s, "n": part.size(s), "n_train": int(part.train_rows(s).sum()),
                    "n_held_out": int(part.test_rows(s).sum()),
                    "reported_as": OTHER if s in part.small_sites else s} for s in part.names)
@@ -219,13 +223,13 @@ def _boot_index(n: int, n_boot: int, rng) -> np.ndarray:
     return rng.integers(0, n, size=(n_boot, n)) if n else np.zeros((0, 0), dtype=int)
 
 
-def _score(kind, name, model, regime, y, p, f, boot) -> RegimeRow:
+def _score(kind, name, model, regime, y, p, f, pooled, boot) -> RegimeRow:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a group whose formula doses are all unknown: NaN, said so
-        return _score_rows(kind, name, model, regime, y, p, f, boot)
+        return _score_rows(kind, name, model, regime, y, p, f, pooled, boot)
 
 
-def _score_rows(kind, name, model, regime, y, p, f, boot) -> RegimeRow:
+def _score_rows(kind, name, model, regime, y, p, f, pooled, boot) -> RegimeRow:
     err, ferr = np.abs(p - y), np.abs(f - y)
     within = (np.abs(p - y) <= 0.2 * y).astype(float)
     signed = p - y
@@ -244,7 +248,9 @@ def _score_rows(kind, name, model, regime, y, p, f, boot) -> RegimeRow:
                      mean_error=float(signed.mean()), mean_error_ci=ci(signed),
                      formula_mae=float(np.nanmean(ferr_filled)), formula_mae_ci=ci(ferr_filled),
                      formula_within_20=float(np.nanmean(np.where(ok, np.abs(f - y) <= 0.2 * y, np.nan))),
-                     mae_minus_formula=float(np.nanmean(diff)), mae_minus_formula_ci=ci(diff))
+                     mae_minus_formula=float(np.nanmean(diff)), mae_minus_formula_ci=ci(diff),
+                     mae_minus_pooled=float(np.mean(err - np.abs(pooled - y))),
+                     mae_minus_pooled_ci=ci(err - np.abs(pooled - y)))
 
 
 def _notes(part: SitePartition) -> tuple[str, ...]:

@@ -227,3 +227,18 @@ def test_cli_refuses_bad_input_clearly(argv, message, capsys):
         code = exc.code
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_real_sites_node_reads_its_own_file_and_holds_out_the_same_rows(data, tmp_path):
+    """A SuperNode at a hospital is given ``data-path``: its training rows are those the simulation gives the site."""
+    from core.federated._apps import local_rows
+
+    cohort, part = data
+    site = cohort.frame[part.sites == "7"].rename(columns={"patient_id": cohort.spec.patient_id})
+    path = tmp_path / "site7.csv"
+    site.to_csv(path, index=False)
+    rows = local_rows({"data-path": str(path), "site": "hospital-a"})
+    simulated = local_rows({"partition-id": part.names.index("7")})
+    assert rows.site == "hospital-a" and simulated.site == "7"
+    assert np.array_equal(rows.dose, simulated.dose)
+    assert len(rows.dose) == int(part.train_rows("7").sum())

@@ -78,12 +78,13 @@ def run_federated(n_sites: int, settings: TreeSettings = TreeSettings(), *, with
 
 
 class _quiet_flower:
-    """Flower logs every round at INFO; our progress lines say what matters, so its logger is held at WARNING."""
+    """Flower logs every round at INFO (and its deprecation notice for ``run_simulation`` at WARNING); our progress
+    lines say what matters, including a site's failure (``_apps._RecordingGrid``), so its logger is held at ERROR."""
 
     def __enter__(self):
         self._logger = logging.getLogger("flwr")
         self._level = self._logger.level
-        self._logger.setLevel(logging.WARNING)
+        self._logger.setLevel(logging.ERROR)
         os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
         os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
         return self

@@ -242,3 +242,13 @@ def test_a_real_sites_node_reads_its_own_file_and_holds_out_the_same_rows(data, 
     assert rows.site == "hospital-a" and simulated.site == "7"
     assert np.array_equal(rows.dose, simulated.dose)
     assert len(rows.dose) == int(part.train_rows("7").sum())
+
+
+@pytest.mark.slow
+def test_a_site_that_fails_stops_the_run_instead_of_fitting_another_model():
+    """23 virtual SuperNodes for 22 sites: the 23rd cannot find its rows and replies with an error."""
+    from core.federated import TreeSettings, run_federated
+    from core.federated._apps import FederationIncomplete
+
+    with pytest.raises(FederationIncomplete, match="Only 22 of 23 sites returned their statistics"):
+        run_federated(23, TreeSettings(rounds=1), with_trees=False)

@@ -21,11 +21,18 @@ from typing import Callable
 
 import numpy as np
 
+from .._errors import DataIntegrityError
 from ._linear import AUGMENTED, site_statistics, target
 from ._trees import TreeSettings, feature_matrix, local_bagging_step
 
 LINEAR, TREES = "linear-statistics", "xgboost-bagging"
+MSG_MISSING_SITES = ("Only {got} of {expected} sites returned their statistics: the federated linear fit would not be "
+                     "the pooled fit of all sites, so the run stops here (see the failed sites above).")
 N_KEY = "num-examples"
+
+
+class FederationIncomplete(DataIntegrityError):
+    """Fewer sites answered than take part: the federated fit would silently be another model."""
 
 
 # --- client side ------------------------------------------------------------------------------------------
@@ -182,8 +189,10 @@ def server_main(grid, settings: TreeSettings, *, n_sites: int, outcome: ServerOu
     p = len(AUGMENTED)
     start = ArrayRecord({"xtx": Array(np.zeros((p, p))), "xty": Array(np.zeros(p))})
     res = fedavg.start(grid=g, initial_arrays=start, num_rounds=1, train_config=ConfigRecord({"task": LINEAR}))
-    metrics = res.train_metrics_clientapp[1]
+    metrics = res.train_metrics_clientapp.get(1) or {"n-total": 0, "n-sites": 0}
     outcome.n_total, outcome.n_sites = int(metrics["n-total"]), int(metrics["n-sites"])
+    if outcome.n_sites != n_sites:
+        raise FederationIncomplete(MSG_MISSING_SITES.format(got=outcome.n_sites, expected=n_sites))
     outcome.linear = {"xtx": res.arrays["xtx"].numpy() * outcome.n_total,
                       "xty": res.arrays["xty"].numpy() * outcome.n_total}
     if not with_trees:

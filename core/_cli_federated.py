@@ -28,7 +28,7 @@ def add_commands(sub) -> None:
     f.add_argument("--n-boot", type=_bounded_int("--n-boot", 0, 10_000, " bootstrap resamples"), default=None,
                    help="bootstrap resamples for the intervals (default 500)")
     f.add_argument("--out", metavar="DIR", help="also write the report (federated.json), the federated linear model "
-                   "(linear.json) and the federated trees (trees.json, XGBoost's JSON) into this new folder")
+                   "(linear.json) and the federated trees (trees.json, XGBoost's JSON) into this folder (created if missing)")
     f.add_argument("--force", action="store_true", help="with --out: replace those files if they exist")
     f.add_argument("--json", action="store_true", help="print the whole report as JSON instead of a table")
     f.set_defaults(func=cmd_federated)

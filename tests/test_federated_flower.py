@@ -252,3 +252,30 @@ def test_a_site_that_fails_stops_the_run_instead_of_fitting_another_model():
 
     with pytest.raises(FederationIncomplete, match="Only 22 of 23 sites returned their statistics"):
         run_federated(23, TreeSettings(rounds=1), with_trees=False)
+
+
+def test_federated_trees_equal_the_sum_of_each_sites_tree_grown_independently(report, data):
+    """An independent bagging: every round, each site's tree grown by plain ``xgb.train`` from the current margin
+    (``base_margin``), scaled by its share, summed by hand. The Flower run's model must predict the same."""
+    import xgboost as xgb
+
+    from core.federated import feature_matrix
+
+    cohort, part = data
+    fit = report.fit
+    s = fit.settings
+    x, _ = feature_matrix(cohort.spec, cohort.frame)
+    y = np.sqrt(cohort.frame["dose_mg_per_week"].to_numpy(float))
+    rows = [part.train_rows(site) for site in part.names]
+    n_total = sum(int(r.sum()) for r in rows)
+    margin = np.full(len(y), s.params()["base_score"])
+    everyone = xgb.DMatrix(x)
+    for _ in range(s.rounds):
+        step = np.zeros(len(y))
+        for r in rows:
+            params = {**s.params(learning_rate=s.learning_rate * r.sum() / n_total), "base_score": 0.0}
+            tree = xgb.train(params, xgb.DMatrix(x[r], label=y[r], base_margin=margin[r]),
+                             num_boost_round=s.local_trees)
+            step += tree.predict(everyone, output_margin=True)
+        margin = margin + step
+    np.testing.assert_allclose(fit.trees.predict_sqrt(x), margin, atol=1e-5)

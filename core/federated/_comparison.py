@@ -201,8 +201,8 @@ def compare_regimes(cohort, part: SitePartition, federated_linear: LinearDoseMod
 
 def _median_or(values, fallback: float) -> float:
     """The site's own median; a site that records no value at all uses the federated run's shared mean."""
-    m = values.astype(float).median()
-    return float(m) if np.isfinite(m) else float(fallback)
+    values = values.astype(float).dropna()
+    return float(values.median()) if len(values) else float(fallback)
 
 
 def _sum(stats):

@@ -32,9 +32,10 @@ def floor_seconds(rounds: int) -> float:
     train = ~part.held_out
     frame, dose = cohort.frame, cohort.frame["dose_mg_per_week"].to_numpy(float)
     t0 = time.perf_counter()
-    fit_pooled(frame[train], dose[train])
+    linear = fit_pooled(frame[train], dose[train])
     x, names = feature_matrix(cohort.spec, frame)
-    fit_trees(x[train], np.sqrt(dose[train]), names, TreeSettings(rounds=rounds))
+    fit_trees(x[train], np.sqrt(dose[train]), names, TreeSettings(rounds=rounds),
+              offset=linear.predict_sqrt(frame[train]))
     return time.perf_counter() - t0
 
 

@@ -255,8 +255,9 @@ def test_a_site_that_fails_stops_the_run_instead_of_fitting_another_model():
 
 
 def test_federated_trees_equal_the_sum_of_each_sites_tree_grown_independently(report, data):
-    """An independent bagging: every round, each site's tree grown by plain ``xgb.train`` from the current margin
-    (``base_margin``), scaled by its share, summed by hand. The Flower run's model must predict the same."""
+    """An independent bagging: starting from the federated linear model, every round each site's tree grown by plain
+    ``xgb.train`` from the current margin (``base_margin``), scaled by its share, summed by hand. The Flower run's
+    model must predict the same."""
     import xgboost as xgb
 
     from core.federated import feature_matrix
@@ -268,7 +269,7 @@ def test_federated_trees_equal_the_sum_of_each_sites_tree_grown_independently(re
     y = np.sqrt(cohort.frame["dose_mg_per_week"].to_numpy(float))
     rows = [part.train_rows(site) for site in part.names]
     n_total = sum(int(r.sum()) for r in rows)
-    margin = np.full(len(y), s.params()["base_score"])
+    margin = fit.linear.predict_sqrt(cohort.frame)      # the trees start from the federated linear model
     everyone = xgb.DMatrix(x)
     for _ in range(s.rounds):
         step = np.zeros(len(y))
@@ -278,4 +279,5 @@ def test_federated_trees_equal_the_sum_of_each_sites_tree_grown_independently(re
                              num_boost_round=s.local_trees)
             step += tree.predict(everyone, output_margin=True)
         margin = margin + step
-    np.testing.assert_allclose(fit.trees.predict_sqrt(x), margin, atol=1e-5)
+    np.testing.assert_allclose(fit.trees.predict_sqrt(x, fit.linear.predict_sqrt(cohort.frame)), margin, atol=1e-5)
+    assert np.abs(margin - fit.linear.predict_sqrt(cohort.frame)).max() > 0.05  # the trees did add something

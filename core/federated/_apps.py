@@ -5,7 +5,8 @@ statistics divided by its patient count (ZᵀZ/n, Zᵀy/n) and ``num-examples`` 
 average of those is exactly ZᵀZ/N and Zᵀy/N of the pooled training rows, from which :func:`._linear.solve`
 gives the pooled least-squares fit.
 
-Phase 2, the trees: ``rounds`` rounds of Flower's ``FedXgbBagging`` (:mod:`._trees`).
+Phase 2, the trees: ``rounds`` rounds of Flower's ``FedXgbBagging`` (:mod:`._trees`), boosting from the
+phase-1 linear model, whose coefficients the server sends with every tree round.
 
 A client finds its own rows from its node configuration: ``data-path`` (a CSV of the site's patients with the
 warfarin cohort's columns, a real SuperNode) or ``partition-id`` (the simulation: the n-th IWPC site of the
@@ -22,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from .._errors import DataIntegrityError
-from ._linear import AUGMENTED, site_statistics, target
+from ._linear import AUGMENTED, COEFFICIENTS, NUMERIC, LinearDoseModel, site_statistics, target
 from ._trees import TreeSettings, feature_matrix, local_bagging_step
 
 LINEAR, TREES = "linear-statistics", "xgboost-bagging"
@@ -86,6 +87,15 @@ def _tree_settings(config) -> TreeSettings:
                         seed=int(config["seed"]))
 
 
+def _shared_linear(config) -> LinearDoseModel:
+    """The federated linear model the server sent with the tree rounds (the trees' starting point)."""
+    coef = np.asarray(list(config["linear-coefficients"]), dtype=float)
+    fill = dict(zip(NUMERIC, map(float, config["linear-fill"])))
+    if len(coef) != len(COEFFICIENTS):
+        raise ValueError(f"The shared linear model has {len(coef)} coefficients; expected {len(COEFFICIENTS)}.")
+    return LinearDoseModel(coefficients=coef, fill=fill, n=0, rank=len(coef))
+
+
 def _client_app():
     from flwr.app import Array, ArrayRecord, Context, Message, MetricRecord, RecordDict
     from flwr.clientapp import ClientApp
@@ -103,8 +113,9 @@ def _client_app():
         elif config["task"] == TREES:
             x, names = feature_matrix(rows.spec, rows.frame)
             previous = msg.content["arrays"]["0"].numpy().tobytes()
+            offset = _shared_linear(config).predict_sqrt(rows.frame)
             trees = local_bagging_step(previous, x, target(rows.dose), names, _tree_settings(config),
-                                       share=n / float(config["n-total"]))
+                                       share=n / float(config["n-total"]), offset=offset)
             arrays = ArrayRecord([np.frombuffer(trees, dtype=np.uint8)])
         else:
             raise ValueError(f"Unknown federated task {config['task']!r}.")
@@ -200,7 +211,12 @@ def server_main(grid, settings: TreeSettings, *, n_sites: int, outcome: ServerOu
     phase.update(name=TREES, label="boosted trees (FedXgbBagging)", rounds=settings.rounds)
     bagging = FedXgbBagging(fraction_train=1.0, fraction_evaluate=0.0, min_train_nodes=n_sites,
                             min_available_nodes=n_sites, train_metrics_aggr_fn=_count_sites)
+    from ._linear import SufficientStatistics, solve
+
+    linear = solve(SufficientStatistics(outcome.linear["xtx"], outcome.linear["xty"], outcome.n_total))
     config = ConfigRecord({"task": TREES, "n-total": outcome.n_total, "rounds": settings.rounds,
+                           "linear-coefficients": [float(v) for v in linear.coefficients],
+                           "linear-fill": [float(linear.fill[k]) for k in NUMERIC],
                            "local-trees": settings.local_trees, "learning-rate": settings.learning_rate,
                            "max-depth": settings.max_depth, "min-child-weight": settings.min_child_weight,
                            "lambda": settings.reg_lambda, "seed": settings.seed})

@@ -1,6 +1,7 @@
 """The four regimes on the same held-out rows, per site, per race and overall, with the IWPC formula beside each.
 
-Regimes (each for the linear model in the formula's form and for the boosted trees):
+Regimes (each for the linear model in the formula's form and for boosted trees on top of it, the trees starting
+from the same regime's linear model):
 
 * ``pooled``: one model on all sites' training rows pooled (what a data-sharing consortium would fit);
 * ``site-local``: each site's own model on its own training rows, predicting its own held-out rows;
@@ -36,7 +37,7 @@ from ._linear import LinearDoseModel, fit_pooled, recalibration_shift, site_stat
 from ._sites import OTHER, SitePartition, site_key
 from ._trees import TreeModel, TreeSettings, feature_matrix, fit_trees
 
-LINEAR_MODEL, TREE_MODEL = "linear (IWPC form)", "boosted trees"
+LINEAR_MODEL, TREE_MODEL = "linear (IWPC form)", "linear + boosted trees"
 POOLED, LOCAL, FEDERATED, PERSONALIZED, UNSEEN = ("pooled", "site-local", "federated", "federated+personalized",
                                                   "federated, site never took part")
 REGIMES = (POOLED, LOCAL, FEDERATED, PERSONALIZED)
@@ -161,16 +162,22 @@ def compare_regimes(cohort, part: SitePartition, federated_linear: LinearDoseMod
     if federated_trees is not None:
         x_all, names = feature_matrix(spec, frame)
         xt, ysq = x_all[test_idx], np.sqrt(dose)
-        say(f"pooled and site-local boosted trees ({tree_settings.rounds * tree_settings.local_trees} trees each)")
-        preds[TREE_MODEL][POOLED] = fit_trees(x_all[train], ysq[train], names, tree_settings).predict(xt)
-        preds[TREE_MODEL][FEDERATED] = federated_trees.predict(xt)
+        say(f"pooled and site-local boosted trees ({tree_settings.rounds * tree_settings.local_trees} trees each, "
+            "each on top of its own regime's linear model)")
+        off_pooled, off_fed = pooled.predict_sqrt(frame), federated_linear.predict_sqrt(frame)
+        preds[TREE_MODEL][POOLED] = fit_trees(x_all[train], ysq[train], names, tree_settings,
+                                              offset=off_pooled[train]).predict(xt, off_pooled[test_idx])
+        preds[TREE_MODEL][FEDERATED] = federated_trees.predict(xt, off_fed[test_idx])
         local, personal = np.full(len(y), np.nan), np.full(len(y), np.nan)
-        fed_train = federated_trees.predict_sqrt(x_all)
+        fed_train = federated_trees.predict_sqrt(x_all, off_fed)
         for s in part.names:
             rows, at = part.train_rows(s), site_of == s
-            local[at] = fit_trees(x_all[rows], ysq[rows], names, tree_settings).predict(xt[at])
+            site_linear = solve(stats[s], strict=False)
+            local[at] = fit_trees(x_all[rows], ysq[rows], names, tree_settings,
+                                  offset=site_linear.predict_sqrt(frame[rows])).predict(
+                xt[at], site_linear.predict_sqrt(test_frame[at]))
             shift = float(np.mean(ysq[rows] - fed_train[rows]))
-            personal[at] = federated_trees.predict(xt[at], shift=shift)
+            personal[at] = federated_trees.predict(xt[at], off_fed[test_idx][at], shift=shift)
         preds[TREE_MODEL].update({LOCAL: local, PERSONALIZED: personal})
 
     say(f"scoring per site, per race and overall ({n_boot} bootstrap resamples)")

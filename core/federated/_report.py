@@ -43,7 +43,8 @@ class FederatedReport:
                        "rounds": 1, "equals_pooled_fit_max_abs_difference":
                            self.comparison.linear_coefficients["max_abs_difference"]},
             "trees": None if f.trees is None else {
-                "strategy": "FedXgbBagging (XGBoost)", "rounds": f.rounds, "trees_per_site_per_round": s.local_trees,
+                "strategy": "FedXgbBagging (XGBoost), boosting from the federated linear model's sqrt dose",
+                "rounds": f.rounds, "trees_per_site_per_round": s.local_trees,
                 "trees_per_round": per_round, "n_trees": f.trees.n_trees,
                 "learning_rate": s.learning_rate, "site_learning_rate": "learning_rate × n_site / N",
                 "max_depth": s.max_depth, "min_child_weight": s.min_child_weight},
@@ -51,7 +52,8 @@ class FederatedReport:
                 f"linear model: one message per site: ZᵀZ/n ({p}×{p}) and Zᵀy/n ({p}) of its augmented design "
                 "(formula inputs, missing-value indicators) and its patient count n",
                 "boosted trees: per round and site, the site's new trees (XGBoost JSON: split features, thresholds, "
-                "leaf values) and its patient count n",
+                "leaf values, per-node weights) and its patient count n; the server sends the federated linear "
+                "model's coefficients with every tree round",
                 "never: rows, patient identifiers, held-out rows",
             ],
             "not_protected": ("No secure aggregation: the server sees each site's statistics. At a small site a "

@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_cds.py
 	$(PY) benchmarks/bench_speed.py --batch
 	$(PY) benchmarks/bench_scale_audit.py
+	$(PY) benchmarks/federated_report.py --out benchmarks/results/federated.json
 
 docs: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[docs]"

@@ -46,6 +46,7 @@ BOARD_FOLLOWUP = "board_followup"        # implemented or not, and why
 BOARD_COMMENT = "board_comment"          # a board member's comment on a case
 BOARD_VIEW = "board_view"                # a meeting's agenda, snapshots and decisions shown
 SITE_VALIDATION = "site_validation"
+FEDERATED_COMPARISON = "federated_comparison"  # a federated training run and its four-regime comparison
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import _cli_auth, _cli_board, _cli_log, _cli_quality, _cli_scale, _cli_training, service
+from . import _cli_auth, _cli_board, _cli_federated, _cli_log, _cli_quality, _cli_scale, _cli_training, service
 from ._json import jsonable
 from ._errors import EquipoiseError, InputFileError, PatientValidationError
 
@@ -23,7 +23,7 @@ EXIT_LOG_BROKEN = _cli_log.EXIT_LOG_BROKEN
 
 # Per-concept command groups live in core/_cli_<concept>.py, each with ``add_commands(sub)``; list them here.
 COMMAND_MODULES: list = [_cli_log.add_commands, _cli_scale.add_commands, _cli_training.add_commands,
-                         _cli_board.add_commands, _cli_quality.add_commands, _cli_auth.add_commands]
+                         _cli_board.add_commands, _cli_quality.add_commands, _cli_auth.add_commands, _cli_federated.add_commands]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -112,11 +112,28 @@ def calibration_slopes(doc: dict) -> str:
     return "\n".join(rows)
 
 
+def federated_regimes(doc: dict) -> str:
+    """Overall rows of ``equipoise federated`` (benchmarks/federated_report.py): every model and regime."""
+    def ci(pair, digits=2):
+        return "—" if pair is None or None in pair else f"{pair[0]:.{digits}f} to {pair[1]:.{digits}f}"
+    rows = ["| model | regime | MAE (95% CI) | within 20% | mean error | vs formula | vs pooled |",
+            "|---|---|---|---|---|---|---|"]
+    for r in doc["regimes"]:
+        if r["group_kind"] != "overall":
+            continue
+        lo, hi = r["mae_ci"]
+        vs_pooled = "—" if r["regime"] == "pooled" else ci(r["mae_minus_pooled_ci"])
+        rows.append(f"| {r['model']} | {r['regime']} | {r['mae']:.2f} ({lo:.2f}–{hi:.2f}) | {_pct(r['within_20'], 1)} | "
+                    f"{r['mean_error']:.2f} | {ci(r['mae_minus_formula_ci'])} | {vs_pooled} |")
+    return "\n".join(rows)
+
+
 TABLES = {"paired_comparison": ("uncertainty", paired_comparison),
           "calibration_slopes": ("uncertainty", calibration_slopes),"simulation_trials": ("simulation", simulation_trials), "simulation_doses": ("simulation", simulation_doses),
           "uncertainty_arms": ("uncertainty", uncertainty_arms), "uncertainty_states": ("uncertainty", uncertainty_states),
           "uncertainty_average_effect": ("uncertainty", uncertainty_average_effect),
-          "uncertainty_dose": ("uncertainty", uncertainty_dose)}
+          "uncertainty_dose": ("uncertainty", uncertainty_dose),
+          "federated_regimes": ("federated", federated_regimes)}
 
 
 def render(markdown: str) -> str:

@@ -29,8 +29,8 @@ def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
 
 
 def test_the_subpackages_are_the_documented_concepts():
-    assert SUBPACKAGES == ["audit", "auth", "board", "cds", "data", "evaluation", "explain", "fairness", "fhir",
-                           "modeling", "monitoring", "reporting", "scale", "simulation", "store", "training", "uncertainty"]
+    assert SUBPACKAGES == ["audit", "auth", "board", "cds", "data", "evaluation", "explain", "fairness", "federated",
+                           "fhir", "modeling", "monitoring", "reporting", "scale", "simulation", "store", "training", "uncertainty"]
 
 
 CORE_TYPES = {"BaselineWinsWarning", "BundleIntegrityError", "CohortSpec", "DataIntegrityError", "EquipoiseError",

@@ -13,6 +13,7 @@ hit or not. Callers lay results out; they never reach into the concept packages 
 ``service.what_if``         levers, what-if, counterfactual, effect curves
 ``service.population``      model card, calibration, subgroup audit, a patient's groups
 ``service.quality``         leave-one-site-out validation
+``service.federated``       federated training over the sites (Flower) beside pooled and site-local
 ``service.scale``           batch scoring, partitioned audits, monitoring of predictions
 ``service.board``           tumor boards: meetings, cases, snapshots, decisions, reports
 ``service.training``        trainee mode: sessions, answers, advice, debrief, reports
@@ -46,6 +47,7 @@ from .log import (log_context, log_session, open_log, record_decision, record_ex
 from .patients import (RecordResult, held_out_patients, input_rows, predict, predict_records, refusal, shown_warnings,
                        typical_patient, validate, warning_digest)
 from .population import audit_predictions_file, calibration_curve, model_card, patient_groups, subgroup_audit
+from .federated import federated_comparison
 from .quality import validate_by_site
 from .serve import cds_app
 from .scale import audit_partitioned, monitor_predictions, read_predictions, score_file
@@ -76,7 +78,7 @@ __all__ = [
     "slider_specs", "what_if", "counterfactual", "effect_curve",
     # the population and quality
     "model_card", "calibration_curve", "subgroup_audit", "patient_groups", "audit_predictions_file",
-    "validate_by_site", "score_file", "read_predictions", "audit_partitioned", "monitor_predictions",
+    "validate_by_site", "federated_comparison", "score_file", "read_predictions", "audit_partitioned", "monitor_predictions",
     # tumor boards
     "board_store", "new_meeting", "meetings", "meeting_record", "add_case", "add_cases_from_csv", "default_label",
     "reorder_cases", "set_triage", "present", "decide", "may_sign_off", "sign_off", "follow_up", "comment",

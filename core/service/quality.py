@@ -20,3 +20,4 @@ def validate_by_site(cohort: str = "warfarin", *, progress: Callable[[str], None
     data = load_cohort(cohort)
     result = _validate(data, project_sites(data), min_n=min_n, progress=progress)
     return _shown(SITE_VALIDATION, None, result, details={"cohort": cohort, "n_sites": len(result.sites)})
+

@@ -9,9 +9,9 @@ PORT   ?= 8501
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 
-$(STAMP): $(PY) pyproject.toml
+$(STAMP): $(PY) pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test]" -c constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -37,7 +37,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/federated_report.py --out benchmarks/results/federated.json
 
 docs: $(STAMP)
-	$(PY) -m pip install --quiet -e ".[docs]"
+	$(PY) -m pip install --quiet -e ".[docs]" -c constraints.txt
 	$(PY) docs/gen_cli.py
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 

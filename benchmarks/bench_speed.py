@@ -27,7 +27,6 @@ import warnings
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-import numpy as np  # noqa: E402
 
 from core import service  # noqa: E402
 from core._json import dumps  # noqa: E402

@@ -59,12 +59,14 @@ _LAZY = {  # the value types callers lay out or check; computation is reached th
     "service": "core.service",
 }
 
-__all__ = sorted([
+__all__ = [
     "BaselineWinsWarning", "BundleIntegrityError", "DataIntegrityError", "EquipoiseError", "EquipoiseWarning",
     "FieldError", "ImplausibleValueWarning", "InputFileError", "InsufficientEvidenceWarning",
     "OutOfDistributionWarning", "PatientValidationError", "SmallSubgroupWarning", "SpecError", "__version__",
-    *_LAZY,
-])
+    # imported lazily (_LAZY)
+    "CohortSpec", "Explanation", "FeatureSpec", "ModelBundle", "ModelCard", "PatientReport", "SubgroupAudit", "service",
+]
+assert set(__all__) >= set(_LAZY)
 
 
 def __getattr__(name: str):

@@ -141,9 +141,9 @@ def test_an_inserted_row_is_named_even_with_a_valid_hash(log):
     text_ = json.dumps(forged, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.sha256((rows[2]["hash"] + text_).encode()).hexdigest()
     _sql(log, *[f"UPDATE audit_log SET seq = {s + 1} WHERE seq = {s}" for s in (6, 5, 4)],
-         f"INSERT INTO audit_log (seq, time, kind, user_name, role, page, patient_ref, bundle_id, bundle_sha256, "
-         f"report_sha256, report, body, prev_hash, hash) SELECT 4, time, kind, 'mallory', role, page, patient_ref, bundle_id, "
-         f"bundle_sha256, report_sha256, report, :body, :prev, :hash FROM audit_log WHERE seq = 3",
+         "INSERT INTO audit_log (seq, time, kind, user_name, role, page, patient_ref, bundle_id, bundle_sha256, "
+         "report_sha256, report, body, prev_hash, hash) SELECT 4, time, kind, 'mallory', role, page, patient_ref, bundle_id, "
+         "bundle_sha256, report_sha256, report, :body, :prev, :hash FROM audit_log WHERE seq = 3",
          body=text_, prev=rows[2]["hash"], hash=digest)
     result = log.verify()
     assert (result.problem, result.seq) == ("inserted", 4), result.message
@@ -156,9 +156,9 @@ def test_an_entry_appended_behind_the_heads_back_is_named(log):
     forged = {**last["body"], "seq": 4}
     text_ = json.dumps(forged, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.sha256((last["hash"] + text_).encode()).hexdigest()
-    _sql(log, f"INSERT INTO audit_log (seq, time, kind, user_name, role, page, patient_ref, bundle_id, bundle_sha256, "
-              f"report_sha256, report, body, prev_hash, hash) SELECT 4, time, kind, user_name, role, page, patient_ref, "
-              f"bundle_id, bundle_sha256, report_sha256, report, :body, :prev, :hash FROM audit_log WHERE seq = 3",
+    _sql(log, "INSERT INTO audit_log (seq, time, kind, user_name, role, page, patient_ref, bundle_id, bundle_sha256, "
+              "report_sha256, report, body, prev_hash, hash) SELECT 4, time, kind, user_name, role, page, patient_ref, "
+              "bundle_id, bundle_sha256, report_sha256, report, :body, :prev, :hash FROM audit_log WHERE seq = 3",
          body=text_, prev=last["hash"], hash=digest)
     result = log.verify()
     assert (result.problem, result.seq) == ("inserted", 4), result.message

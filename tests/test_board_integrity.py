@@ -14,7 +14,6 @@ from streamlit.testing.v1 import AppTest
 
 from core import service
 from core.board import BoardError, checked_decision, default_label
-from core.board.rules import MSG_CONTRADICTION
 
 CLEAR = {"arms": [{"arm": a} for a in ("Obs", "Lev", "Lev+5FU")],
          "summary": {"state": "clear", "text": "Lev+5FU lower", "best_set": ["Lev+5FU"], "reasons": []}}

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from core.data.cohorts import load_cohort
-from core.evaluation.average_effect import average_effects, kaplan_meier_risk
+from core.evaluation.average_effect import kaplan_meier_risk
 from core.modeling.boosted import ARM_RIDGE, BoostParams, fit_logistic_partial
 from core.modeling.design import Design
 from core.modeling.training import labels_for

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from core._format import inert_markdown, visible_text
 from core.cli import main
-from tests._apps import APP, rendered
+from tests._apps import rendered
 
 ROOT = Path(__file__).resolve().parents[1]
 RLO = "\u202e"

@@ -262,7 +262,7 @@ def verify_anchors(rows: Iterable, *, entries: int, ring: KeyRing | None, checkp
         marks.setdefault(seq, (head_hash, time, line))
     furthest = max(marks, default=0)
     if furthest > entries:
-        head, time, _ = marks[furthest][0], marks[furthest][1], marks[furthest][2]
+        time = marks[furthest][1]
         if entries == 0:
             return TRUNCATED, 1, (f"The log holds no entries, but {_seq_label(furthest, time)} existed: the "
                                   "database was deleted, emptied or replaced.")

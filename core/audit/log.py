@@ -26,7 +26,7 @@ from .._errors import EquipoiseError
 from ..store import ChainHeadRow, LogEntryRow, Store
 from ._canonical import GENESIS, canonical_json, chain_hash, report_json, sha256_hex
 from ._key import load_key, patient_reference
-from .anchors import (CHECKPOINT_SECONDS, AnchorError, append_checkpoint, checkpoint_every, checkpoints_path,
+from .anchors import (CHECKPOINT_SECONDS, AnchorError, append_checkpoint, checkpoints_path,
                       load_keyring, read_checkpoints, verify_anchors)
 
 FORMAT_VERSION = 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..._errors import InputFileError
 from ..limits import MAX_TRAINING_CSV_BYTES, MAX_TRAINING_CSV_ROWS, parse_csv, read_bounded
@@ -17,6 +18,9 @@ from ..spec import CohortSpec
 from ._bundled import BUNDLED, load_spec
 from ._cache import load_bundled_cached as _load_bundled
 from ._frame import ARM, PATIENT_ID, Cohort, cohort_from_frame, patient_frame, protected_attributes
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "ARM", "BUNDLED", "PATIENT_ID", "Cohort", "cohort_from_csv", "cohort_from_frame", "list_cohorts",

@@ -107,16 +107,8 @@ if view is not None:
 debrief = service.training_debrief(session_id, me)
 st.subheader("Debrief")
 st.write("Every case is finished. Here is which advice was deliberately wrong, the truth, and your answers.")
-dose = debrief.scores.kind == "dose"
-shown = (lambda x: "" if x is None else f"{x:.1f}") if dose else (lambda x: "" if x is None else f"{100 * x:.0f}%")
-truth = (lambda y: f"{y:.1f} mg/week") if dose else (lambda y: "event" if y >= 0.5 else "no event")
-st.dataframe([{"case": c.case, "your first answer": shown(c.initial), "advice shown": shown(c.advice),
-               "deliberately wrong": "yes" if c.manipulated else "no", "truth": truth(c.truth),
-               "your final answer": shown(c.final), "final correct": "yes" if c.final_correct else "no"}
-              for c in debrief.cases], hide_index=True)
-st.caption("Correct: a dose within 20% of the patient's actual stable dose." if dose else
-           "Correct: a risk of 50% or more when the event happened by the horizon, below 50% when it did not "
-           "(patients censored before the horizon are never used).")
+st.dataframe(debrief.rows(), hide_index=True)
+st.caption(debrief.correctness_rule)
 for c in debrief.cases:
     if c.manipulated:
         with st.expander(f"Case {c.case}: what could have revealed the wrong advice"):

@@ -115,6 +115,14 @@ def test_report_scores_recomputed_from_its_rows(db_url, bundles):
     debrief = service.training_debrief(s.id, "bo", url=db_url).to_dict()
     assert sum(c["manipulated"] for c in debrief["cases"]) == 3
     assert all(c["advice_correct"] is False for c in debrief["cases"] if c["manipulated"])
+    # the debrief table as the page shows it: answers typed, truth in words, correct by the 50% rule
+    shown = service.training_debrief(s.id, "bo", url=db_url)
+    by_case = {a["case"]: a for a in answers}
+    for row, case in zip(shown.rows(), debrief["cases"]):
+        assert row["your final answer"] == f"{100 * by_case[row['case']]['final']:.0f}%"
+        assert row["truth"] == ("event" if case["truth"] == 1 else "no event")
+        assert row["final correct"] == ("yes" if (by_case[row["case"]]["final"] >= 0.5) == (case["truth"] == 1) else "no")
+    assert "50%" in shown.correctness_rule
     csv_text = service.training_cases_csv(s.id, url=db_url)
     assert csv_text.splitlines()[0].startswith("trainee,case,initial") and len(csv_text.splitlines()) == 11
 

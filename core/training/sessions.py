@@ -15,7 +15,7 @@ from ..store.training_tables import ADVICE, CONSENT, FINAL, INITIAL  # the stage
 from .answers import DOSE_LIMITS
 from .cases import ADVICE_FIRST, DebriefCase, SessionSettings, TrainingCase
 from .scores import CaseRow, TrainingScores
-from .truth import DOSE
+from .truth import DOSE, DOSE_TOLERANCE, RISK_THRESHOLD
 
 
 CONSENT_TEXT = ("In this training session some of the advice is deliberately wrong, and you will not be told "
@@ -79,6 +79,24 @@ class Debrief:
     def to_dict(self) -> dict:
         return {"session": self.session, "trainee": self.trainee, "cases": [c.to_dict() for c in self.cases],
                 "scores": self.scores.to_dict()}
+
+    def rows(self) -> list[dict]:
+        """One row per case as the debrief table shows it: answers in mg/week or %, the truth in words."""
+        dose = self.scores.kind == DOSE
+        shown = (lambda x: "" if x is None else f"{x:.1f}") if dose else (lambda x: "" if x is None else f"{100 * x:.0f}%")
+        truth = (lambda y: f"{y:.1f} mg/week") if dose else (lambda y: "event" if y >= RISK_THRESHOLD else "no event")
+        return [{"case": c.case, "your first answer": shown(c.initial), "advice shown": shown(c.advice),
+                 "deliberately wrong": "yes" if c.manipulated else "no", "truth": truth(c.truth),
+                 "your final answer": shown(c.final), "final correct": "yes" if c.final_correct else "no"}
+                for c in self.cases]
+
+    @property
+    def correctness_rule(self) -> str:
+        """What "correct" means for this session's kind, in words, from the rule's own constants."""
+        if self.scores.kind == DOSE:
+            return f"Correct: a dose within {DOSE_TOLERANCE:.0%} of the patient's actual stable dose."
+        return (f"Correct: a risk of {RISK_THRESHOLD:.0%} or more when the event happened by the horizon, below "
+                f"{RISK_THRESHOLD:.0%} when it did not (patients censored before the horizon are never used).")
 
 
 def check_trainee(trainee) -> str:

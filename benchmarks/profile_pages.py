@@ -1,11 +1,12 @@
 """Where a rerun of the What-if and Patient pages spends its time: cProfile over AppTest reruns, top entries as JSON.
 
-Three actions, each profiled over ``--reruns`` reruns after warm-up: a what-if slider change, switching the
-held-out patient on the Patient page, and the same switch on the What-if page. Prints
+Four actions, each profiled over ``--reruns`` reruns after warm-up: a what-if slider change, switching the
+held-out patient on the Patient page, the same switch on the What-if page, and a deep link (a new session's first
+run of the Patient page, server caches warm). Prints
 ``{action: {median_ms, top: [{function, cumulative_ms_per_rerun, own_ms_per_rerun, calls}]}}``.
 
 Usage: EQUIPOISE_BUNDLE_DIR=DIR EQUIPOISE_DATA_DIR=TMP python benchmarks/profile_pages.py [--cohort colon]
-(the bundle DIR/COHORT is trained first if missing: ``equipoise train --cohort colon --out DIR/colon``).
+(the bundle DIR/COHORT must exist: ``equipoise train --cohort colon --out DIR/colon``).
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ def _profile(at, change, reruns: int, top: int) -> dict:
     finally:
         ScriptRunner._run_script = original
     assert not at.exception, [e.value for e in at.exception]
+    return _report(prof, times, reruns, top)
+
+
+def _report(prof, times: list[float], reruns: int, top: int) -> dict:
     stats = pstats.Stats(prof)
     rows = []
     for (file, line, fn), (cc, nc, tt, ct, _) in stats.stats.items():
@@ -74,6 +79,38 @@ def _profile(at, change, reruns: int, top: int) -> dict:
     ours = [r for r in by_cum if r["function"].startswith(("pages/", "core/", "app.py"))]
     return {"median_ms": round(statistics.median(times), 1), "reruns": reruns,
             "top_cumulative": by_cum[:top], "top_own": by_own[:top], "top_ours": ours[:top]}
+
+
+def _profile_new_sessions(cohort: str, reruns: int, top: int) -> dict:
+    """A deep link: a new session's first run of ``/?cohort=COHORT&patient=ID`` (server caches warm)."""
+    from streamlit.testing.v1 import AppTest
+    from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
+
+    prof, times, original = cProfile.Profile(), [], ScriptRunner._run_script
+
+    def profiled(self, rerun_data):
+        prof.enable()
+        try:
+            return original(self, rerun_data)
+        finally:
+            prof.disable()
+
+    first = _open("pages/patient.py", cohort)
+    ids = first.sidebar.selectbox(key="w.test_id").options[1:reruns + 3]
+    for i, pid in enumerate(ids):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+        at.query_params["cohort"], at.query_params["patient"] = cohort, pid
+        if i >= 2:
+            ScriptRunner._run_script = profiled
+        t0 = time.perf_counter()
+        try:
+            at.run()
+        finally:
+            ScriptRunner._run_script = original
+        if i >= 2:
+            times.append((time.perf_counter() - t0) * 1000)
+        assert not at.exception, [e.value for e in at.exception]
+    return _report(prof, times, reruns, top)
 
 
 def _slider(at, i: int) -> None:
@@ -100,6 +137,7 @@ def main() -> None:
         "what_if_slider": _profile(_open("pages/what_if.py", args.cohort), _slider, args.reruns, args.top),
         "patient_switch": _profile(_open("pages/patient.py", args.cohort), _patient, args.reruns, args.top),
         "what_if_patient_switch": _profile(_open("pages/what_if.py", args.cohort), _patient, args.reruns, args.top),
+        "deep_link_new_session": _profile_new_sessions(args.cohort, args.reruns, args.top),
     }
     text = json.dumps(out, indent=1)
     print(text)

@@ -2,7 +2,8 @@
 
 Three actions of issue 29, each timed ``--samples`` times after warm-up, median and p95 in milliseconds:
 
-- ``what_if_slider``: on the What-if page, one step of a slider (keyboard) until the first risk on screen changes;
+- ``what_if_slider``: on the What-if page, one step of a slider (keyboard) until the first risk on screen changes
+  (and, under ``run_ended``, until the script run that changed it has ended: every figure drawn);
 - ``patient_switch``: on the Patient page, another held-out patient chosen in the sidebar until the page names
   the new patient and the script run has ended (everything drawn);
 - ``deep_link``: a new browser session opening ``/?cohort=colon&patient=ID`` until the headline is shown and the
@@ -113,9 +114,11 @@ def _timed(samples: int, warmup: int, action) -> list[float]:
 
 
 # --- the actions ----------------------------------------------------------------------------------
-def _slider_steps(page, label: str, metric_index: int, samples: int, warmup: int) -> list[float]:
+def _slider_steps(page, label: str, metric_index: int, samples: int, warmup: int) -> tuple[list[float], list[float]]:
+    """(until the number changed, until the run that changed it ended) per slider step, in ms."""
     thumb = page.locator('[data-testid="stSlider"]').filter(has_text=label).locator('input[type="range"]')
     metric = page.locator('[data-testid="stMetricValue"]').nth(metric_index)
+    done = []
 
     def step(i: int) -> float:
         page.wait_for_selector(IDLE)
@@ -124,9 +127,13 @@ def _slider_steps(page, label: str, metric_index: int, samples: int, warmup: int
         t0 = time.perf_counter()
         thumb.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")  # back and forth: always a new value
         page.wait_for_function("([el, before]) => el.innerText !== before", arg=[metric.element_handle(), before])
-        return (time.perf_counter() - t0) * 1000
+        shown = (time.perf_counter() - t0) * 1000
+        page.wait_for_selector(IDLE)
+        done.append((time.perf_counter() - t0) * 1000)
+        return shown
 
-    return _timed(samples, warmup, step)
+    shown = _timed(samples, warmup, step)
+    return shown, done[warmup:]
 
 
 def _choose(page, box_label: str, value: str) -> None:
@@ -188,9 +195,10 @@ def measure(app_url: str, floor_url: str, patients: list[str], samples: int, war
         page.locator('[data-testid="stSlider"]').filter(has_text=SLIDER).locator(
             'input[type="range"]:not([disabled])').wait_for(state="attached")
         page.wait_for_selector(IDLE)
-        result["what_if_slider"] = {
-            **_summary(_slider_steps(page, SLIDER, 0, samples, warmup)),
-            "floor": _summary(_slider_steps(floor, "Floor slider", 0, samples, warmup))}
+        shown, done = _slider_steps(page, SLIDER, 0, samples, warmup)
+        floor_shown, floor_done = _slider_steps(floor, "Floor slider", 0, samples, warmup)
+        result["what_if_slider"] = {**_summary(shown), "floor": _summary(floor_shown),
+                                    "run_ended": {**_summary(done), "floor": _summary(floor_done)}}
 
         # patient switch on the Patient page
         page.goto(f"{app_url}/?cohort={COHORT}&patient={patients[0]}")

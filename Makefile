@@ -35,6 +35,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_speed.py --batch
 	$(PY) benchmarks/bench_scale_audit.py
 	$(PY) benchmarks/federated_report.py --out benchmarks/results/federated.json
+	$(PY) benchmarks/bench_cli_start.py
+	$(PY) benchmarks/bench_browser.py
 
 docs: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[docs]" -c constraints.txt

@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.cli import _parser  # noqa: E402
+from core.cli import build_parser  # noqa: E402
 
 
 def _walk(parser: argparse.ArgumentParser, prefix: str, out: list[str]) -> None:
@@ -20,7 +20,7 @@ def _walk(parser: argparse.ArgumentParser, prefix: str, out: list[str]) -> None:
 
 
 def main() -> int:
-    parser = _parser()
+    parser = build_parser()
     parser.prog = "equipoise"
     out = ["# Command-line reference", "", "Generated from the `equipoise` command's own parser by `make docs`; "
            "the guide is in the command-line page.", ""]

@@ -8,6 +8,7 @@ cannot be read stops the app (it never falls back to local mode, which would ope
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 
@@ -166,6 +167,22 @@ def open_log(page: str, identity=None):
         service.record_sign_in(identity)
         ss[K.SIGNED_IN] = identity.user
     return log
+
+
+def logged_fragment(page: str):
+    """``st.fragment`` for a region of ``page`` that its own widgets rerun alone (a what-if slider redraws only the
+    predictions, not the sidebar, the counterfactual or the other figures).
+
+    A fragment's rerun skips app.py, where every run's audit-log context is set, and runs in a new thread, where
+    the context is unset: so each run of the fragment sets it again first (tests/test_browser_fragment_log.py).
+    Whatever the fragment shows is still committed to the log before it is shown."""
+    def decorate(func):
+        @functools.wraps(func)
+        def run(*args, **kwargs):
+            open_log(page)
+            return func(*args, **kwargs)
+        return st.fragment(run)
+    return decorate
 
 
 if __name__ == "__main__":  # run as a page by Streamlit's legacy pages-folder mode: hand over to the router

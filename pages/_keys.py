@@ -46,6 +46,7 @@ P_ICONS = "icons"
 P_WHY_DOSE = "why_dose"
 P_WHY_ARM = "why_arm"
 P_WHY_DIFFERENCE = "why_diff"
+P_WHY_TABS = "why_tabs"               # which explanation tab is open (only the open one is drawn)
 
 # --- what-if page -------------------------------------------------------------------------------
 WI_PREDICTION = "wi.pred"

@@ -4,7 +4,7 @@ from pages._router import take_over
 
 take_over()
 
-from pages._auth import require
+from pages._auth import logged_fragment, require
 
 require("patient")  # stops here, saying why, unless this person's role may open this page
 
@@ -81,7 +81,10 @@ else:
 with st.expander("Inputs used for this estimate", expanded=insufficient):
     st.dataframe(inputs_table(bundle, data), hide_index=True, width="stretch")
 
-if not insufficient:
+
+@logged_fragment("Patient")
+def why_section(data: dict) -> None:
+    """The explanations. Only the open tab and an opened "Details" are drawn; opening one reruns only this."""
     st.subheader("Why")
     units = units_of(spec)
 
@@ -90,20 +93,29 @@ if not insufficient:
         st.plotly_chart(figures.waterfall(expl, units=units), width="stretch", key=key)
         st.caption(inert(expl["plain"]["method"]))
         if expl["scale"] == "log-odds":
-            with st.expander("Details: the same explanation on the model's log-odds scale"):
-                st.plotly_chart(figures.waterfall(expl, units=units, scale="model"), width="stretch",
-                                key=f"{key}.model")
+            details = st.expander("Details: the same explanation on the model's log-odds scale",
+                                  key=f"{key}.details", on_change="rerun")  # drawn only when opened
+            if details.open:
+                with details:
+                    st.plotly_chart(figures.waterfall(expl, units=units, scale="model"), width="stretch",
+                                    key=f"{key}.model")
 
     if spec.is_dose:
         why(data["explanation"], K.P_WHY_DOSE)
-    else:
-        comp = data["comparison"]
-        tab_diff, tab_arm = st.tabs([inert(f"Why {comp['favoured']} differs from {comp['versus']}"),
-                                     inert(f"Risk under {comp['favoured']}")])
+        return
+    comp = data["comparison"]
+    tab_diff, tab_arm = st.tabs([inert(f"Why {comp['favoured']} differs from {comp['versus']}"),
+                                 inert(f"Risk under {comp['favoured']}")], key=K.P_WHY_TABS, on_change="rerun")
+    if tab_diff.open:
         with tab_diff:
             why(data["difference_explanation"], K.P_WHY_DIFFERENCE)
+    if tab_arm.open:
         with tab_arm:
             why(data["explanation"], K.P_WHY_ARM)
+
+
+if not insufficient:
+    why_section(data)
 
     if data["missing_inputs"]:
         st.subheader("Missing inputs")

@@ -127,7 +127,7 @@ def test_the_command_line_and_the_package_do_not_import_flower():
     import subprocess
     import sys
 
-    code = ("import sys, core.cli, core.service, core.federated; core.cli._parser(); "
+    code = ("import sys, core.cli, core.service, core.federated; core.cli.build_parser(); "
             "print(sorted(m for m in ('flwr', 'ray', 'xgboost') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

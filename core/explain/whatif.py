@@ -120,10 +120,11 @@ def what_if(bundle: ModelBundle, record: Mapping[str, Any], changes: Mapping[str
     whether it is one that can change. An invalid value raises ``PatientValidationError``.
     """
     spec = bundle.spec
-    from ..reporting.patient_report import predict_patient  # reporting builds on explain: import at use
+    from ..reporting.fast_report import ReportEngine  # reporting builds on explain: import at use
 
-    before_report = predict_patient(bundle, dict(record))
-    after_report = predict_patient(bundle, {**dict(record), **dict(changes)})
+    engine = ReportEngine.of(bundle)  # the numeric fast path: predict_patient's report (tests/test_fast_reports.py)
+    before_report = engine.report(dict(record))
+    after_report = engine.report({**dict(record), **dict(changes)})
     old, new = before_report.patient.values, after_report.patient.values
     moved = tuple(_change(spec.feature(n), old[n], new[n]) for n in spec.feature_names if not _same(old[n], new[n]))
     before, after = before_report.to_dict(), after_report.to_dict()

@@ -9,10 +9,9 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from ..._cohort_names import BUNDLED  # noqa: F401  (one list of names, shared with the command line's help)
 from ..spec import CohortSpec
 from ._sources import unpickle_dataframe
-
-BUNDLED = ("actg175", "colon", "warfarin")
 
 
 def load_spec(name: str) -> CohortSpec:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sys
 
-from . import service
 
 EXIT_NO_FILE = 2
 
@@ -22,6 +21,8 @@ def add_commands(sub) -> None:
 
 def cmd_roles_check(args) -> int:
     """Exit 0 and list the users; 2 (with the message) for a malformed file or none at all."""
+    from .. import service
+
     roles = service.check_roles(args.file)  # a malformed file raises RolesFileError: the CLI prints it, exit 2
     if args.json:
         print(json.dumps(roles.to_dict(), indent=2, ensure_ascii=False))

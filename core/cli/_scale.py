@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import service
-from ._errors import InputFileError
+from .._errors import InputFileError
 
 EXIT_REFUSED_ROWS = 1
 ENGINES = ("local", "dask")
@@ -57,6 +56,8 @@ def refuse_batch_options(args) -> None:
 
 def predict_file(args, bundle) -> int:
     """``equipoise predict --csv/--parquet``: JSON Lines on standard output, or --out; progress on stderr."""
+    from .. import service
+
     kind, source = ("csv", args.csv) if args.csv else ("parquet", args.parquet)
     if args.scheduler and args.engine != "dask":
         raise InputFileError("--scheduler names a Dask scheduler: use it with --engine dask.")
@@ -84,7 +85,8 @@ def audit_dask(args, attributes: list[str]) -> int:
     import json
     import warnings
 
-    from ._json import jsonable
+    from .. import service
+    from .._json import jsonable
 
     if args.engine != "dask":
         raise InputFileError("--scheduler names a Dask scheduler: use it with --engine dask.")
@@ -118,7 +120,8 @@ def add_commands(sub) -> None:
 def cmd_monitor(args) -> int:
     import json
 
-    from ._json import jsonable
+    from .. import service
+    from .._json import jsonable
 
     if not 0 <= args.n_boot <= 10_000:
         raise InputFileError(f"--n-boot must be an integer from 0 to 10,000. Got {args.n_boot} instead.")

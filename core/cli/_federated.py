@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 import sys
 
-from . import service
-from ._errors import InputFileError
-from ._json import jsonable
+from .._errors import InputFileError
 
 MAX_ROUNDS = 500
 
@@ -35,6 +33,9 @@ def add_commands(sub) -> None:
 
 
 def cmd_federated(args) -> int:
+    from .. import service
+    from .._json import jsonable
+
     paths = _out_paths(args.out, force=args.force) if args.out else None
     progress = lambda msg: print(f"[equipoise] {msg}", file=sys.stderr, flush=True)  # noqa: E731
     report = service.federated_comparison(args.cohort, rounds=args.rounds, n_boot=args.n_boot, progress=progress)
@@ -71,6 +72,8 @@ def _bounded_int(name: str, lo: int, hi: int, unit: str = ""):
 def _out_paths(out: str, *, force: bool) -> dict:
     """The three output files in folder ``out`` (created if missing), each checked before any training starts."""
     from pathlib import Path
+
+    from .. import service
 
     folder = Path(out)
     if folder.exists() and not folder.is_dir():

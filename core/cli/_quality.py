@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from . import service
-from ._errors import InputFileError
-from ._json import jsonable
+from .._errors import InputFileError
 
 
 def add_commands(sub) -> None:
@@ -23,6 +21,9 @@ def add_commands(sub) -> None:
 
 
 def cmd_validate(args) -> int:
+    from .. import service
+    from .._json import jsonable
+
     if not args.by_site:
         raise InputFileError("`equipoise validate` needs --by-site (the only validation it runs so far).")
     if args.cohort not in service.BUNDLED:

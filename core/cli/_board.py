@@ -8,9 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import service
-from ._errors import InputFileError
-from ._json import jsonable
+from .._errors import InputFileError
 
 EXIT_REFUSED_ROWS = 1
 
@@ -88,15 +86,21 @@ def _command(bsub, name: str, help_: str, func, *, meeting: bool | None = True):
 
 
 def _logged(args, name: str, func) -> int:
+    from .. import service
+
     service.log_context(service.open_log(), user=args.user, page=f"cli board {name}")
     return func(args)
 
 
 def _print(obj) -> None:
+    from .._json import jsonable
+
     print(json.dumps(jsonable(obj), indent=2, allow_nan=False, ensure_ascii=False))
 
 
 def _read_json(path: str, what: str) -> dict:
+    from .. import service
+
     if path == "-":
         data = service.limits.read_stream_bounded(sys.stdin, what, service.limits.MAX_PATIENT_JSON_BYTES)
     else:
@@ -112,6 +116,8 @@ def _read_json(path: str, what: str) -> dict:
 # --- commands ---------------------------------------------------------------------------------------
 
 def cmd_new(args) -> int:
+    from .. import service
+
     meeting = service.new_meeting(title=args.title, date=args.date, type=args.type, chair=args.chair or "",
                                   attendees=args.attendee, quorum=args.quorum)
     print(f"Meeting {meeting.title!r} on {meeting.date} (chair {meeting.chair}). {meeting.quorum_text()}",
@@ -121,6 +127,8 @@ def cmd_new(args) -> int:
 
 
 def cmd_add(args) -> int:
+    from .. import service
+
     bundle = service.ensure_bundle(args.cohort)
     if args.csv:
         if not args.label_column:
@@ -152,6 +160,8 @@ def cmd_add(args) -> int:
 
 
 def cmd_present(args) -> int:
+    from .. import service
+
     presentation = service.present(args.meeting, args.case)
     if presentation.note:
         print(f"[equipoise] {presentation.note}", file=sys.stderr)
@@ -160,33 +170,45 @@ def cmd_present(args) -> int:
 
 
 def cmd_decide(args) -> int:
+    from .. import service
+
     decision = service.decide(args.meeting, args.case, _read_json(args.decision, "Decision file"))
     _print(decision.to_dict())
     return 0
 
 
 def cmd_sign_off(args) -> int:
+    from .. import service
+
     _print(service.sign_off(args.meeting, args.case, version=args.version).to_dict())
     return 0
 
 
 def cmd_follow_up(args) -> int:
+    from .. import service
+
     _print(service.follow_up(args.meeting, args.case, implemented=bool(args.implemented), reason=args.reason).to_dict())
     return 0
 
 
 def cmd_comment(args) -> int:
+    from .. import service
+
     _print(service.comment(args.meeting, args.case, args.text).to_dict())
     return 0
 
 
 def cmd_reorder(args) -> int:
+    from .. import service
+
     cases = service.reorder_cases(args.meeting, [x.strip() for x in args.order.split(",") if x.strip()])
     _print([{"position": c.position, "label": c.label} for c in cases])
     return 0
 
 
 def cmd_show(args) -> int:
+    from .. import service
+
     if args.meeting:
         _print(service.meeting_record(args.meeting).to_dict())
     else:
@@ -196,6 +218,8 @@ def cmd_show(args) -> int:
 
 
 def cmd_export(args) -> int:
+    from .. import service
+
     out = service.check_out_path(args.out, force=args.force)  # before the export is made and logged
     content = service.board_export(args.meeting, format=args.format, case=args.case)
     service.write_out(out, content, force=args.force)

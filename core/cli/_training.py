@@ -15,9 +15,8 @@ import argparse
 import json
 import sys
 
-from . import service
-from ._errors import InputFileError
-from ._json import jsonable
+from .._cohort_names import BUNDLED
+from .._errors import InputFileError
 
 MAX_ANSWERS_BYTES = 1_000_000
 
@@ -27,7 +26,7 @@ def add_commands(sub) -> None:
     tsub = t.add_subparsers(dest="training_command", required=True)
 
     n = tsub.add_parser("new", aliases=["new-session"], help="create a session; prints its id on the last line")
-    n.add_argument("--cohort", required=True, help=f"a bundled cohort ({', '.join(service.BUNDLED)})")
+    n.add_argument("--cohort", required=True, help=f"a bundled cohort ({', '.join(BUNDLED)})")
     n.add_argument("--cases", type=_number(int, "--cases", 1, 200), required=True, help="number of cases (1-200)")
     n.add_argument("--manipulated-share", "--share-wrong", dest="share", type=_number(float, "--manipulated-share", 0, 1),
                    required=True, help="share of cases whose advice is deliberately wrong (0-1)")
@@ -66,6 +65,8 @@ def _log_options(parser) -> None:
 
 
 def _start_log(args, page: str) -> None:
+    from .. import service
+
     if args.log:
         service.log_context(service.open_log(), user=args.user, role="instructor" if page.endswith("new") else None,
                             page=page)
@@ -74,6 +75,8 @@ def _start_log(args, page: str) -> None:
 
 
 def cmd_new(args) -> int:
+    from .. import service
+
     if args.cohort not in service.BUNDLED:
         raise InputFileError(f"Unknown cohort {args.cohort!r}. Bundled cohorts: {', '.join(service.BUNDLED)}.")
     _start_log(args, "cli training new")
@@ -88,12 +91,16 @@ def cmd_new(args) -> int:
 
 
 def cmd_cases(args) -> int:
+    from .. import service
+
     _start_log(args, "cli training cases")
     _print_json(service.training_case_sheet(args.session))
     return 0
 
 
 def cmd_answer(args) -> int:
+    from .. import service
+
     _start_log(args, "cli training answer")
     data = service.limits.read_bounded(args.answers, "Answers file", MAX_ANSWERS_BYTES)
     answers = service.limits.parse_json(data, f"Answers file {args.answers!r}")
@@ -106,12 +113,16 @@ def cmd_answer(args) -> int:
 
 
 def cmd_report(args) -> int:
+    from .. import service
+
     _start_log(args, "cli training report")
     _print_json(service.training_report(args.session, trainee=args.trainee).to_dict())
     return 0
 
 
 def cmd_sessions(args) -> int:
+    from .. import service
+
     _print_json([s.to_dict() for s in service.training_sessions()])
     return 0
 
@@ -131,4 +142,6 @@ def _number(kind, name: str, lo, hi):
 
 
 def _print_json(obj) -> None:
+    from .._json import jsonable
+
     print(json.dumps(jsonable(obj), indent=2, allow_nan=False, ensure_ascii=False))

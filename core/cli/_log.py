@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from . import service
-from ._errors import InputFileError
+from .._errors import InputFileError
 
 EXIT_LOG_BROKEN = 4
 
@@ -40,12 +39,16 @@ def add_commands(sub) -> None:
 
 
 def cmd_db_upgrade(args) -> int:
+    from .. import service
+
     store = service.upgrade_store()
     print(f"{store.display_url}: at revision {store.revision()} (head).")
     return 0
 
 
 def cmd_log_verify(args) -> int:
+    from .. import service
+
     if args.expect_at_least is not None and args.expect_at_least < 0:
         raise InputFileError(f"--expect-at-least must be a whole number of entries, 0 or more. Got "
                              f"{args.expect_at_least} instead.")
@@ -58,6 +61,8 @@ def cmd_log_verify(args) -> int:
 
 
 def cmd_log_checkpoint(args) -> int:
+    from .. import service
+
     item = service.open_log().checkpoint()
     if item is None:
         print("The log holds no entries: nothing to checkpoint.")
@@ -67,6 +72,8 @@ def cmd_log_checkpoint(args) -> int:
 
 
 def cmd_log_rotate_key(args) -> int:
+    from .. import service
+
     log = service.open_log()
     ring = service.rotate_log_key()
     item = log.checkpoint()
@@ -77,6 +84,8 @@ def cmd_log_rotate_key(args) -> int:
 
 
 def cmd_log_export(args) -> int:
+    from .. import service
+
     if args.force and not args.out:
         raise InputFileError("--force replaces an existing --out file: use it with --out.")
     target = service.check_out_path(args.out, force=args.force) if args.out else None  # before the export is logged

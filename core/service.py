@@ -23,9 +23,9 @@ from typing import Any
 from ._errors import BundleIntegrityError, PatientValidationError
 from .data.cohorts import BUNDLED, load_cohort  # noqa: F401  (BUNDLED: the bundled cohorts' names)
 from .data import limits  # noqa: F401  (input bounds and bounded readers, for the CLI and pages)
-from ._format import inert_markdown, visible_text  # noqa: F401  (others' text: inert Markdown, no bidi)
+from ._format import inert_markdown, visible_strings, visible_text  # noqa: F401  (others' text: inert Markdown, no bidi)
 from .fairness.groups import is_intersection  # noqa: F401  (for pages: is an audited attribute an intersection?)
-from .fairness.patient_warnings import METRIC_NAMES  # noqa: F401  (plain names of audit metrics, for pages)
+from .reporting import tables, words  # noqa: F401  (for pages: every table and label in clinical words, shares as %)
 from .modeling.bundle import BundleRefusedError, ModelBundle, load_bundle, verify_bundle
 from .modeling.signing import SigningConfigError, require_trusted_signer
 from ._service_auth import (PAGE_ROLES, ROLES, Identity, RolesFileError, check_roles, local_identity,  # noqa: F401

@@ -199,7 +199,7 @@ def _intended_use(spec: CohortSpec) -> tuple[str, ...]:
 def _out_of_scope(spec: CohortSpec, split: HeldOutSplit) -> tuple[str, ...]:
     o = spec.outcome
     items = [f"Patients unlike the training population. The cohort: {strip_period(spec.description)}. Numeric "
-             "inputs outside the training ranges (feature_ranges) are extrapolations."]
+             "inputs outside the ranges seen in training are extrapolations."]
     if spec.is_dose:
         items.append(f"Drugs other than the one studied, doses other than the stable maintenance dose (such as "
                      f"loading doses), and outcomes other than the {o.label.lower()}.")

@@ -29,38 +29,49 @@ if selection.record is None:
 
 record = selection.record
 patient_key = hashlib.sha1(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:10]
-unlocked = st.toggle("Unlock immutable features (genotype, race, sex, history) to see how the model depends on them",
-                     key=K.unlock(spec.name))
-st.caption("Sliders start at the patient's values and stay within each field's limits; a value the patient's record "
-           "lacks stays unknown until you set it. Locked features cannot change for this decision.")
+specs = service.slider_specs(bundle, record)
+explore = st.toggle("Explore the model: move every measured value (model sensitivity, not advice)",
+                    key=K.unlock(spec.name))
+levers = [s for s in specs if not s.locked]
+if explore:
+    st.caption("Explore the model: every value can move, within its limits. This shows how the model's estimate "
+               "depends on each value; it is not advice, and changing a fixed or measured value in reality may not "
+               "change the outcome as shown. A value the record lacks stays unknown until you set it.")
+elif levers:
+    st.caption("Plan: only the values a clinician can change for this decision are shown, starting at the patient's "
+               "values. Switch on “Explore the model” to move the others.")
+else:  # no recorded value is a lever: say so plainly instead of a page of locked sliders
+    st.info(inert(service.words.no_lever_text(spec)), icon=":material/info:")
+    st.page_link("pages/patient.py", label="Compare the arms on the Patient page", icon=":material/person:")
 
 changes, locked_why, allowed = {}, {}, {}
-columns = st.columns(3)
-for i, s in enumerate(service.slider_specs(bundle, record)):
+shown = specs if explore else levers
+columns = st.columns(3) if shown else []
+for i, s in enumerate(shown):
     key = K.slider(spec.name, patient_key, s.feature)
-    locked = s.locked and not unlocked
-    label = (s.label + (f" ({s.unit})" if s.unit else "") + (" — unknown" if s.missing and s.type == "numeric" else "")
-             + (" 🔒" if locked else ""))
+    label = s.label + (f" ({s.unit})" if s.unit else "") + (" — unknown" if s.missing and s.type == "numeric" else "")
     with columns[i % 3]:
         if s.type == "numeric":
             kind = int if s.integer else float
             value = st.slider(label, min_value=kind(s.min), max_value=kind(s.max), value=kind(s.start),
-                              step=kind(s.step), disabled=locked, key=key, help=s.help)
+                              step=kind(s.step), key=key, help=s.help,
+                              format="%d" if s.integer else f"%.{s.decimals}f")  # 49.4 kg, not 49.44
         else:
             labels = list(s.option_labels or map(str, s.options))  # by position: "unknown" is the option None
             chosen = st.selectbox(label, range(len(s.options)), index=list(s.options).index(s.start),
-                                  format_func=lambda i, labels=labels: labels[i], disabled=locked, key=key, help=s.help)
+                                  format_func=lambda i, labels=labels: labels[i], key=key, help=s.help)
             value = s.options[chosen]
-    if locked:
-        locked_why.setdefault(s.lock_reason.rstrip("."), []).append(s.label)
-    elif s.allowed_change:
+    if s.allowed_change:
         allowed.setdefault(s.allowed_change, []).append(s.label)
     if s.missing and value == s.start:
         continue  # unknown stays unknown until the user moves it
     if value != s.value:
         changes[s.feature] = value
+for s in specs:
+    if s.locked and not explore:
+        locked_why.setdefault(s.lock_reason.rstrip("."), []).append(s.label)
 
-for why, labels in locked_why.items():  # one line per reason, not one per widget
+for why, labels in locked_why.items():  # one line per reason: what stays fixed in plan mode, and why
     st.caption("🔒 " + inert(f"{why}: {', '.join(labels)}."))
 for how, labels in allowed.items():
     st.caption(inert(f"{', '.join(labels)}: {how} (the search for the smallest change proposes only that)."))
@@ -89,7 +100,7 @@ if insufficient:
 elif spec.is_dose:
     d, iv = res["dose_delta"], modified["dose"]["interval"]
     st.metric("Predicted weekly dose", f"{d['after']:.1f} mg/week",
-              delta=f"{d['delta']:+.1f} mg/week vs baseline" if changes else None,
+              delta=service.words.change_text(d["delta"], "mg/week vs baseline") if changes else None,
               delta_color="off", help=f"{modified['dose']['coverage']:.0%} interval {iv[0]:.1f}–{iv[1]:.1f} mg/week"
               if iv else "Insufficient evidence for an interval")
 else:
@@ -98,7 +109,7 @@ else:
     for col, d in zip(cols, res["arm_deltas"]):
         lo, hi = intervals[d["arm"]] or (None, None)
         col.metric(f"Risk with {d['arm']}", f"{100 * d['after']:.1f}%",
-                   delta=f"{100 * d['delta']:+.1f} points" if changes else None,
+                   delta=service.words.change_text(100 * d["delta"], "points") if changes else None,
                    delta_color="inverse" if spec.outcome.higher_is_worse else "normal")
         if lo is not None:
             col.caption(f"95% interval {100 * lo:.0f}–{100 * hi:.0f}%")
@@ -130,6 +141,9 @@ with st.container(border=True):  # neutral: a counterfactual is a statement abou
     st.caption(inert(cf["caveat"]))
 
 st.subheader("One feature's effect for this patient")
+st.caption("Model sensitivity, not advice: the estimate along one value's range, the other values as set above "
+           "(the marker is this patient with the changes above).")
 names = [f.name for f in spec.features]
 feature = st.selectbox("Feature", names, format_func=lambda n: spec.feature(n).label, key=K.WI_ICE_FEATURE)
-st.plotly_chart(figures.ice_figure(service.effect_curve(bundle, record, feature).to_dict()), key=K.WI_ICE)
+st.plotly_chart(figures.ice_figure(service.effect_curve(bundle, {**record, **changes}, feature).to_dict()),
+                key=K.WI_ICE)

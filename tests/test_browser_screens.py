@@ -84,7 +84,7 @@ def server(bundle_dirs):
 
 
 @pytest.fixture(scope="module")
-def browser(server):
+def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -251,21 +251,11 @@ def seeded_server(bundle_dirs, tmp_path_factory):
     stop_server(proc)
 
 
-@pytest.fixture(scope="module")
-def plain_browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
-
-
-def test_no_page_shows_a_code_name_or_a_raw_share(plain_browser, seeded_server):
+def test_no_page_shows_a_code_name_or_a_raw_share(browser, seeded_server):
     """Every page, every cohort: visible text (tables and charts included) has no snake_case code name and no
     share written as 0.xxxx. Screenshots at 1280 px go to tests/_artifacts/screenshots/screens/words_*."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    pg = plain_browser.new_page(viewport={"width": 1280, "height": 1000})
+    pg = browser.new_page(viewport={"width": 1280, "height": 1000})
     pg.goto(seeded_server)
     _settle(pg, "Patient")
     links = dict(pg.evaluate("() => [...document.querySelectorAll('[data-testid=stSidebarNav] a')]"

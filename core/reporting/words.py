@@ -93,14 +93,15 @@ def percent(share, digits: int = 1) -> str:
     return f"{100 * float(share):.{digits}f}%"
 
 
-def metric_value(name: str, value, *, signed: bool = False) -> str:
+def metric_value(name: str, value, *, signed: bool = False, bare: bool = False) -> str:
     """One metric's value as a table shows it: a share as a percentage, AUC and the like to three decimals,
-    errors in mg/week to one; ``'—'`` when unknown. ``signed`` writes a difference with its sign."""
+    errors in mg/week to one; ``'—'`` when unknown. ``signed`` writes a difference with its sign (a share's in
+    percentage points; ``bare`` leaves the word "points" out, for an interval written after it)."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
     base = str(name).split("[", 1)[0]
     if base in SHARE_METRICS:
-        text = f"{100 * float(value):+.1f} points" if signed else percent(value)
+        text = (f"{100 * float(value):+.1f}" + " points" * (not bare)) if signed else percent(value)
     elif base in ("mae", "mean_error", "mean_outcome") or base.endswith("_gap"):
         text = f"{float(value):+.1f}" if signed else f"{float(value):.1f}"
     else:

@@ -114,3 +114,36 @@ def _unlink(m: re.Match) -> str:
     if m.group(1):
         return m.group(1) + r"\:\/\/"
     return m.group(2) + r"\." if m.group(2) else r"\@"
+
+
+def interval_decimals(estimate: float, low: float, high: float, *, fewest: int = 0, most: int = 3) -> int:
+    """The fewest decimals (at least ``fewest``, at most ``most``) at which an estimate and its interval stay
+    distinguishable and consistent when written: a non-zero estimate or bound never reads as zero ("+0"); an
+    estimate strictly inside its interval never reads the same as a bound; and the written order keeps
+    low <= estimate <= high. ``2 points (95% interval +0 to +2)`` becomes ``1.6 points (+0.4 to +2.4)``."""
+    for d in range(fewest, most + 1):
+        text = [f"{v:.{d}f}" for v in (estimate, low, high)]
+        shown = [float(t) for t in text]
+        if any(v != 0 and s == 0 for v, s in zip((estimate, low, high), shown)):
+            continue
+        if (low < estimate and text[1] == text[0]) or (estimate < high and text[0] == text[2]):
+            continue
+        if not shown[1] <= shown[0] <= shown[2]:
+            continue
+        return d
+    return most
+
+
+def signed(value: float, decimals: int) -> str:
+    """``+1.6``, ``−0.4`` (a true minus sign), ``0`` for an exact zero: a difference as people read it."""
+    if value == 0:
+        return "0"
+    return f"{value:+.{decimals}f}".replace("-", "−")
+
+
+def estimate_interval(estimate: float, low: float, high: float, *, fewest: int = 0, most: int = 3,
+                      sign: bool = True) -> tuple[str, str, str]:
+    """The estimate and both bounds written with one number of decimals (:func:`interval_decimals`)."""
+    d = interval_decimals(estimate, low, high, fewest=fewest, most=most)
+    write = (lambda v: signed(v, d)) if sign else (lambda v: f"{v:.{d}f}")
+    return write(estimate), write(low), write(high)

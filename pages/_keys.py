@@ -124,6 +124,7 @@ TI_CREATE = "ti.create"
 TI_SESSION = "ti.session"
 TI_EXPORT = "ti.export"
 TI_DOWNLOAD = "ti.download"
+TI_CHART = "ti.chart"
 
 # --- sign-in (any page) ------------------------------------------------------------------------------
 SIGN_OUT = "auth.sign_out"

@@ -37,18 +37,21 @@ if patient.strip():
 
 entries = log.entries(user=None if user == users[0] else user, patient_ref=ref, since=since, until=until,
                       limit=1000, newest_first=True)
-st.dataframe([{"seq": e.seq, "time (UTC)": e.time, "kind": e.kind, "user": service.visible_text(e.user),
-               "role": service.visible_text(e.role), "page": service.visible_text(e.page or ""),
-               "patient": (e.patient_ref or "")[:12],
-               "bundle": (e.bundle or {}).get("id") or "",
-               "warnings": ", ".join(f"{w['severity']}: {w['kind']}" for w in e.warnings)} for e in entries],
-             hide_index=True, width="stretch")
-st.caption(f"{len(entries)} entries shown (newest first, at most 1000).")
+rows = service.visible_strings(service.tables.audit_entry_rows(entries))  # others' text: no bidi tricks
+st.dataframe(rows, hide_index=True, width="stretch")
+st.caption(f"{len(entries)} entries shown (newest first, at most 1000). Choose one below to see its details.")
 
 if entries:
-    seq = st.selectbox("Show what was seen in entry", [e.seq for e in entries], key=K.AL_SEQ)
-    with st.expander(f"Report stored with entry {seq}"):
-        st.json(log.report(seq) or {})
+    by_seq = {e.seq: e for e in entries}
+    seq = st.selectbox("Details of entry", list(by_seq), key=K.AL_SEQ,
+                       format_func=lambda n: f"{n} · {service.words.audit_kind_label(by_seq[n].kind)} · "
+                                             f"{str(by_seq[n].time)[:19].replace('T', ' ')}")
+    report = log.report(seq)
+    with st.expander(f"Entry {seq}: {service.words.audit_kind_label(by_seq[seq].kind)}", expanded=True):
+        st.dataframe(service.visible_strings(service.tables.entry_detail_rows(by_seq[seq], report)),
+                     hide_index=True, width="stretch")
+    with st.expander("Technical: the stored report as JSON"):
+        st.json(report or {}, expanded=False)
 
 left, right = st.columns(2)
 if left.button("Verify the chain", key=K.AL_VERIFY):

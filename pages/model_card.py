@@ -11,22 +11,18 @@ require("model_card")  # stops here, saying why, unless this person's role may o
 import pandas as pd
 import streamlit as st
 
+from core import service
 from core.reporting import figures
 from pages._sidebar import sidebar
 from pages._cached import card_for
 from pages import _keys as K
 from pages._layout import inert
 
-SITE_COLUMNS = {"n": "patients", "n_train": "trained on", "mae": "MAE (mg/week)",
-                "within_20": "share within 20% of the dose", "mean_error": "mean error (mg/week, predicted − actual)",
-                "coverage": "interval coverage", "n_with_interval": "patients with an interval",
-                "iwpc_formula_mae": "IWPC formula MAE (mg/week)"}
-
 selection = sidebar()
 card = card_for(selection.bundle)
 st.title("Model card")
-st.caption(f"{card['title']} · bundle {card['bundle_id']} · sha256 {card['sha256'][:16]}… · "
-           f"{inert(card['version']['signed_by']['text'])}")
+st.caption(f"{card['title']} · model {card['bundle_id']} · sha256 {card['sha256'][:16]}… · "
+           f"{inert(service.words.signature_text(card['version']['signed_by']))}")
 
 st.subheader("Intended use")
 for line in card["intended_use"]:
@@ -48,14 +44,12 @@ if prov.get("notes"):
         for note in prov["notes"]:
             st.write(f"- {inert(note)}")
 st.write(f"**Patients:** {design['n_total']:,} ({design['n_train']:,} training, {design['n_test']:,} held-out test).")
-population = pd.DataFrame(card["training_population"])
-st.dataframe(population, hide_index=True)
+st.dataframe(service.tables.population_rows(card["training_population"], selection.bundle.spec), hide_index=True)
 
 st.subheader("Performance on the held-out test split")
 perf = card["performance"]
-table = pd.DataFrame(perf["rows"]).set_index("name")
-st.dataframe(table.drop(columns="description").T.astype(float).round(3), width="stretch")
-st.caption(" · ".join(f"{name}: {desc}" for name, desc in table["description"].items()))
+st.dataframe(service.tables.performance_rows(perf), hide_index=True, width="stretch")
+st.caption(" · ".join(f"{service.tables.model_name(r['name'])}: {r['description']}" for r in perf["rows"]))
 st.write(perf["verdict"])
 for note in perf["notes"]:
     st.caption(note)
@@ -103,7 +97,7 @@ if card.get("site_validation"):
     st.subheader("How it does at a site it never saw")
     sites = card["site_validation"]
     st.plotly_chart(figures.site_figure(sites), key=K.MC_SITES)
-    st.dataframe(pd.DataFrame(sites["sites"]).rename(columns=SITE_COLUMNS).round(3), hide_index=True)
+    st.dataframe(service.tables.site_rows(sites), hide_index=True)
     for note in sites["notes"]:
         st.caption(note)
 
@@ -111,11 +105,7 @@ if card.get("race_gap"):
     st.subheader("Race gap: mitigations compared")
     gap = card["race_gap"]
     st.plotly_chart(figures.race_gap_figure(gap), key=K.MC_RACE_GAP)
-    rows = [{"mitigation": name, "split": split, "MAE (mg/week)": c["mae"], "Black − White": c["black_white_gap"],
-             "Asian − White": c["asian_white_gap"], "used": name == gap["chosen"]}
-            for split in ("cv", "test") for name, c in {**gap[split]["candidates"],
-                                                        "IWPC formula": gap[split]["iwpc_formula"]}.items()]
-    st.dataframe(pd.DataFrame(rows).round(2), hide_index=True)
+    st.dataframe(service.tables.race_gap_rows(gap), hide_index=True)
     st.caption(f"Operating point: {gap['rule']}")
 
 st.subheader("Known limitations")
@@ -123,4 +113,6 @@ for item in card["limitations"]:
     st.write(f"- {item['message']}")
 
 st.subheader("Version")
-st.json(card["version"], expanded=False)
+st.dataframe(service.tables.version_rows(card["version"]), hide_index=True)
+with st.expander("Technical: the version record as stored (JSON)"):
+    st.json(card["version"], expanded=False)

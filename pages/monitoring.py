@@ -78,8 +78,9 @@ else:
 groups = ["overall"] + sorted({f"{g['attribute']}: {g['group']}" for w in doc["windows"] if w["audit"]
                                for g in w["audit"]["groups"]})
 left, right = st.columns(2)
-metric = left.selectbox("Metric", METRICS, format_func=lambda m: service.METRIC_NAMES.get(m, m), key=K.MO_METRIC)
-who = right.selectbox("Who", groups, key=K.MO_GROUP)
+metric = left.selectbox("Metric", METRICS, format_func=service.words.metric_label, key=K.MO_METRIC)
+who = right.selectbox("Who", groups, key=K.MO_GROUP, format_func=lambda w: "all patients" if w == "overall" else
+                      service.words.group_text(spec, *w.split(": ", 1)))
 attribute, group = ("overall", "overall") if who == "overall" else who.split(": ", 1)
 training = None
 reference = service.subgroup_audit(bundle)
@@ -91,6 +92,6 @@ if reference is not None:
 st.plotly_chart(figures.monitoring_figure(doc, metric, attribute=attribute, group=group, training=training),
                 key=K.MO_CHART)
 if any(w["drift"] for w in doc["windows"]):
-    st.plotly_chart(figures.drift_figure(doc), key=K.MO_DRIFT)
+    st.plotly_chart(figures.drift_figure(doc, labels={f.name: f.label for f in bundle.spec.features} if bundle else None), key=K.MO_DRIFT)
 with st.expander("Every window's numbers (JSON)"):
     st.json(doc)

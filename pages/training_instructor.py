@@ -9,10 +9,10 @@ from pages._auth import require
 
 identity = require("training_instructor")  # stops here, saying why, unless this role may open it
 
-import pandas as pd
 import streamlit as st
 
 from core import EquipoiseError, service
+from core.reporting import figures
 from pages._layout import inert
 from pages._auth import open_log
 from pages import _keys as K
@@ -32,11 +32,11 @@ with st.form("new_session"):
     ready_first = sorted(service.BUNDLED, key=lambda name: not service.bundle_is_ready(name))  # no surprise training
     cohort = cols[0].selectbox("Cohort", ready_first, key=K.TI_COHORT)
     cases = cols[1].number_input("Cases", min_value=1, max_value=200, value=20, key=K.TI_CASES)
-    share = cols[2].slider("Share of deliberately wrong advice", 0.0, 1.0, 0.25, 0.05, key=K.TI_SHARE)
+    share = cols[2].slider("Share of deliberately wrong advice", 0, 100, 25, 5, key=K.TI_SHARE,
+                           format="%d%%") / 100  # a share as a percentage, stored as a fraction
     seed = cols[3].number_input("Seed", min_value=0, max_value=2**32 - 1, value=1, key=K.TI_SEED)
     condition = st.radio("Condition", ["decide_first", "advice_first"], horizontal=True, key=K.TI_CONDITION,
-                         format_func={"decide_first": "Decide first, then advice",
-                                      "advice_first": "Advice first (for comparison)"}.get)
+                         format_func=lambda c: service.words.condition_label(c).capitalize())
     cols = st.columns(3)
     explanations = cols[0].checkbox("Show explanations", True, key=K.TI_EXPLANATIONS)
     intervals = cols[1].checkbox("Show intervals (and the IWPC dose)", True, key=K.TI_INTERVALS)
@@ -58,7 +58,7 @@ if not sessions:
     st.stop()
 st.subheader("Sessions")
 labels = {s.id: f"{s.settings.cohort} · {s.settings.n_cases} cases · {s.settings.manipulated_share:.0%} wrong · "
-                f"{s.settings.condition} · {s.id}" for s in sessions}
+                f"{service.words.condition_label(s.settings.condition)} · {s.id}" for s in sessions}
 session_id = st.selectbox("Session", list(labels), format_func=labels.get, key=K.TI_SESSION)
 trainees = service.training_trainees(session_id)
 if not trainees:
@@ -73,11 +73,12 @@ st.dataframe([{"trainee": inert(t), "cases finished": len(r.rows),
 whole = service.training_report(session_id)
 st.write("**Whole session:** " + " · ".join(f"{service.SCORE_LABELS[n]}: {service.describe_score(whole.scores[n])}"
                                              for n in ("accuracy_initial", "accuracy_final", "over_reliance")))
-finals = {inert(t): r.scores["accuracy_final"].value for t, r in reports.items()
-          if r.scores["accuracy_final"].value is not None}
-if finals:
-    st.caption("Accuracy after the advice, per trainee")
-    st.bar_chart(pd.Series(finals, name="accuracy after the advice"))
+chart = figures.trainee_scores_figure({service.visible_text(t): r.scores["accuracy_final"].to_dict()
+                                       for t, r in reports.items()})
+if chart is None:  # below the n rule a chart would draw what the table refuses to state
+    st.caption("No chart yet: no trainee has finished enough cases for a rate with an interval.")
+else:
+    st.plotly_chart(chart, key=K.TI_CHART)
 
 if st.button("Prepare the per-case rows as CSV", key=K.TI_EXPORT):
     st.download_button("Download training-cases.csv", service.training_cases_csv(session_id),

@@ -50,7 +50,7 @@ def use_form(at: AppTest, typical: bool = True, **values) -> AppTest:
 def test_bad_form_value_shows_the_fields_error_and_no_prediction(bundle_root):
     at = use_form(open_page("pages/patient.py"), weight_kg=700)
     assert not at.exception
-    message = "The 'weight_kg' field must be a number in the range [20, 300] kg. Got 700 instead."
+    message = "Weight must be a number from 20 to 300 kg. Got 700 instead."
     assert message in [rendered(e.value) for e in at.error]
     assert not at.get("plotly_chart") and not at.metric  # nothing predicted for a refused patient
 
@@ -130,8 +130,8 @@ def test_deep_link_to_an_unknown_patient_says_so(bundle_root):
 def test_moving_a_what_if_slider_changes_the_displayed_prediction(bundle_root):
     at = open_page("pages/what_if.py")
     before = [m.value for m in at.metric]
-    (weight,) = [s for s in at.slider if s.label.startswith("Weight")]
-    assert weight.disabled  # body weight is not a treatment lever in ACTG 175: locked until unlocked
+    # body weight is not a treatment lever in ACTG 175: not offered in plan mode, only when exploring the model
+    assert not [s for s in at.slider if s.label.startswith("Weight")]
     at.toggle[0].set_value(True)
     at.run()
     (weight,) = [s for s in at.slider if s.label.startswith("Weight")]
@@ -144,14 +144,16 @@ def test_moving_a_what_if_slider_changes_the_displayed_prediction(bundle_root):
     assert any("points" in str(m.delta) and m.delta != "+0.0 points" for m in at.metric)
 
 
-def test_immutable_features_are_locked_until_unlocked(bundle_root):
+def test_plan_mode_says_the_arm_is_the_only_lever_and_explore_mode_moves_every_value(bundle_root):
     at = open_page("pages/what_if.py")
-    (race,) = [s for s in at.selectbox if s.label.startswith("Race")]
-    assert race.disabled
+    assert not [s for s in at.selectbox if s.label.startswith("Race")] and not at.slider  # no page of locked widgets
+    (note,) = [i.value for i in at.info if "only lever" in i.value]
+    assert "choice of treatment arm is the only lever" in rendered(note)
     at.toggle[0].set_value(True)
     at.run()
     (race,) = [s for s in at.selectbox if s.label.startswith("Race")]
     assert not race.disabled
+    assert any("not advice" in c.value for c in at.caption)
 
 
 def test_two_sessions_never_see_each_others_patient(bundle_root):

@@ -48,8 +48,8 @@ def test_moving_a_what_if_slider_updates_the_prediction(page, server):
     page.goto(f"{server}/what_if")
     _settle(page, "What if")
     before = page.locator("[data-testid='stMetricValue']").first.inner_text()
-    # weight is not a treatment lever in ACTG 175: unlock the immutable features first
-    page.get_by_text("Unlock immutable features").click()
+    # weight is not a treatment lever in ACTG 175: it moves only when exploring the model
+    page.get_by_text("Explore the model").click()
     _settle(page, "What if")
     slider = page.locator("[data-testid='stSlider']").filter(has_text="Weight").get_by_role("slider")
     slider.focus()
@@ -92,7 +92,7 @@ def test_a_patient_from_an_uploaded_csv_row(page, server, tmp_path):
     row.fill("2")
     row.press("Enter")
     try:
-        page.get_by_text("The 'weight_kg' field must be a number in the range [20, 300] kg. Got 700 instead.").first.wait_for(
+        page.get_by_text("Weight must be a number from 20 to 300 kg. Got 700 instead.").first.wait_for(
             timeout=30_000)
     finally:
         page.screenshot(path=str(SHOTS / "csv_row_refused.png"), full_page=True)

@@ -80,8 +80,8 @@ def test_within_uncertainty_and_nothing_to_change_are_reported_in_the_same_shape
     doc = json.loads(out)
     assert code == 0 and CONTRACT <= set(doc)
     assert (doc["found"], doc["changes"], doc["effect"], doc["within_uncertainty"]) == (False, [], None, False)
-    assert doc["message"] == ("No feature of cohort 'actg175' is actionable: every feature is immutable for this "
-                              "decision, so there is no change to look for.")
+    assert doc["message"].startswith("The choice of treatment arm is the only lever in this decision: none of the "
+                                     "patient's recorded values is something a clinician changes")
 
 
 @pytest.mark.parametrize("cohort, extra, patient, message", [
@@ -91,8 +91,7 @@ def test_within_uncertainty_and_nothing_to_change_are_reported_in_the_same_shape
     ("warfarin", ["--dose-change", "0"], None, "error: --dose-change must be a finite, non-zero number of mg/week. "
                                                "Got 0 instead."),
     ("warfarin", ["--dose-change", "nan"], None, "error: --dose-change must be a finite, non-zero number of mg/week."),
-    ("actg175", [], {"weight_kg": 700}, "The 'weight_kg' field must be a number in the range [20, 300] kg. Got 700 "
-                                        "instead."),
+    ("actg175", [], {"weight_kg": 700}, "Weight must be a number from 20 to 300 kg. Got 700 instead."),
     ("actg175", [], "missing", "error: Patient file"),
     ("actg175", [], "[1, 2]", "must hold one JSON object"),
 ])

@@ -76,7 +76,7 @@ def test_bad_training_rows_are_refused_with_row_and_field():
     raw["arm"] = raw["arm"].astype(object)
     raw.loc[3, "age_years"] = 400
     raw.loc[5, "arm"] = "Placebo"
-    with pytest.raises(InputFileError, match=r"row 4 \(patient 4\): The 'age_years' field must be an integer in the range \[12, 110\] years. Got 400 instead"):
+    with pytest.raises(InputFileError, match=r"row 4 \(patient 4\): Age must be a whole number from 12 to 110 years. Got 400 instead"):
         cohort_from_frame(spec, raw)
     with pytest.raises(InputFileError, match=r"row 6 .*arm 'Placebo' is not one of"):
         cohort_from_frame(spec, raw)

@@ -241,7 +241,7 @@ def test_every_quantitative_axis_states_its_unit():
     figs = _all_figures()
     assert figs["arm_forest"].layout.xaxis.title.text.endswith("(%)")
     assert "(percentage points)" in _words(figs["difference"].layout.xaxis.title.text)
-    assert "(percentage points)" in _words(figs["waterfall"].layout.xaxis.title.text)
+    assert _words(figs["waterfall"].layout.xaxis.title.text) == "Estimated risk (%)"  # absolute, drawn from zero
     assert "(log-odds)" in figs["waterfall_model"].layout.xaxis.title.text
     assert figs["dose"].layout.xaxis.title.text == "Weekly warfarin dose (mg/week)"
     assert "unitless" in figs["subgroups"].layout.xaxis.title.text
@@ -360,7 +360,8 @@ def test_waterfall_main_view_is_in_percentage_points_without_log_odds():
     fig = F.waterfall(ARM_REPORT["explanation"], units=UNITS)
     text = " ".join([fig.layout.title.text, fig.layout.xaxis.title.text, *fig.data[0].y, *fig.data[0].text])
     assert "log" not in text.lower()
-    assert "percentage points" in _words(fig.layout.xaxis.title.text)
+    assert _words(fig.layout.xaxis.title.text) == "Estimated risk (%)"
+    assert "length is its change in percentage points" in _words(fig.layout.title.text)
     assert fig.data[0].text[0] == "14.6%" and fig.data[0].text[-1] == "8.4%"  # 100 / (1 + exp(1.7647)) = 14.62
 
 
@@ -501,7 +502,7 @@ def test_subgroup_forest_draws_each_value_and_interval_and_the_overall_line():
 def test_subgroup_forest_shows_insufficient_data_as_text_never_as_a_number():
     fig = F.subgroup_forest(AUDIT, "auc")
     row = 3
-    assert fig.layout.yaxis.ticktext[row] == "sex x age_band: female x ≥50 (n=6)"
+    assert fig.layout.yaxis.ticktext[row] == "Sex × age band: female, ≥50 (n=6)"
     assert all(row not in trace.y for trace in fig.data)
     (note,) = [a for a in fig.layout.annotations if a.yref == "y" and a.y == row]
     assert "insufficient data (n=5 < 50)" in note.text and not re.search(r"\d\.\d", note.text)
@@ -511,14 +512,14 @@ def test_subgroup_forest_marks_flagged_groups_and_highlights_the_patients_groups
     fig = F.subgroup_forest(AUDIT, "auc", highlight=[("race", "white"), ("sex", "male")])
     flagged = _trace(fig, "Flagged: worse than the rest (after correction)")
     assert list(flagged.y) == [2] and flagged.marker.symbol != _trace(fig, "Group estimate").marker.symbol
-    assert fig.layout.yaxis.ticktext[1] == "<b>race: white (n=382) ◀ this patient</b>"
+    assert fig.layout.yaxis.ticktext[1] == "<b>Race: white (n=382) ◀ this patient</b>"
     bands = [s for s in fig.layout.shapes if s.fillcolor == F.YELLOW]
     assert [(b.y0, b.y1) for b in bands] == [(0.5, 1.5)]
 
 
 def test_subgroup_forest_draws_rates_in_percent_and_can_limit_attributes():
     fig = F.subgroup_forest(AUDIT, "outcome_rate", attributes=["race"])
-    assert list(fig.layout.yaxis.ticktext) == ["race: non-white (n=153)", "race: white (n=382)"]
+    assert list(fig.layout.yaxis.ticktext) == ["Race: non-white (n=153)", "Race: white (n=382)"]
     assert _trace(fig, "Group estimate").x == pytest.approx([13.6, 18.9])
     assert fig.layout.xaxis.title.text == "Observed outcome rate (%)"
 
@@ -606,7 +607,7 @@ def test_coverage_figure_names_the_grouping_attribute():
     doc = {"nominal": 0.9, "groups_by": "race", "overall": {"coverage": 0.898, "n": 1470, "n_without_interval": 0},
            "by_group": [{"coverage": 0.887, "group": "Asian", "n": 389, "n_without_interval": 0}]}
     assert list(F.coverage_figure(doc).layout.yaxis.ticktext) == ["<b>All patients</b> (n=1470)",
-                                                                  "race: Asian (n=389)"]
+                                                                  "Race: Asian (n=389)"]
 
 
 @pytest.mark.parametrize("builder, arg, err_msg", [

@@ -106,7 +106,7 @@ def test_calibration_by_group_has_one_model_curve_per_group(bundles, name, by):
     p = bundle.model.predict(frame)
     for curve in curves:
         rows = groups == curve["group"]
-        assert curve["name"] == f"{by} = {curve['group']}"
+        assert curve["name"] == f"{by.replace('_', ' ')} = {curve['group']}"  # words, not a code name
         n_bins = max(2, min(10, int((w[rows] > 0).sum()) // MIN_PER_BIN))
         assert len(curve["n"]) == n_bins
         bins = _by_quantile_bin(p[rows], n_bins)
@@ -117,7 +117,7 @@ def test_calibration_by_group_has_one_model_curve_per_group(bundles, name, by):
 def test_small_groups_get_no_curve_but_a_note_and_a_warning(bundles, monkeypatch):
     bundle = bundles("colon")
     monkeypatch.setattr("core.reporting.calibration.MIN_GROUP_N", 40)  # the <50 age band has 36 test patients
-    with pytest.warns(SmallSubgroupWarning, match="age_band = <50"):
+    with pytest.warns(SmallSubgroupWarning, match="age band = <50"):
         curves = calibration_curve(bundle, by="age_band")
     small = next(c for c in curves if c["group"] == "<50")
     assert small["predicted"] == small["observed"] == small["n"] == []

@@ -43,7 +43,7 @@ def test_own_csv_with_an_impossible_value_is_refused_with_row_and_field(own_data
     frame.to_csv(bad, index=False)
     assert main(["train", "--csv", str(bad), "--spec", str(spec)]) == 2
     err = capsys.readouterr().err
-    assert "row 8 (patient P8): The 'age_years' field must be an integer in the range [12, 110] years. Got 400 instead." in err
+    assert "row 8 (patient P8): Age must be a whole number from 12 to 110 years. Got 400 instead." in err
 
 
 def test_audit_any_models_predictions_file(tmp_path, capsys):

@@ -45,6 +45,7 @@ def test_the_card_shows_every_site_and_the_limitation_names_the_worst(sited_bund
     worst = max(doc["sites"], key=lambda s: s["mae"])
     assert f"worst was site {worst['site']} (n={worst['n']}" in lim.message
     assert "derived on these patients" in lim.message
+    assert "over 3 of the 22 sites" in lim.message  # the test's validation scored 3 sites of the data's 22
 
 
 def test_site_validation_is_covered_by_the_manifest(sited_bundle, tmp_path):
@@ -64,7 +65,14 @@ def test_a_bundle_without_it_says_it_was_not_checked(bundles):
     card = model_card(bundles("warfarin"))
     assert card.site_validation is None
     (lim,) = card.limitations_of("unseen_sites")
-    assert "--by-site" in lim.message
+    # the data's own count of sites (22 in the IWPC file, independently of the limitation's code), and no command
+    from core.data.cohorts import project_sites
+    from core.modeling.heldout import held_out_split
+
+    n_sites = len(set(project_sites(held_out_split(bundles("warfarin")).cohort)))
+    assert n_sites == 22
+    assert f"the same {n_sites} project sites" in lim.message
+    assert "--by-site" not in lim.message and "equipoise" not in lim.message
 
 
 def test_the_figure_draws_one_model_point_and_one_formula_point_per_site():

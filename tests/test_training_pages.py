@@ -74,7 +74,7 @@ def test_instructor_creates_a_session_and_sees_scores(store_env):
     assert not at.exception and "No session yet." in texts(at)
     at.selectbox(key="ti.cohort").set_value("warfarin")
     at.number_input(key="ti.cases").set_value(3)
-    at.slider(key="ti.share").set_value(1.0)
+    at.slider(key="ti.share").set_value(100)  # percent
     at.button[0].click().run()
     assert not at.exception, at.exception
     [made] = service.training_sessions()

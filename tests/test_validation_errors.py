@@ -20,15 +20,15 @@ def actg(**changes):
 @pytest.mark.parametrize(
     "changes, field, message",
     [
-        ({"weight_kg": 700}, "weight_kg", "The 'weight_kg' field must be a number in the range [20, 300] kg. Got 700 instead."),
+        ({"weight_kg": 700}, "weight_kg", "Weight must be a number from 20 to 300 kg. Got 700 instead."),
         ({"weight_kg": "heavy"}, "weight_kg", "Weight (kg) must be a number, such as 12.5 (a decimal comma, 12,5, is read the same way). Got 'heavy' instead."),
-        ({"age_years": 34.5}, "age_years", "The 'age_years' field must be an integer in the range [12, 100] years. Got 34.5 instead."),
-        ({"age_years": -3}, "age_years", "The 'age_years' field must be an integer in the range [12, 100] years. Got -3 instead."),
-        ({"cd4_cells_per_ul": float("inf")}, "cd4_cells_per_ul", "must be an integer in the range [0, 3000] cells/µL. Got inf instead."),
-        ({"race": "purple"}, "race", "The 'race' field must be one of 'white', 'non-white'. Got 'purple' (text) instead."),
-        ({"symptomatic": 2}, "symptomatic", "The 'symptomatic' field must be 0 (no) or 1 (yes). Got 2 instead."),
-        ({"sex": None}, "sex", "The 'sex' field is required: one of 'female', 'male'."),
-        ({"karnofsky_score": ...}, "karnofsky_score", "The 'karnofsky_score' field is required: an integer in the range [0, 100] points (0–100)."),
+        ({"age_years": 34.5}, "age_years", "Age must be a whole number from 12 to 100 years. Got 34.5 instead."),
+        ({"age_years": -3}, "age_years", "Age must be a whole number from 12 to 100 years. Got -3 instead."),
+        ({"cd4_cells_per_ul": float("inf")}, "cd4_cells_per_ul", "CD4 count at baseline must be a whole number from 0 to 3000 cells/µL. Got inf instead."),
+        ({"race": "purple"}, "race", "Race must be white or non-white. Got 'purple' (text) instead."),
+        ({"symptomatic": 2}, "symptomatic", "Symptomatic HIV infection must be yes or no. Got 2 instead."),
+        ({"sex": None}, "sex", "Sex is required: female or male."),
+        ({"karnofsky_score": ...}, "karnofsky_score", "Karnofsky performance score is required: a whole number from 0 to 100 points (0–100)."),
         ({"weigth_kg": 70}, "weigth_kg", "Unknown field 'weigth_kg' for cohort 'actg175'."),
         ({"age_years": True}, "age_years", "Got True (true/false) instead."),
     ],
@@ -51,7 +51,7 @@ def test_implausible_value_is_used_and_warned():
     assert patient.values["weight_kg"] == 200.0
     (warning,) = [w for w in patient.warnings if w["kind"] == "implausible_value"]
     assert warning["field"] == "weight_kg" and warning["plausible"] == [35.0, 160.0]
-    assert "200 kg is outside the plausible range [35, 160] kg" in warning["message"]
+    assert "Weight 200 kg is outside the plausible range 35 to 160 kg" in warning["message"]
 
 
 @pytest.mark.parametrize("raw, expected", [(1, 1), ("yes", 1), ("0", 0), (False, 0), (1.0, 1)])

@@ -183,10 +183,10 @@ def test_values_outside_the_training_range_are_flagged(bundles):
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"weight_kg": 700}, "The 'weight_kg' field must be a number in the range [20, 300] kg. Got 700 instead."),
-    ({"sex": "other"}, "The 'sex' field must be one of 'female', 'male'. Got 'other' (text) instead."),
+    ({"weight_kg": 700}, "Weight must be a number from 20 to 300 kg. Got 700 instead."),
+    ({"sex": "other"}, "Sex must be female or male. Got 'other' (text) instead."),
     ({"weigth_kg": 70}, "Unknown field 'weigth_kg' for cohort 'actg175'."),
-    ({"age_years": None}, "The 'age_years' field is required"),
+    ({"age_years": None}, "Age is required"),
 ])
 def test_invalid_what_if_values_raise_the_validation_error(bundles, changes, message):
     bundle = bundles("actg175")
@@ -234,7 +234,9 @@ def test_no_counterfactual_is_reported_clearly(bundles):
         bundle = bundles(cohort)
         result = quiet(counterfactual, bundle, typical(bundle))
         assert not result.found and result.searched == () and result.n_candidates == 0
-        assert result.message == MSG_NO_ACTIONABLE.format(cohort=cohort)
+        assert result.message == MSG_NO_ACTIONABLE.format(lever="treatment arm", where="The Patient page compares the "
+                                                                                          "arms.")
+        assert "actionable" not in result.message and cohort not in result.message
         plain_json(result)
 
 

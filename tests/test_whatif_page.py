@@ -17,6 +17,8 @@ def what_if(cohort: str) -> AppTest:
 
 def test_missing_diabetes_heart_failure_and_valve_values_show_as_unknown_not_no(bundle_root):
     at = what_if("warfarin")  # the first held-out warfarin patient lacks all three
+    at.toggle[0].set_value(True)  # none of them is a lever: they are widgets when exploring the model
+    at.run()
     for label in ("Diabetes", "Heart failure", "Valve replacement"):
         (box,) = [s for s in at.selectbox if s.label.startswith(label)]
         assert box.options[0] == "unknown" and box.index == 0 and box.value == 0  # position 0: None, "unknown"
@@ -31,8 +33,8 @@ def test_locked_features_say_why_and_levers_say_what_is_allowed(bundle_root):
             "started (the search for the smallest change proposes only that).") in captions
     assert any(c.startswith("Searched only the changes a clinician could make: Taking amiodarone may be stopped, "
                             "not started;") for c in captions)
-    (cyp,) = [s for s in at.selectbox if s.label.startswith("CYP2C9")]
-    assert cyp.disabled and cyp.label.endswith("🔒")
+    assert not [s for s in at.selectbox if s.label.startswith("CYP2C9")]  # plan mode: only the levers are widgets
+    assert [s.label for s in at.selectbox if s.label.startswith("Taking amiodarone")]
 
 
 @pytest.mark.parametrize("cohort", ["actg175", "colon", "warfarin"])
@@ -40,7 +42,8 @@ def test_counterfactual_results_are_never_green(bundle_root, cohort):
     at = what_if(cohort)
     assert len(at.success) == 0
     shown = "\n".join(m.value for m in at.markdown)
-    assert "actionable" in shown or "allowed change" in shown.lower() or "No change clearly" in shown
+    shown += "\n".join(i.value for i in at.info)
+    assert "only lever" in shown or "allowed change" in shown.lower() or "No change clearly" in shown
 
 
 def test_an_unknown_value_can_be_set_and_the_change_reads_from_unknown(bundle_root):

@@ -93,12 +93,35 @@ class FeatureSpec:
                 "increase": "may only be raised", "any": "may be raised or lowered"}.get(self.actionable, "")
 
     def describe_range(self) -> str:
+        """The allowed values in clinical words: ``a number from 20 to 300 kg``, ``a whole number from 12 to 100
+        years``, ``yes or no``, ``female or male``, ``naive, 1-52 weeks or >52 weeks``."""
         if self.is_numeric:
             lo, hi = self.limits
             unit = f" {self.unit}" if self.unit else ""
-            kind = "an integer" if self.integer else "a number"
-            return f"{kind} in the range [{exact_number(lo)}, {exact_number(hi)}]{unit}"
-        return "one of " + ", ".join(repr(c) for c in self.categories)
+            kind = "a whole number" if self.integer else "a number"
+            return f"{kind} from {exact_number(lo)} to {exact_number(hi)}{unit}"
+        if self.type == "binary":
+            return "yes or no"
+        return either(self.categories)
+
+    def value_words(self, value) -> str:
+        """One value as a person reads it: ``yes``/``no`` for a binary feature, ``unknown`` for a missing one, the
+        number with its unit, the category as written."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "unknown"
+        if self.type == "binary":
+            text = str(value).strip().lower()
+            return "yes" if text in ("1", "1.0", "true", "yes") else "no" if text in ("0", "0.0", "false", "no") \
+                else str(value)
+        if self.is_numeric:
+            return f"{exact_number(value)} {self.unit}".rstrip() if self.unit else exact_number(value)
+        return str(value)
+
+
+def either(options) -> str:
+    """``a``, ``a or b``, ``a, b or c``: a short list of choices in words."""
+    options = [str(o) for o in options]
+    return options[0] if len(options) == 1 else ", ".join(options[:-1]) + " or " + options[-1]
 
 
 @dataclass(frozen=True)

@@ -25,17 +25,19 @@ _TRUE = {"1", "true", "yes", "y"}
 _FALSE = {"0", "false", "no", "n"}
 
 MSG_UNKNOWN_FIELD = "Unknown field {field!r} for cohort {cohort!r}. Expected fields: {expected}."
-MSG_REQUIRED = "The {field!r} field is required: {allowed}."
-MSG_OUT_OF_RANGE = "The {field!r} field must be {allowed}. Got {got} instead."
+# Shown to people: the field in clinical words (its label), never its column name; the allowed values as
+# FeatureSpec.describe_range words them ("a number from 20 to 300 kg", "yes or no").
+MSG_REQUIRED = "{field} is required: {allowed}."
+MSG_OUT_OF_RANGE = "{field} must be {allowed}. Got {got} instead."
 MSG_IMPLAUSIBLE = (
-    "The {field!r} value {value}{unit} is outside the plausible range [{lo}, {hi}]{unit}: "
+    "{field} {value}{unit} is outside the plausible range {lo} to {hi}{unit}: "
     "it was used, but please check it."
 )
 MSG_IMPLAUSIBLE_LOGGED = (  # what goes to Python's warnings (and so maybe to a server log): never the value
     "The {field!r} value is outside the plausible range [{lo}, {hi}]{unit}: it was used and is flagged in the "
     "report's warnings."
 )
-MSG_MISSING = "The {field!r} field ({label}) is missing: the estimate below treats it as unknown."
+MSG_MISSING = "{label} is missing: the estimate below treats it as unknown."
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def coerce(feature: FeatureSpec, raw: Any) -> Any:
             number = _as_number(raw)
         lo, hi = feature.limits
         if number is None or not (lo <= number <= hi) or (feature.integer and not float(number).is_integer()):
-            raise ValueError(MSG_OUT_OF_RANGE.format(field=feature.name, allowed=feature.describe_range(),
+            raise ValueError(MSG_OUT_OF_RANGE.format(field=feature.label, allowed=feature.describe_range(),
                                                      got=_show(raw)))
         return int(number) if feature.integer else float(number)
     if feature.type == "binary":
@@ -86,11 +88,11 @@ def coerce(feature: FeatureSpec, raw: Any) -> Any:
             return 1
         if text in _FALSE:
             return 0
-        raise ValueError(MSG_OUT_OF_RANGE.format(field=feature.name, allowed="0 (no) or 1 (yes)", got=_show(raw)))
+        raise ValueError(MSG_OUT_OF_RANGE.format(field=feature.label, allowed=feature.describe_range(), got=_show(raw)))
     text = str(raw).strip() if isinstance(raw, str) else raw
     if isinstance(text, (str, int, float)) and not isinstance(text, bool) and text in feature.categories:
         return text
-    raise ValueError(MSG_OUT_OF_RANGE.format(field=feature.name, allowed=feature.describe_range(), got=_show(raw)))
+    raise ValueError(MSG_OUT_OF_RANGE.format(field=feature.label, allowed=feature.describe_range(), got=_show(raw)))
 
 
 def validate_patient(spec: CohortSpec, record: Mapping[str, Any], *, ignore: tuple[str, ...] = ()) -> ValidatedPatient:
@@ -110,7 +112,7 @@ def validate_patient(spec: CohortSpec, record: Mapping[str, Any], *, ignore: tup
         raw = record.get(feature.name)
         if is_missing(raw):
             if feature.required:
-                errors.append(FieldError(feature.name, raw, MSG_REQUIRED.format(field=feature.name, allowed=feature.describe_range())))
+                errors.append(FieldError(feature.name, raw, MSG_REQUIRED.format(field=feature.label, allowed=feature.describe_range())))
             values[feature.name] = None
             missing.append(feature.name)
             continue
@@ -126,7 +128,7 @@ def validate_patient(spec: CohortSpec, record: Mapping[str, Any], *, ignore: tup
         warnings.warn(note["logged"], ImplausibleValueWarning, stacklevel=2)
     notes = [{k: v for k, v in n.items() if k != "logged"} for n in notes]
     notes += [
-        {"kind": WarningKind.MISSING_VALUE, "field": name, "message": MSG_MISSING.format(field=name, label=spec.feature(name).label)}
+        {"kind": WarningKind.MISSING_VALUE, "field": name, "message": MSG_MISSING.format(label=spec.feature(name).label)}
         for name in missing
     ]
     return ValidatedPatient(values=values, warnings=tuple(notes), missing=tuple(missing))
@@ -158,7 +160,7 @@ def _implausible(feature: FeatureSpec, value: float) -> dict | None:
     if lo <= value <= hi:
         return None
     unit = f" {feature.unit}" if feature.unit else ""
-    msg = MSG_IMPLAUSIBLE.format(field=feature.name, value=exact_number(value), unit=unit, lo=exact_number(lo), hi=exact_number(hi))
+    msg = MSG_IMPLAUSIBLE.format(field=feature.label, value=exact_number(value), unit=unit, lo=exact_number(lo), hi=exact_number(hi))
     logged = MSG_IMPLAUSIBLE_LOGGED.format(field=feature.name, unit=unit, lo=exact_number(lo), hi=exact_number(hi))
     return {"kind": WarningKind.IMPLAUSIBLE_VALUE, "field": feature.name, "value": value, "plausible": [lo, hi], "message": msg,
             "logged": logged}

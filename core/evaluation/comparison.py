@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._format import estimate_interval
 from . import metrics as M
 from .._errors import BaselineWinsWarning
 from .baselines import FIXED_DOSE_MG_PER_WEEK, iwpc_doses
@@ -155,8 +156,7 @@ def _paired_verdict(paired: dict, wins: dict, against: str, names: dict) -> str:
     parts = []
     for k, v in paired.items():
         lo, hi = v["interval"]
-        parts.append(f"{names.get(k, k)} {v['difference']:+.3f} (95% interval {lo:+.3f} to {hi:+.3f}): "
-                     f"{wins[k]}")
+        parts.append(f"{names.get(k, k)} {_difference_text(k, v['difference'], lo, hi)}: {wins[k]}")
     head = {True: f"On the held-out test split the model is better than {against} on "
                   f"{', '.join(names.get(k, k) for k, v in wins.items() if v == 'better')}.",
             False: ""}[any(v == "better" for v in wins.values())]
@@ -166,6 +166,21 @@ def _paired_verdict(paired: dict, wins: dict, against: str, names: dict) -> str:
     if not head:
         head = f"On the held-out test split the model and {against} cannot be told apart on any headline metric."
     return f"{head.strip()} Model minus {against}: " + "; ".join(parts) + "."
+
+
+def _difference_text(key: str, difference: float, lo: float, hi: float) -> str:
+    """A paired difference with its interval, one number of decimals for all three (never "+0.000" for a non-zero
+    value): a share in percentage points, an error in mg/week, AUC and Brier score as they are."""
+    if not (np.isfinite(difference) and np.isfinite(lo) and np.isfinite(hi)):
+        return f"{difference:+.3f} (no interval)"
+    if key.startswith("within_20"):
+        d, a, b = estimate_interval(100 * difference, 100 * lo, 100 * hi, fewest=1)
+        return f"{d} percentage points (95% interval {a} to {b})"
+    if key.startswith("mae"):
+        d, a, b = estimate_interval(difference, lo, hi, fewest=2)
+        return f"{d} mg/week (95% interval {a} to {b})"
+    d, a, b = estimate_interval(difference, lo, hi, fewest=3, most=5)
+    return f"{d} (95% interval {a} to {b})"
 
 
 SLOPE_GOAL = (0.8, 1.2)

@@ -7,7 +7,7 @@ the predictions lives in :mod:`core.modeling.site_validation`; this module only 
 and holds the results: :class:`SiteResult` per held-out site and :class:`SiteValidation` for all of them.
 
 The IWPC formula's error at each site is shown beside the model's, but the formula was derived on these
-very patients (IWPC 2009 pooled these 21 sites), so its numbers here are in-sample and flattering; the
+very patients (IWPC 2009 pooled these 22 sites), so its numbers here are in-sample and flattering; the
 model's are genuinely out-of-site.
 """
 

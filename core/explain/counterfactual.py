@@ -35,12 +35,21 @@ MSG_DOSE_TARGET_NEEDED = ("Cohort {cohort!r} predicts a dose: pass dose_change_m
                           "(e.g. 5 for at least 5 mg/week more, -5 for at least 5 mg/week less).")
 MSG_DOSE_TARGET_FOR_ARMS = ("Cohort {cohort!r} compares treatment arms: dose_change_mg_per_week applies only to a dose "
                             "cohort. Got {got!r} instead.")
-MSG_NO_ACTIONABLE = ("No feature of cohort {cohort!r} is actionable: every feature is immutable for this decision, "
-                     "so there is no change to look for.")
+MSG_NO_ACTIONABLE = ("The choice of {lever} is the only lever in this decision: none of the patient's recorded values "
+                     "is something a clinician changes to alter it (each is a fixed characteristic, a measured value "
+                     "or past history), so there is no smaller change to look for. {where}")
+LEVER_ARM = ("treatment arm", "The Patient page compares the arms.")
+LEVER_DOSE = ("dose", "The Patient page shows the predicted dose.")
 MSG_NO_ALLOWED = ("No allowed change applies to this patient ({rules}): none is possible from the patient's current "
                   "values, and an unknown value is never changed.")
 MSG_NOT_FOUND_ARMS = "No allowed change to {features}{ranges} changes the favoured arm."
 MSG_NOT_FOUND_DOSE = "No allowed change to {features}{ranges} {verb} the predicted dose by {amount:g} mg/week or more."
+def no_actionable_message(spec: CohortSpec) -> str:
+    """Said when no feature is a lever: the arm (or the dose) is then the only one, in plain words."""
+    lever, where = LEVER_DOSE if spec.is_dose else LEVER_ARM
+    return MSG_NO_ACTIONABLE.format(lever=lever, where=where)
+
+
 IN_RANGES = " within their plausible ranges"
 MSG_SINGLE_ONLY = " Only one feature was changed at a time (max_features=1)."
 MSG_CLEAR = "No change clearly alters the comparison."
@@ -180,7 +189,7 @@ def counterfactual(bundle: ModelBundle, record: Mapping[str, Any], *, dose_chang
                   allowed=tuple(f"{f.label} {f.describe_actionable()}" for f in actionable),
                   target_mg_per_week=target, **_prediction_fields(spec, base, "before"))
     if not actionable:
-        return Counterfactual(found=False, message=MSG_NO_ACTIONABLE.format(cohort=spec.name), n_candidates=0, **common)
+        return Counterfactual(found=False, message=no_actionable_message(spec), n_candidates=0, **common)
     movable = [f for f in actionable if len(_candidates(f, values[f.name], SEARCH_POINTS)[0])]
     if not movable:
         rules = "; ".join(common["allowed"])

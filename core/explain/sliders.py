@@ -3,6 +3,8 @@ features come locked, with the reason."""
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -51,6 +53,7 @@ class SliderSpec:
     min: float | None = None
     max: float | None = None
     step: float | None = None
+    decimals: int = 0  # a numeric slider's values are shown with this many decimals (its step's), e.g. 49.4 kg
     limits: tuple[float, float] | None = None
     plausible: tuple[float, float] | None = None
     training_range: tuple[float, float] | None = None
@@ -97,13 +100,19 @@ def _slider(f: FeatureSpec, value, training_range) -> SliderSpec:
                    if training_range else "")
         helptext = (f"Allowed {fmt_number(f.limits[0])}–{fmt_number(f.limits[1])}{unit}; plausible {fmt_number(f.plausible[0])}–"
                     f"{fmt_number(f.plausible[1])}{unit}{trained}.{lock_note}")
-        return SliderSpec(**common, start=cast(start), min=cast(lo), max=cast(hi), step=cast(step),
+        return SliderSpec(**common, start=cast(start), min=cast(lo), max=cast(hi), step=cast(step), decimals=_decimals(step),
                           limits=f.limits, plausible=f.plausible, training_range=training_range, help=helptext)
     options = (0, 1) if f.type == "binary" else tuple(f.categories)
     labels = ("no", "yes") if f.type == "binary" else tuple(f.categories)
     if not f.required or value is None:  # never shown as "no" (or any category) when it is not known
         options, labels = (None, *options), (UNKNOWN, *labels)
     return SliderSpec(**common, start=value, options=options, option_labels=labels, help=lock_note.strip())
+
+
+def _decimals(step: float) -> int:
+    """How many decimals a value on this slider is shown with: those that write its step exactly (0.5 -> 1,
+    2 -> 0, 0.05 -> 2, 0.25 -> 2), at most 4."""
+    return next((d for d in range(5) if math.isclose(round(step, d), step, rel_tol=0, abs_tol=1e-12)), 4)
 
 
 def _snap(x: float, step: float, lo: float, hi: float) -> float:

@@ -208,9 +208,11 @@ def monitor(frame: pd.DataFrame, *, time_column: str, window: str, label: str, s
             reference_audit: dict | None = None, train_frame: pd.DataFrame | None = None,
             features: dict[str, bool] | None = None, task: str = "binary", n_boot: int = 200, seed: int = 0,
             alpha: float = 0.05, correction: str = "holm", confidence: float = 0.95,
-            psi_alert: float = PSI_ALERT) -> Monitoring:
+            psi_alert: float = PSI_ALERT, labels: dict[str, str] | None = None) -> Monitoring:
     """Audit ``frame`` window by window (see the module doc). ``features``: {name: is numeric} of the model
-    features to check for drift against ``train_frame`` (those in ``frame`` that are not audited attributes)."""
+    features to check for drift against ``train_frame`` (those in ``frame`` that are not audited attributes);
+    ``labels``: {name: clinical label} for the alerts' messages (a feature without one is named in plain words)."""
+    labels = labels or {}
     if window not in WINDOWS:
         raise InputFileError(f"--window must be one of {', '.join(WINDOWS)}. Got {window!r} instead.")
     missing = [c for c in [time_column, label, score, *attributes] if c not in frame.columns]
@@ -235,7 +237,7 @@ def monitor(frame: pd.DataFrame, *, time_column: str, window: str, label: str, s
         alerts = [] if audit is None or reference_audit is None else performance_alerts(
             audit, reference_audit, alpha=alpha, correction=correction, confidence=confidence)
         alerts += [{"kind": "drift", "feature": d.feature, "psi": d.psi, "threshold": psi_alert,
-                    "message": f"The distribution of {d.feature} has shifted from the training data (PSI {d.psi:.2f} "
+                    "message": f"The distribution of {labels.get(d.feature) or d.feature.replace('_', ' ')} has shifted from the training data (PSI {d.psi:.2f} "
                                f"> {psi_alert:g})."} for d in drift if d.psi > psi_alert]
         windows.append(WindowResult(str(period), str(period.start_time.date()), len(rows), audit, drift, tuple(alerts)))
     settings = {"window": window, "time_column": time_column, "label": label, "score": score,

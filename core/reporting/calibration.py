@@ -82,13 +82,13 @@ def calibration_on_split(bundle: ModelBundle, split: HeldOutSplit, *, n_bins: in
         rows = (labels == group).to_numpy()
         n_known = int((split.weight[rows] > 0).sum())
         if n_known < MIN_GROUP_N:
-            note = MSG_SMALL_GROUP.format(attribute=by, group=group, n=n_known, minimum=MIN_GROUP_N)
+            note = MSG_SMALL_GROUP.format(attribute=by.replace("_", " "), group=group, n=n_known, minimum=MIN_GROUP_N)
             small.append(note)
-            curves.append({"name": f"{by} = {group}", "group": group, "predicted": [], "observed": [], "n": [],
+            curves.append({"name": f"{by.replace('_', ' ')} = {group}", "group": group, "predicted": [], "observed": [], "n": [],
                            "n_known": [], "note": note})
             continue
         bins = max(2, min(n_bins, n_known // MIN_PER_BIN))
-        curves.append(_curve(f"{by} = {group}", group, pred[rows], split.y[rows], split.weight[rows], bins))
+        curves.append(_curve(f"{by.replace('_', ' ')} = {group}", group, pred[rows], split.y[rows], split.weight[rows], bins))
     if small:
         warnings.warn(MSG_SMALL_GROUPS.format(count=len(small), details=" ".join(small)), SmallSubgroupWarning,
                       stacklevel=3)

@@ -13,28 +13,13 @@ import pandas as pd
 
 from .._format import exact_number, is_number
 from ..data.cohorts import ARM, protected_attributes
+from .words import group_text, percent
 from ..data.spec import CohortSpec
 from .calibration import group_order
+from .population import PopulationGroup
 from ..fairness.groups import INTERSECTION_SEPARATOR, intersection_name
 from ..modeling.bundle import ModelBundle
 from ..modeling.heldout import IWPC_NAME, HeldOutSplit
-
-
-@dataclass(frozen=True)
-class PopulationGroup:
-    """One value of one protected attribute: how many training (and test) patients had it."""
-
-    attribute: str
-    group: str
-    n: int
-    share: float
-    test_n: int
-    test_share: float
-    underrepresented: bool
-
-    def to_dict(self) -> dict:
-        return {"attribute": self.attribute, "group": self.group, "n": self.n, "share": self.share,
-                "test_n": self.test_n, "test_share": self.test_share, "underrepresented": self.underrepresented}
 
 
 __all__ = ["DEFAULT_POLICY", "CardFacts", "Limitation", "counts_in_order", "find_limitations", "strip_period"]
@@ -158,7 +143,7 @@ def _baseline_better(f: CardFacts) -> list[Limitation]:
                     else abs(bv - rule) < abs(mv - rule))
             if wins:
                 base_key = key.split("[")[0]
-                label = _METRIC_LABEL.get(base_key, key) + (key[key.index("["):] if "[" in key else "")
+                label = _METRIC_LABEL.get(base_key, key) + (f", {key[key.index('[') + 1:-1]}" if "[" in key else "")
                 ideal = f"; {exact_number(rule)} is ideal" if not isinstance(rule, str) else ""
                 better.append(f"{label} ({_num(bv)} vs {_num(mv)}{ideal})")
         if better:
@@ -188,15 +173,15 @@ def _recalibration(f: CardFacts) -> list[Limitation]:
                "so no recalibration is applied")
     choice = f.bundle.training.calibration_method
     if choice:
-        losses = "; ".join(f"{k} {v:.4f}" for k, v in choice["cv_log_loss"].items())
+        losses = "; ".join(f"{k} {v:.3f}" for k, v in choice["cv_log_loss"].items())
         weight = (f" (log-odds {choice['blend_weight']:g} × the model + {1 - choice['blend_weight']:g} × logistic "
                   "regression)" if choice["method"].startswith("blend") else "")
         verdict += (f". Compared with a blend with logistic regression (cross-fitted log-loss: {losses}), the "
                     f"procedure used is: {choice['method']}{weight}")
     return [Limitation("recalibration", (
         f"A logistic recalibration was tested by cross-validation on the training split only: out-of-fold log-loss "
-        f"{cv['log_loss_with']:.4f} with it vs {cv['log_loss_without']:.4f} without (Brier {cv['brier_with']:.4f} vs "
-        f"{cv['brier_without']:.4f}), {verdict}. The test split played no part in this choice."))]
+        f"{cv['log_loss_with']:.3f} with it vs {cv['log_loss_without']:.3f} without (Brier {cv['brier_with']:.3f} vs "
+        f"{cv['brier_without']:.3f}), {verdict}. The test split played no part in this choice."))]
 
 
 def _interval_method(f: CardFacts) -> list[Limitation]:
@@ -257,7 +242,7 @@ def _flagged_groups(f: CardFacts) -> list[Limitation]:
                          f"rest (difference {_num(m.get('difference'), sign=True)}, p = {_num(m.get('p_value'))}, "
                          f"adjusted p = {_num(m.get('p_adjusted'))})")
         out.append(Limitation("flagged_group", (
-            f"For {g['attribute']} = {g['group']} (n={g['n']} test patients) the subgroup audit finds the model worse "
+            f"For {group_text(f.bundle.spec, g['attribute'], g['group'])} (n={g['n']} test patients) the subgroup audit finds the model worse "
             f"than for the rest of the test patients on {_join(parts)}.")))
     n_tests = settings.get("n_tests")
     if n_tests:
@@ -280,12 +265,12 @@ def _underrepresented(f: CardFacts) -> list[Limitation]:
     out = []
     singles = [g for g in f.population if g.underrepresented]
     if singles:
-        listed = _join([f"{g.attribute} = {g.group} ({g.n}, {g.share:.1%})" for g in singles])
+        listed = _join([f"{group_text(f.bundle.spec, g.attribute, g.group)} ({g.n}, {g.share:.1%})" for g in singles])
         out.append(Limitation("underrepresented", f"Underrepresented in training ({rule}): {listed}. Estimates for "
                                                   "these patients rest on little data."))
     inter = _small_intersections(f.bundle.spec, f.split.train_frame, policy)
     if inter:
-        shown = _join([f"{a} = {g} ({n}, {n / n_train:.1%})" for a, g, n in inter[:MAX_LISTED]])
+        shown = _join([f"{group_text(f.bundle.spec, a, g)} ({n}, {n / n_train:.1%})" for a, g, n in inter[:MAX_LISTED]])
         more = f", and {len(inter) - MAX_LISTED} more" if len(inter) > MAX_LISTED else ""
         out.append(Limitation("underrepresented", (
             f"{len(inter)} intersectional group(s) have {rule}: {shown}{more}.")))
@@ -313,8 +298,8 @@ def _interval_check(f: CardFacts) -> list[Limitation]:
         outside = [b for b in c["bins"] if not b.get("observed_inside")]
         if not outside:
             return []
-        parts = [f"bin {b['bin']}: observed {_num(b.get('observed_rate'))} vs interval {_num(b['interval'][0])} to "
-                 f"{_num(b['interval'][1])}" for b in outside]
+        parts = [f"bin {b['bin']}: observed {percent(b.get('observed_rate'))} vs interval {percent(b['interval'][0])} "
+                 f"to {percent(b['interval'][1])}" for b in outside]
         return [Limitation("interval_check", (
             f"In {len(outside)} of {len(c['bins'])} bins of predicted risk on the test split, the observed event rate "
             f"lies outside the ensemble's average {c.get('level', 0.95):.0%} interval ({'; '.join(parts)}).")) ]
@@ -333,7 +318,7 @@ def _interval_check(f: CardFacts) -> list[Limitation]:
             p = _binomial_p(round(cov * n), int(n), float(nominal))
             if p < 0.05:
                 side = "too narrow" if cov < nominal else "wider than needed"
-                parts.append(f"{what} {g['group']}: {cov:.1%} of {int(n)} ({side}; binomial p = {p:.3f})")
+                parts.append(f"{what} {g['group']}: {cov:.1%} of {int(n)} ({side}; binomial p {'< 0.001' if p < 0.001 else f'= {p:.3f}'})")
     if not parts and not (is_number(overall) and overall < nominal - 0.01):
         return []
     return [Limitation("interval_check", (
@@ -376,21 +361,40 @@ def strip_period(text: str) -> str:
 def _unseen_sites(f: CardFacts) -> list[Limitation]:
     """How the model did at sites it never saw (leave-one-site-out), or that this was not checked."""
     sv = f.bundle.site_validation
+    total = _site_count(f)
     if sv is None:
         if f.bundle.spec.name != "warfarin":
             return []
-        return [Limitation("unseen_sites", "This bundle was not validated at sites it never saw; the test split mixes "
-                           "patients of every site. `equipoise validate --cohort warfarin --by-site` (or training with "
-                           "--by-site) measures it.")]
+        return [Limitation("unseen_sites", (
+            f"This model was not checked at a site it never saw: its held-out test patients come from the same "
+            f"{total or 'project'} {'project ' * bool(total)}sites as its training patients, so its errors at a new hospital may be larger than "
+            "those shown here. A leave-one-site-out validation, which can be run when the model is built, shows how "
+            "it does at a new site."))]
     s = sv.summary()
     w = s["worst_site"]
     return [Limitation("unseen_sites", (
-        f"At a site it never saw (leave-one-site-out over {s['n_sites']} sites), the model's mean absolute error "
+        f"At a site it never saw (leave-one-site-out over {_sites_scored(s['n_sites'], total)}), the model's mean absolute error "
         f"ranged from {s['min_mae']:.1f} to {s['max_mae']:.1f} mg/week (median {s['median_mae']:.1f}, pooled "
         f"{s['pooled_mae']:.1f}); the worst was site {w['site']} (n={w['n']}, {w['mae']:.1f}). It was lower than the IWPC "
         f"formula's at {s['sites_model_beats_formula']} of {s['n_sites']} sites, but the formula was derived on these "
         f"patients. Interval coverage pooled over held-out sites: {s['pooled_coverage']:.0%} (nominal "
         f"{(s['nominal_coverage'] or 0):.0%}): the coverage guarantee does not extend to a new site."))]
+
+
+def _site_count(f: CardFacts) -> int | None:
+    """How many project sites the data have (the warfarin cohort records each patient's site)."""
+    from ..data.cohorts import project_sites
+
+    try:
+        return len(set(project_sites(f.split.cohort)))
+    except Exception:  # noqa: BLE001 - a cohort without sites: the count is simply not stated
+        return None
+
+
+def _sites_scored(scored: int, total: int | None) -> str:
+    if total is None or total == scored:
+        return f"all {scored} sites"
+    return f"{scored} of the {total} sites; the others have too few patients to score alone"
 
 
 def _race_gap(f: CardFacts) -> list[Limitation]:

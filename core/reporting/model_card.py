@@ -29,7 +29,8 @@ from .calibration import calibration_on_split, group_order
 from .decision_curve import DEFAULT_THRESHOLDS, decision_on_split
 from ..modeling.bundle import MANIFEST, ModelBundle
 from ..modeling.heldout import HeldOutSplit, held_out_split, row_names
-from .limitations import DEFAULT_POLICY, PopulationGroup, CardFacts, Limitation, counts_in_order, find_limitations, strip_period
+from .population import PopulationGroup
+from .limitations import DEFAULT_POLICY, CardFacts, Limitation, counts_in_order, find_limitations, strip_period
 
 __all__ = ["ModelCard", "PopulationGroup", "model_card"]
 
@@ -182,7 +183,7 @@ def _intended_use(spec: CohortSpec) -> tuple[str, ...]:
 def _out_of_scope(spec: CohortSpec, split: HeldOutSplit) -> tuple[str, ...]:
     o = spec.outcome
     items = [f"Patients unlike the training population. The cohort: {strip_period(spec.description)}. Numeric "
-             "inputs outside the training ranges (feature_ranges) are extrapolations."]
+             "inputs outside the ranges seen in training are extrapolations."]
     if spec.is_dose:
         items.append(f"Drugs other than the one studied, doses other than the stable maintenance dose (such as "
                      f"loading doses), and outcomes other than the {o.label.lower()}.")

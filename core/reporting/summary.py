@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._format import estimate_interval, interval_decimals
 from .._json import jsonable
 from ..uncertainty.arm_comparison import PairwiseDifference
 
@@ -61,8 +62,13 @@ def _pct(p: float) -> str:
     return f"{100 * p:.0f}%"
 
 
-def _points(d: float) -> str:
-    return f"{abs(100 * d):.0f} point{'s' if round(abs(100 * d)) != 1 else ''}"
+def _points(pair: PairwiseDifference) -> str:
+    """``'1.6 points higher (95% interval +0.4 to +2.4 points)'``: the estimate and its interval written with the
+    decimals that keep them distinguishable (:func:`core._format.interval_decimals`), never a "+0" bound."""
+    lo, hi = pair.interval
+    d = interval_decimals(100 * pair.difference, 100 * lo, 100 * hi)
+    size = f"{abs(100 * pair.difference):.{d}f}"
+    return f"{size} point{'' if size == '1' else 's'}"
 
 
 def _names(items) -> str:
@@ -72,7 +78,8 @@ def _names(items) -> str:
 
 def _interval_points(pair: PairwiseDifference) -> str:
     lo, hi = pair.interval
-    return f"95% interval {100 * lo:+.0f} to {100 * hi:+.0f} points"
+    _, low, high = estimate_interval(100 * pair.difference, 100 * lo, 100 * hi)
+    return f"95% interval {low} to {high} points"
 
 
 def arm_summary(outcome: str, arms: list[str], prob, pairwise: tuple[PairwiseDifference, ...], *,
@@ -97,7 +104,7 @@ def arm_summary(outcome: str, arms: list[str], prob, pairwise: tuple[PairwiseDif
     separable = [a for a in arms if a != best and pair[(best, a)].is_clear]
     similar = [best] + [a for a in arms if a != best and a not in separable]
     if len(similar) == 1:
-        rest = "; ".join(f"{a} {_pct(risk[a])}, {_points(pair[(a, best)].difference)} "
+        rest = "; ".join(f"{a} {_pct(risk[a])}, {_points(pair[(a, best)])} "
                          f"{'higher' if higher_is_worse else 'lower'} ({_interval_points(pair[(a, best)])})"
                          for a in separable)
         text = (f"The estimated {word} of {_lower_first(outcome)} is {'lowest' if higher_is_worse else 'highest'} with "
@@ -111,7 +118,7 @@ def arm_summary(outcome: str, arms: list[str], prob, pairwise: tuple[PairwiseDif
                 f"{_lower_first(outcome)} ({span}): the evidence cannot separate them for this patient.")
         return Summary(STATE_SIMILAR, text, tuple(similar))
     ordered = sorted(similar, key=arms.index)
-    rest = "; ".join(f"{a} ({_pct(risk[a])}) is {_points(pair[(a, best)].difference)} "
+    rest = "; ".join(f"{a} ({_pct(risk[a])}) is {_points(pair[(a, best)])} "
                      f"{'higher' if higher_is_worse else 'lower'} than {best} ({_interval_points(pair[(a, best)])})"
                      for a in separable)
     text = (f"{_names(ordered)} have similar estimated {word}s of {_lower_first(outcome)} ({span}): the evidence cannot "

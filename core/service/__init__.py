@@ -58,7 +58,7 @@ from .training import (CONSENT_TEXT, SCORE_LABELS, Debrief, TrainingError, Train
                        training_debrief, training_report, training_session, training_sessions, training_trainees,
                        training_unit)
 from .vocabulary import (METRIC_NAMES, check_out_path, inert_markdown, is_intersection, limits, number_text,
-                         parse_number, replacing_out, visible_text, write_out)
+                         parse_number, replacing_out, tables, visible_strings, visible_text, words, write_out)
 from .what_if import counterfactual, effect_curve, slider_specs, what_if
 
 __all__ = [
@@ -99,6 +99,7 @@ __all__ = [
     "store_url", "upgrade_store", "open_log", "log_context", "log_session", "record_decision", "record_export",
     "rotate_log_key",
     # vocabulary for callers: input bounds, strict numbers, inert text, output files (no computation)
-    "limits", "number_text", "parse_number", "inert_markdown", "visible_text", "METRIC_NAMES", "is_intersection",
+    "limits", "number_text", "parse_number", "inert_markdown", "visible_text", "visible_strings", "METRIC_NAMES",
+    "tables", "words", "is_intersection",
     "check_out_path", "replacing_out", "write_out",
 ]

@@ -185,6 +185,7 @@ def monitor_predictions(predictions, *, time_column: str, window: str = "month",
         raise InputFileError("Name the protected-attribute columns to audit (--attributes race,sex).")
     result = monitor(frame, time_column=time_column, window=window, label=label, score=score,
                      attributes=list(attributes), reference_audit=reference, train_frame=train, features=features,
-                     n_boot=n_boot, seed=seed, alpha=alpha, correction=correction)
+                     n_boot=n_boot, seed=seed, alpha=alpha, correction=correction,
+                     labels={f.name: f.label for f in bundle.spec.features} if bundle is not None else None)
     return _shown(MONITORING, bundle, result, details={"windows": len(result.windows),
                                                        "alerts": len(result.alerts())})

@@ -12,8 +12,9 @@ from ._monitoring import drift_figure, monitoring_figure
 from ._population import calibration_figure, coverage_figure, decision_curve_figure, subgroup_forest
 from ._sites import site_figure
 from ._tradeoff import race_gap_figure
+from ._training import trainee_scores_figure
 from ._style import BLACK, BLUE, GREEN, ORANGE, PALETTE, PURPLE, SKY, VERMILLION, YELLOW  # noqa: F401 (named colours)
 
 __all__ = ["PALETTE", "arm_forest", "calibration_figure", "coverage_figure", "decision_curve_figure",
            "difference_figure", "dose_figure", "drift_figure", "icon_array", "ice_figure", "monitoring_figure",
-           "race_gap_figure", "site_figure", "subgroup_forest", "waterfall"]
+           "race_gap_figure", "site_figure", "subgroup_forest", "trainee_scores_figure", "waterfall"]

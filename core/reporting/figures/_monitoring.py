@@ -54,8 +54,10 @@ def monitoring_figure(doc: dict, metric: str, *, attribute: str = "overall", gro
                   subtitle="Bars: 95% bootstrap intervals. A gap: too few patients in that window for a number.")
 
 
-def drift_figure(doc: dict) -> go.Figure:
-    """Each feature's population stability index against the training data, per window; 0.10 and 0.25 lines."""
+def drift_figure(doc: dict, *, labels: dict[str, str] | None = None) -> go.Figure:
+    """Each feature's population stability index against the training data, per window; 0.10 and 0.25 lines.
+    ``labels``: {feature: clinical label} for the legend (else the name in plain words)."""
+    labels = labels or {}
     windows = doc["windows"]
     x = [w["window"] for w in windows]
     features = sorted({d["feature"] for w in windows for d in w.get("drift", ())})
@@ -63,7 +65,7 @@ def drift_figure(doc: dict) -> go.Figure:
     for i, f in enumerate(features):
         colour, dash, symbol = SERIES[i % len(SERIES)]
         y = [next((d["psi"] for d in w.get("drift", ()) if d["feature"] == f), None) for w in windows]
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=f, line={"color": colour, "dash": dash},
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=labels.get(f) or f.replace("_", " "), line={"color": colour, "dash": dash},
                                  marker={"symbol": symbol}))
     alert = doc.get("settings", {}).get("psi_alert", 0.25)
     fig.add_hline(y=alert, line={"dash": "dash", "color": VERMILLION}, annotation_text=f"major shift ({alert:g})")

@@ -17,13 +17,16 @@ from ._style import (BLACK, BLUE, MINUS, ORANGE, POINTS, SERIES, VERMILLION, sig
 from ..._kinds import WarningKind
 
 WATERFALL_SCALES = ("plain", "model")
+# The x-axis titles name what the axis positions are: a waterfall that starts from an absolute value (a risk, a
+# dose) is drawn on that absolute scale, from zero, and each bar between is a change of the length shown.
 SCALE_TITLES = {
-    POINTS: "Change in risk (percentage points)",
+    POINTS: "Estimated risk (%)",
     "difference points": "Change in the difference (percentage points)",
     "log-odds": "Contribution to the predicted risk (log-odds)",
     "log odds ratio": "Contribution to the difference between arms (log odds ratio)",
-    "mg/week": "Change in dose (mg/week)",
+    "mg/week": "Weekly dose (mg/week)",
 }
+CHANGE_WORDS = {POINTS: "percentage points", "mg/week": "mg/week"}
 
 MSG_PROBABILITY = "The {name!r} argument must be a probability in the range [0, 1]. Got {got!r} instead."
 MSG_SCALE = "The 'scale' argument must be one of {allowed}. Got {got!r} instead."
@@ -168,7 +171,7 @@ def waterfall(explanation: Mapping, *, units: Mapping[str, str] | None = None, m
     labels, values, measures = zip(*rows)
     texts = [_value_text(v, "difference" if difference else unit, m) for v, m in zip(values, measures)]
     running = base + np.cumsum([0.0, *values[1:-1]])
-    lo, hi = min(running.min(), output, 0.0 if unit == POINTS else base), max(running.max(), output, base)
+    lo, hi = min(running.min(), output, base, 0.0), max(running.max(), output, base, 0.0)  # from zero: no bar cut
     pad = 0.3 * max(hi - lo, 1e-6)  # room for the value written beside each bar, inside the axes
     fig = go.Figure(go.Waterfall(
         orientation="h", y=list(labels), x=list(values), measure=list(measures), text=texts, name="Contributions",
@@ -177,7 +180,7 @@ def waterfall(explanation: Mapping, *, units: Mapping[str, str] | None = None, m
         increasing={"marker": {"color": VERMILLION}}, decreasing={"marker": {"color": BLUE}},
         totals={"marker": {"color": BLACK}}, connector={"line": {"color": BLACK, "dash": "dot", "width": 1}}))
     fig.update_yaxes(autorange="reversed", type="category", tickfont={"size": 12})
-    fig.update_xaxes(range=[lo - pad, hi + pad])
+    fig.update_xaxes(range=[lo - pad if lo < 0 else 0.0, hi + pad])  # an axis of doses or risks starts at zero
     fig.update_traces(textfont={"size": 12})
     if plain is not None:
         note = plain.get("summary", "")
@@ -186,8 +189,10 @@ def waterfall(explanation: Mapping, *, units: Mapping[str, str] | None = None, m
                 f"{unit}").replace("-", MINUS) + {
             "log-odds": f" (a risk of {100 / (1 + math.exp(-output)):.1f}%)",
             "log odds ratio": f" (an odds ratio of {math.exp(output):.2f})"}.get(unit, "")
+    change = "" if difference else CHANGE_WORDS.get(unit, "")
     subtitle = (f"{note}<br>The contributions add up exactly. Orange bars (+) push the estimate up, blue bars "
-                f"({MINUS}) push it down")
+                f"({MINUS}) push it down" + (f"; each one's length is its change in {change}, and the first and last "
+                                             "bars start at zero" if change else ""))
     title = explanation.get("title", "Prediction")
     if plain is not None and unit == POINTS and not difference:
         title = f"{title}: what moves this patient's estimated risk"

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import plotly.graph_objects as go
 
+from ..words import group_text
 from ._style import (BLACK, BLUE, GREEN, ORANGE, SERIES, SKY, VERMILLION, YELLOW, _interval_text, _require, _rows,
                      _same_length, _scaled, _style)
 
@@ -53,7 +54,7 @@ def subgroup_forest(audit_doc, metric: str, *, highlight: Iterable[tuple[str, st
     groups = [g for g in doc["groups"] if attributes is None or g["attribute"] in attributes]
     fig, rows = go.Figure(), []
     for i, g in enumerate(groups):
-        label = f"{g['attribute']}: {g['group']} (n={g['n']})"
+        label = f"{group_text(None, g['attribute'], g['group'])} (n={g['n']})"
         if (g["attribute"], g["group"]) in mine:
             label = f"<b>{label} ◀ this patient</b>"
             fig.add_hrect(y0=i - 0.5, y1=i + 0.5, fillcolor=YELLOW, opacity=0.45, line_width=0, layer="below")
@@ -64,7 +65,7 @@ def subgroup_forest(audit_doc, metric: str, *, highlight: Iterable[tuple[str, st
             rows.append((label, "", None, None, "", note))
             continue
         value, iv = m["value"] * factor, _scaled([m.get("ci_low"), m.get("ci_high")], factor)
-        hover = (f"{g['attribute']} = {g['group']} (n={g['n']})<br>{name}: {value:.3g} ({unit.split(';')[0]})<br>"
+        hover = (f"{group_text(None, g['attribute'], g['group'])} (n={g['n']})<br>{name}: {value:.3g} ({unit.split(';')[0]})<br>"
                  f"{_interval_text(iv, '', level, '.3g')}" + "<br>flagged: worse than the rest (after correction)"
                  * bool(m.get("flagged")))
         rows.append((label, "flagged" if m.get("flagged") else "group", value, iv, hover, ""))
@@ -146,7 +147,7 @@ def coverage_figure(coverage: Mapping) -> go.Figure:
     entries = [("<b>All patients</b>", "overall", coverage["overall"])]
     for g in coverage.get("by_group", []):
         by = g.get("attribute") or coverage.get("groups_by")
-        entries.append((f"{by}: {g['group']}" if by else str(g["group"]), "group", g))
+        entries.append((group_text(None, by, g["group"]) if by else str(g["group"]), "group", g))
     rows = []
     for name, kind, e in entries:
         x = None if e.get("coverage") is None else 100 * e["coverage"]

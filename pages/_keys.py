@@ -46,6 +46,7 @@ P_ICONS = "icons"
 P_WHY_DOSE = "why_dose"
 P_WHY_ARM = "why_arm"
 P_WHY_DIFFERENCE = "why_diff"
+P_EXPORT = "patient_export"           # + ".html" / ".pdf": the report's download buttons
 
 # --- what-if page -------------------------------------------------------------------------------
 WI_PREDICTION = "wi.pred"

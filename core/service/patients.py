@@ -5,7 +5,7 @@ Every report and refusal is handed to the observers before it is returned."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,3 +122,24 @@ def patient_export(bundle: ModelBundle, report, *, format: str, patient_id: str 
     record_export(f"patient_report_{format}", content=content, report=data, bundle=bundle,
                   patient_id=data.get("patient_id"), details={"export_ref": ref, "format": format})
     return content
+
+
+def patient_export_later(bundle: ModelBundle, report, *, format: str,
+                         patient_id: str | None = None) -> Callable[[], bytes]:
+    """:func:`patient_export` made only when called, under this run's log context (frozen now, with the current
+    patient): for a download button that makes its file on another thread when it is clicked, so a page logs an
+    export when someone downloads one, not on every rerun."""
+    import dataclasses
+
+    from ..audit import current_context, set_context
+
+    if format not in EXPORT_FORMATS:
+        raise ValueError(MSG_EXPORT_FORMAT.format(got=format))
+    ctx = current_context()
+    frozen = None if ctx is None else dataclasses.replace(ctx, patient_id=ctx.current_patient())
+
+    def make() -> bytes:
+        with set_context(frozen):
+            return patient_export(bundle, report, format=format, patient_id=patient_id)
+
+    return make

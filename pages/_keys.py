@@ -47,6 +47,7 @@ P_WHY_DOSE = "why_dose"
 P_WHY_ARM = "why_arm"
 P_WHY_DIFFERENCE = "why_diff"
 P_WHY_TABS = "why_tabs"               # which explanation tab is open (only the open one is drawn)
+P_EXPORT = "patient_export"           # + ".html" / ".pdf": the report's download buttons
 
 # --- what-if page -------------------------------------------------------------------------------
 WI_PREDICTION = "wi.pred"

@@ -52,6 +52,10 @@ with st.container(border=True):
         cols[2].metric("Fixed starting dose", f"{dose['fixed_dose_mg_per_week']:.0f} mg/week")
     st.caption("Options with evidence, not an order: " + inert(data["disclaimer"]))
 warning_banners(service.shown_warnings(data), fold=("insufficient_evidence",) if insufficient else ())
+for col, fmt in zip(st.columns(2), ("html", "pdf")):  # made (and recorded in the audit log) only when clicked
+    col.download_button(f"Download this report ({fmt.upper()})", service.patient_export_later(bundle, report, format=fmt),
+                        file_name=f"equipoise-report.{fmt}", mime={"html": "text/html", "pdf": "application/pdf"}[fmt],
+                        on_click="ignore", key=f"{K.P_EXPORT}.{fmt}")
 
 if insufficient:
     st.markdown("**Why no number is shown**")

@@ -8,7 +8,7 @@ hit or not. Callers lay results out; they never reach into the concept packages 
 ==========================  ======================================================================
 ``service.bundles``         a cohort's sealed bundle: status, open, train, retrain
 ``service.cohorts``         bundled cohorts, a user's CSV with its spec, example patients
-``service.patients``        one patient's report or refusal, many records, inputs and warnings shown
+``service.patients``        one patient's report or refusal, many records, inputs and warnings shown, its export
 ``service.inputs``          an uploaded CSV, an EHR deep link, a FHIR chart mapped to a record
 ``service.what_if``         levers, what-if, counterfactual, effect curves
 ``service.population``      model card, calibration, subgroup audit, a patient's groups
@@ -44,8 +44,8 @@ from .cohorts import BUNDLED, DEFAULT_COHORT, cohort_from_csv, cohort_summaries,
 from .inputs import decode_link_record, link_form_values, record_from_fhir, upload_frame, upload_record
 from .log import (log_context, log_session, open_log, record_decision, record_export, rotate_log_key, store_url,
                   upgrade_store)
-from .patients import (RecordResult, held_out_patients, input_rows, predict, predict_records, refusal, shown_warnings,
-                       typical_patient, validate, warning_digest)
+from .patients import (RecordResult, held_out_patients, input_rows, patient_export, patient_export_later, predict,
+                       predict_records, refusal, shown_warnings, typical_patient, validate, warning_digest)
 from .population import audit_predictions_file, calibration_curve, model_card, patient_groups, subgroup_audit
 from .federated import federated_comparison
 from .quality import validate_by_site
@@ -72,7 +72,8 @@ __all__ = [
     "BUNDLED", "DEFAULT_COHORT", "load_cohort", "cohort_summaries", "cohort_from_csv", "template",
     # one patient, and inputs from outside the form
     "held_out_patients", "typical_patient", "validate", "predict", "refusal", "RecordResult", "predict_records",
-    "input_rows", "shown_warnings", "warning_digest",
+    "input_rows", "shown_warnings", "warning_digest", "patient_export",
+    "patient_export_later",
     "upload_frame", "upload_record", "decode_link_record", "link_form_values", "record_from_fhir",
     # what if
     "slider_specs", "what_if", "counterfactual", "effect_curve",

@@ -4,13 +4,18 @@ Every report and refusal is handed to the observers before it is returned."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .._errors import PatientValidationError
 from .._observers import PATIENT_REPORT, REFUSED_RECORD, _shown
 from ..modeling.bundle import ModelBundle
+from .log import record_export
+
+EXPORT_FORMATS = ("html", "pdf")
+MSG_EXPORT_FORMAT = "The 'format' argument must be one of 'html', 'pdf'. Got {got!r} instead."
 
 
 def held_out_patients(bundle: ModelBundle) -> list[dict]:
@@ -97,3 +102,44 @@ def warning_digest(warnings, *, fold: tuple[str, ...] = ()):
     from ..reporting.banners import digest
 
     return digest(warnings, fold=fold)
+
+
+def patient_export(bundle: ModelBundle, report, *, format: str, patient_id: str | None = None) -> bytes:
+    """One patient's report (a :class:`~core.reporting.PatientReport` or its ``to_dict()``) as HTML or PDF bytes:
+    what the screen shows (:func:`shown_warnings`, :func:`input_rows`), the model and a reference that the
+    audit-log entry of this export carries (``details.export_ref``, beside the bytes' sha256). The export is
+    recorded before the bytes are returned: nothing leaves that could not be recorded."""
+    from ..reporting.patient_export import patient_report_html, patient_report_pdf
+
+    if format not in EXPORT_FORMATS:
+        raise ValueError(MSG_EXPORT_FORMAT.format(got=format))
+    data = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+    if patient_id is not None:
+        data = {**data, "patient_id": patient_id}
+    ref = f"export {secrets.token_hex(8)}"
+    writer = patient_report_pdf if format == "pdf" else patient_report_html
+    content = writer(bundle, data, inputs=input_rows(bundle, data), warnings=shown_warnings(data), log_ref=ref)
+    record_export(f"patient_report_{format}", content=content, report=data, bundle=bundle,
+                  patient_id=data.get("patient_id"), details={"export_ref": ref, "format": format})
+    return content
+
+
+def patient_export_later(bundle: ModelBundle, report, *, format: str,
+                         patient_id: str | None = None) -> Callable[[], bytes]:
+    """:func:`patient_export` made only when called, under this run's log context (frozen now, with the current
+    patient): for a download button that makes its file on another thread when it is clicked, so a page logs an
+    export when someone downloads one, not on every rerun."""
+    import dataclasses
+
+    from ..audit import current_context, set_context
+
+    if format not in EXPORT_FORMATS:
+        raise ValueError(MSG_EXPORT_FORMAT.format(got=format))
+    ctx = current_context()
+    frozen = None if ctx is None else dataclasses.replace(ctx, patient_id=ctx.current_patient())
+
+    def make() -> bytes:
+        with set_context(frozen):
+            return patient_export(bundle, report, format=format, patient_id=patient_id)
+
+    return make

@@ -1,8 +1,9 @@
 """The kinds of warning a patient's report can carry: one enumeration, so a producer cannot invent a kind that the
 screens do not know (each kind's title and default severity are in :mod:`core.reporting.banners`).
 
-A :class:`WarningKind` is a ``str`` (``StrEnum``): reports keep serialising as plain text, and a stored report's
-``"kind"`` reads back with ``WarningKind(text)``, which refuses an unknown kind.
+A :class:`WarningKind` is a ``str`` (``StrEnum``). Producers write its ``.value`` into a warning, so reports hold plain
+text (JSON-ready as they come), and any ``"kind"`` reads back with ``WarningKind(text)``, which refuses an unknown
+kind.
 """
 
 from __future__ import annotations

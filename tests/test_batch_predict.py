@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import core._json
-from core import service
+from core import PatientValidationError, service
 from core._json import jsonable
 from core.cli import main
 from core.modeling.bundle import load_bundle
@@ -48,7 +48,7 @@ def _expected(bundle, frame):
             pid = record[spec.patient_id]
             try:
                 out.append({**service.predict(bundle, record, patient_id=pid, ignore=ignore).to_dict(), "row": i})
-            except service.PatientValidationError as exc:
+            except PatientValidationError as exc:
                 out.append(service.refusal(bundle, exc, row=i, patient_id=pid))
     return jsonable(out)
 

@@ -23,7 +23,7 @@ def bundle_root(bundle_dirs, tmp_path, monkeypatch):
     shutil.copytree(trained["colon"], tmp_path / "colon")
     monkeypatch.setenv("EQUIPOISE_BUNDLE_DIR", str(tmp_path))
     calls = []
-    monkeypatch.setattr(service, "train_bundle", lambda *a, **k: calls.append(a) or pytest.fail("retrained"))
+    monkeypatch.setattr(service.bundles, "train_bundle", lambda *a, **k: calls.append(a) or pytest.fail("retrained"))
     return tmp_path, calls
 
 
@@ -81,7 +81,7 @@ def test_a_missing_bundle_is_trained_on_first_use(bundle_root, bundle_dirs, monk
         trained.append(cohort.spec.name)
         shutil.copytree(source, out)
 
-    monkeypatch.setattr(service, "train_bundle", fake_train)
+    monkeypatch.setattr(service.bundles, "train_bundle", fake_train)
     assert service.bundle_status("actg175").state == service.MISSING
     assert service.ensure_bundle("actg175").spec.name == "actg175" and trained == ["actg175"]
     assert service.bundle_status("actg175").state == service.READY
@@ -94,7 +94,7 @@ def test_retraining_is_an_explicit_action_that_keeps_the_refused_bundle(bundle_r
     root, _ = bundle_root
     _, tampered = _tamper(root / "colon")
     source = bundle_dirs("colon")
-    monkeypatch.setattr(service, "train_bundle", TRAIN_BUNDLE)  # the real one, with the minute of training faked
+    monkeypatch.setattr(service.bundles, "train_bundle", TRAIN_BUNDLE)  # the real one, with the minute of training faked
     monkeypatch.setattr(pipeline, "build_bundle", fake_build(source, []))
     assert service.retrain_bundle("colon").bundle_id == service.open_bundle(source).bundle_id
     assert service.bundle_is_ready("colon")
@@ -150,7 +150,7 @@ def test_pressing_retrain_in_the_dashboard_keeps_the_refused_bundle_and_loads_th
     shutil.copytree(bundle_dirs("actg175"), root / "actg175")
     source = bundle_dirs("colon")
     _, tampered = _tamper(root / "colon")
-    monkeypatch.setattr(service, "train_bundle", TRAIN_BUNDLE)
+    monkeypatch.setattr(service.bundles, "train_bundle", TRAIN_BUNDLE)
     built = []
     monkeypatch.setattr(pipeline, "build_bundle", fake_build(source, built))
     at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)

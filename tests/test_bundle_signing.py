@@ -173,7 +173,7 @@ def test_an_unusable_trust_store_is_a_refusal_that_retraining_cannot_fix(signed,
 def test_trusted_keys_without_a_trusted_signing_key_refuse_to_train(keys, monkeypatch, tmp_path):
     monkeypatch.setenv("EQUIPOISE_BUNDLE_DIR", str(tmp_path / "bundles"))
     monkeypatch.setenv("EQUIPOISE_TRUSTED_KEYS", str(keys["site"][1]))
-    monkeypatch.setattr(service, "train_bundle", lambda *a, **k: pytest.fail("trained"))
+    monkeypatch.setattr(service.bundles, "train_bundle", lambda *a, **k: pytest.fail("trained"))
     with pytest.raises(SigningConfigError, match="EQUIPOISE_SIGNING_KEY is not set"):
         service.ensure_bundle("colon")
     monkeypatch.setenv("EQUIPOISE_SIGNING_KEY", str(keys["other"][0]))

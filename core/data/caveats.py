@@ -96,7 +96,7 @@ def caveat_warnings(spec, values: Mapping[str, Any]) -> list[dict]:
             continue
         f = spec.feature(c.feature)
         shown = short_number(value) if f.is_numeric else str(value)
-        w = {"kind": WarningKind.OUTSIDE_EVIDENCE, "severity": c.severity, "caveat": c.id, "feature": c.feature,
+        w = {"kind": WarningKind.OUTSIDE_EVIDENCE.value, "severity": c.severity, "caveat": c.id, "feature": c.feature,
              "value": value, "source": c.source,
              "message": c.message.replace("{value}", shown + (f" {f.unit}" if f.is_numeric and f.unit else ""))}
         if c.headline:

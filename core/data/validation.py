@@ -128,7 +128,7 @@ def validate_patient(spec: CohortSpec, record: Mapping[str, Any], *, ignore: tup
         warnings.warn(note["logged"], ImplausibleValueWarning, stacklevel=2)
     notes = [{k: v for k, v in n.items() if k != "logged"} for n in notes]
     notes += [
-        {"kind": WarningKind.MISSING_VALUE, "field": name, "message": MSG_MISSING.format(label=spec.feature(name).label)}
+        {"kind": WarningKind.MISSING_VALUE.value, "field": name, "message": MSG_MISSING.format(label=spec.feature(name).label)}
         for name in missing
     ]
     return ValidatedPatient(values=values, warnings=tuple(notes), missing=tuple(missing))
@@ -162,7 +162,7 @@ def _implausible(feature: FeatureSpec, value: float) -> dict | None:
     unit = f" {feature.unit}" if feature.unit else ""
     msg = MSG_IMPLAUSIBLE.format(field=feature.label, value=exact_number(value), unit=unit, lo=exact_number(lo), hi=exact_number(hi))
     logged = MSG_IMPLAUSIBLE_LOGGED.format(field=feature.name, unit=unit, lo=exact_number(lo), hi=exact_number(hi))
-    return {"kind": WarningKind.IMPLAUSIBLE_VALUE, "field": feature.name, "value": value, "plausible": [lo, hi], "message": msg,
+    return {"kind": WarningKind.IMPLAUSIBLE_VALUE.value, "field": feature.name, "value": value, "plausible": [lo, hi], "message": msg,
             "logged": logged}
 
 

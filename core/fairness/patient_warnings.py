@@ -153,7 +153,7 @@ def _group_warnings(audit: SubgroupAudit, attrs: dict, train_total: int, policy:
         share = g.train_share if g.train_share is not None else (n / train_total if train_total else 0.0)
         label = group_label(g.attribute, g.group)
         if n < policy.min_train_n or share < policy.min_train_share:
-            out.append({"kind": WarningKind.UNDERREPRESENTED, "severity": SEVERITY_FEW if n < policy.min_train_n
+            out.append({"kind": WarningKind.UNDERREPRESENTED.value, "severity": SEVERITY_FEW if n < policy.min_train_n
                         else SEVERITY_SMALL_SHARE, "attribute": g.attribute, "group": g.group, "train_n": n,
                         "train_share": share, "thresholds": asdict(policy),
                         "message": MSG_UNDERREPRESENTED.format(label=label, n=n, total=train_total, share=share)})
@@ -167,7 +167,7 @@ def _worse_warning(audit: SubgroupAudit, g, metric: str, mv, label: str) -> dict
     direction = WORSE_DIRECTION.get(metric)
     gap = worse_gap(direction, mv.value, mv.complement) if direction and mv.complement is not None else None
     n_tests = audit.settings.get("n_tests")
-    return {"kind": WarningKind.WORSE_PERFORMANCE, "severity": flag_severity(metric, gap, mv.p_adjusted),
+    return {"kind": WarningKind.WORSE_PERFORMANCE.value, "severity": flag_severity(metric, gap, mv.p_adjusted),
             "attribute": g.attribute, "group": g.group, "metric": metric, "value": mv.value,
             "overall": audit.overall[metric].value, "rest": mv.complement, "difference": mv.difference,
             "ci": [mv.difference_ci_low, mv.difference_ci_high], "test_n": g.n, "p_value": mv.p_value,
@@ -212,13 +212,13 @@ def _ood_warnings(spec: CohortSpec, x_row, detector: NoveltyDetector) -> list[di
             unit = f" {f.unit}" if f.unit else ""
             message = MSG_OOD_FEATURE.format(label=f.label, value=fmt_number(flag.value), unit=unit,
                                              lo=fmt_number(flag.train_min), hi=fmt_number(flag.train_max))
-        out.append({"kind": WarningKind.OUT_OF_DISTRIBUTION, "severity": SEVERITY_OOD_FEATURE, "scope": "feature",
+        out.append({"kind": WarningKind.OUT_OF_DISTRIBUTION.value, "severity": SEVERITY_OOD_FEATURE, "scope": "feature",
                     "feature": name, "value": flag.value,
                     "training_range": [flag.train_min, flag.train_max], "message": message})
     score = float(detector.score(x)[0])
     if score > detector.threshold_:
         pct = float(detector.percentile(x)[0])
-        out.append({"kind": WarningKind.OUT_OF_DISTRIBUTION, "severity": SEVERITY_OOD_NOVEL, "scope": "multivariate",
+        out.append({"kind": WarningKind.OUT_OF_DISTRIBUTION.value, "severity": SEVERITY_OOD_NOVEL, "scope": "multivariate",
                     "score": score,
                     "threshold": float(detector.threshold_), "percentile": pct,
                     "message": MSG_OOD_NOVEL.format(pct=min(pct, 99.9))})

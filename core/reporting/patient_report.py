@@ -135,7 +135,7 @@ def _common(bundle: ModelBundle, patient: ValidatedPatient, representation: list
                   disclaimer=DISCLAIMER.format(source=spec.title), outcome=_outcome(spec), missing_inputs=missing)
     warnings = list(patient.warnings)
     if not spec.treatment.randomized and not spec.is_dose:
-        warnings.append({"kind": WarningKind.NON_RANDOMIZED, "severity": "medium", "message": "Arms were not randomized in the training data: "
+        warnings.append({"kind": WarningKind.NON_RANDOMIZED.value, "severity": "medium", "message": "Arms were not randomized in the training data: "
                          "differences between arms may reflect who received them, not what they do."})
     warnings += representation
     warnings += caveat_warnings(spec, patient.values)
@@ -233,7 +233,7 @@ def dose_report(bundle: ModelBundle, patient: ValidatedPatient, values: tuple, b
         if res.status[0] == "ok":
             dose["interval"] = [float(res.low[0]), float(res.high[0])]
         else:
-            warnings.append({"kind": WarningKind.INSUFFICIENT_EVIDENCE, "severity": "high", "message": str(res.reason[0])})
+            warnings.append({"kind": WarningKind.INSUFFICIENT_EVIDENCE.value, "severity": "high", "message": str(res.reason[0])})
     if np.isnan(formula):
         dose["iwpc_formula_note"] = "The IWPC formula needs height and weight; one of them is missing."
     reasons = _evidence_reasons(spec, warnings)

@@ -134,12 +134,12 @@ def _notes(ensemble: ArmEnsemble, intervals: dict, pairs: dict) -> tuple[dict, .
     level, notes = ensemble.level, []
     for arm, (lo, hi) in intervals.items():
         if hi - lo > ensemble.max_arm_width:
-            notes.append({"kind": WarningKind.INSUFFICIENT_EVIDENCE, "severity": "high", "arm": arm, "interval": [lo, hi],
+            notes.append({"kind": WarningKind.INSUFFICIENT_EVIDENCE.value, "severity": "high", "arm": arm, "interval": [lo, hi],
                           "width": hi - lo, "limit": ensemble.max_arm_width,
                           "message": MSG_WIDE_ARM.format(arm=arm, level=level, low=lo, high=hi)})
     for (a, b), (lo, hi) in pairs.items():
         if hi - lo > ensemble.max_difference_width:
-            notes.append({"kind": WarningKind.INSUFFICIENT_EVIDENCE, "severity": "high", "arms": [a, b], "interval": [lo, hi],
+            notes.append({"kind": WarningKind.INSUFFICIENT_EVIDENCE.value, "severity": "high", "arms": [a, b], "interval": [lo, hi],
                           "width": hi - lo, "limit": ensemble.max_difference_width,
                           "message": MSG_WIDE_DIFF.format(a=a, b=b, level=level, low=lo, high=hi)})
     return tuple(notes)

@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(VENV)/bin/streamlit run app.py --server.headless true --server.port $(PORT) --server.address 127.0.0.1
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
 	mkdir -p benchmarks/results

@@ -13,7 +13,8 @@ pytestmark = BROWSER_MARKS
 @pytest.fixture
 def server(bundle_dirs, tmp_path):
     proc, url = start_server(bundle_dirs("warfarin").parent,
-                             extra_env={"EQUIPOISE_DATABASE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}"})
+                             extra_env={"EQUIPOISE_DATABASE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}",
+                                        "EQUIPOISE_AUDIT_CHECKPOINTS": str(tmp_path / "audit-checkpoints.jsonl")})
     yield url
     stop_server(proc)
 

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def store_env(tmp_path, monkeypatch, bundle_dirs):
+def store_env(tmp_path, monkeypatch, bundle_dirs, own_checkpoints):
+    # a store of its own, so its own checkpoint file too: checked against another store's, a log reads as rewritten
     monkeypatch.setenv("EQUIPOISE_DATABASE_URL", f"sqlite:///{tmp_path / 'store.sqlite3'}")
     monkeypatch.setenv("EQUIPOISE_BUNDLE_DIR", str(bundle_dirs("warfarin").parent))
     return tmp_path

@@ -61,7 +61,7 @@ def test_a_whole_meeting_from_the_command_line(env, board_roots):
     code, out, err = run("board", "add", "--meeting", meeting, "--cohort", "colon", "--csv", str(tmp_path / "agenda.csv"),
                          "--label-column", "label", "--context-column", "context", "--question", "Adjuvant therapy?")
     assert code == 1
-    assert "5 of 6 row(s) added" in err and "Row 6 (MDT-BAD) refused" in err and "'positive_nodes'" in err
+    assert "5 of 6 row(s) added" in err and "Row 6 (MDT-BAD) refused" in err and "Positive lymph nodes must be a whole number" in err
     added = json.loads(out)
     assert [c["label"] for c in added["added"]] == LABELS and added["refused"][0]["label"] == "MDT-BAD"
 

@@ -135,7 +135,7 @@ def test_a_csv_row_is_added_or_refused_with_its_errors_by_name(board):
     assert [c.label for c in result.added] == ["CSV-A"]
     refused = {r.row: r for r in result.refused}
     assert sorted(refused) == [2, 3, 4, 5] and result.n_rows == 5
-    assert refused[2].label == "CSV-BAD" and "'age_years'" in refused[2].errors[0] and "500" in refused[2].errors[0]
+    assert refused[2].label == "CSV-BAD" and "Age must be a whole number" in refused[2].errors[0] and "500" in refused[2].errors[0]
     assert refused[3].label is None and "empty" in refused[3].errors[0]
     assert "earlier row" in refused[4].errors[0] and "already on this meeting's agenda" in refused[5].errors[0]
     assert "Row 2 (CSV-BAD) refused" in result.message()

@@ -1,6 +1,6 @@
-"""A what-if slider reruns only its region of the page (``st.fragment``, issue 29), without app.py, where every
-run's audit-log context is set. In a real browser: the numbers the moved slider shows are in the audit log, and so
-is the effect curve of a feature chosen in the other rerun-alone region."""
+"""In a real browser: the numbers a moved what-if slider shows are in the audit log, and so is the effect curve of a
+feature chosen below it. (A region rerun alone with ``st.fragment`` skips app.py, where every run's audit-log context
+is set; ``pages._auth.logged_fragment`` sets it again, and this test would catch a region that did not.)"""
 
 from __future__ import annotations
 
@@ -39,9 +39,9 @@ def test_what_a_moved_slider_shows_is_in_the_log(page, server, bundles, monkeypa
     url, data = server
     patient = service.held_out_patients(bundles("colon"))[0]["patient_id"]
     page.goto(f"{url}/what_if?cohort=colon&patient={patient}")
-    page.get_by_text("Unlock immutable features").wait_for(timeout=60_000)
+    page.get_by_text("Explore the model").wait_for(timeout=60_000)
     page.locator(IDLE).wait_for(timeout=60_000)
-    page.get_by_text("Unlock immutable features").click()
+    page.get_by_text("Explore the model").first.click()  # colon has no lever: explore mode shows every value
     thumb = page.locator("[data-testid='stSlider']").filter(has_text="Positive lymph nodes").locator(
         "input[type='range']:not([disabled])")
     thumb.wait_for(state="attached", timeout=60_000)

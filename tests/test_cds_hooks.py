@@ -240,4 +240,4 @@ def test_an_actg175_chart_without_the_history_gets_a_card_naming_what_is_missing
     r = service.held_out_patients(bundles("actg175"))[0]
     (card,) = client.post("/cds-services/actg175", json=call(_actg_chart(r, "2106-3"))).json()["cards"]
     assert card["indicator"] == "info" and card["summary"].startswith("No estimate")
-    assert "karnofsky" in card["detail"] and "age\\_years" not in card["detail"]
+    assert "Karnofsky performance score" in card["detail"] and "age\\_years" not in card["detail"]  # by its label

@@ -136,9 +136,10 @@ def test_dose_model_never_sees_the_calibration_part(monkeypatch):
     def changed(rows):
         frame = cohort.frame.copy()
         frame.loc[rows, col] = frame.loc[rows, col] * 3 + 10
-        return T.train(dataclasses.replace(cohort, frame=frame), max_trees=40)
+        return T.train(dataclasses.replace(cohort, frame=frame), grid=grid, max_trees=40)
 
-    base = T.train(cohort, max_trees=40)
+    grid = T.default_grid("regression")[0][:1]  # one setting: what is tested is which rows the fit sees
+    base = T.train(cohort, grid=grid, max_trees=40)
     probe = cohort.frame.head(100)
     np.testing.assert_array_equal(base.model.predict(probe), changed(train_rows[cal]).model.predict(probe))
     # ...while changing 200 fitting rows does change it, so this test can fail

@@ -78,7 +78,7 @@ def test_the_audit_log_page_shows_user_names_with_visible_codes(data_dir):
     at.session_state["eq.routed"] = True
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    users = list(at.dataframe[0].value["user"])
+    users = list(at.dataframe[0].value["Who"])
     assert "Dr Eve[U+202E]gnp.exe" in users and not any(RLO in u for u in users)
     assert not any(RLO in str(o) for o in at.selectbox(key="al.user").options)
 
@@ -132,7 +132,7 @@ def test_subgroups_highlights_a_patient_only_for_roles_that_may_open_the_patient
     assert not at.exception, [e.value for e in at.exception]
     captions = " ".join(str(c.value) for c in at.caption)
     assert ("This patient's groups are highlighted." in captions) == highlighted
-    marks = set(at.dataframe[0].value["this patient"])
+    marks = set(at.dataframe[0].value["This patient"])
     assert ("◀" in marks) == highlighted
 
 

@@ -7,20 +7,14 @@ import base64
 from html import escape
 
 from .._format import visible_strings
+from .._documents import PAGE_CSS
 from .agenda import MeetingRecord
 from .content import CaseContent, report_content
 
-CSS = """
-@page { size: A4; margin: 16mm 14mm 18mm 14mm; }
-body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10.5pt; color: #111; max-width: 180mm; margin: auto; }
-h1 { font-size: 17pt; margin-bottom: 2mm; } h2 { font-size: 13.5pt; margin-top: 8mm; border-bottom: 1px solid #999; }
-h3 { font-size: 11pt; margin: 4mm 0 1mm; }
-table { border-collapse: collapse; width: 100%; margin: 2mm 0; } th, td { text-align: left; vertical-align: top;
-  padding: 1mm 2mm; border-bottom: 1px solid #ddd; } th { width: 32%; font-weight: 600; }
+CSS = PAGE_CSS + """th { width: 32%; }
 .note { background: #fff4d6; border-left: 4px solid #e69f00; padding: 2mm 3mm; }
 .case { page-break-before: always; } .case:first-of-type { page-break-before: auto; }
 img { max-width: 100%; } pre { white-space: pre-wrap; font-family: inherit; margin: 0; }
-footer { margin-top: 8mm; font-size: 9pt; color: #444; border-top: 1px solid #999; padding-top: 2mm; }
 @media print { footer { position: fixed; bottom: 0; } }
 """
 

@@ -4,36 +4,17 @@ every character (≥, −, accents) is kept, charts as PNG images and the decisi
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
+from .._documents import TEXT_WIDTH_MM, a4_pdf
 from .._format import visible_strings
 from .agenda import MeetingRecord
 from .content import FOOTER, CaseContent, report_content
 
-WIDTH = 182  # mm of text on A4 with 14 mm margins
-
-
-def _font_dir() -> Path:
-    import matplotlib
-
-    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+WIDTH = TEXT_WIDTH_MM
 
 
 def _pdf():
-    from fpdf import FPDF
-
-    class _Report(FPDF):
-        def footer(self):
-            self.set_y(-14)
-            self.set_font("DejaVu", size=7.5)
-            self.multi_cell(WIDTH, 3.6, f"{FOOTER}  Page {self.page_no()}/{{nb}}", align="C")
-
-    pdf = _Report(format="A4", unit="mm")
-    pdf.set_margins(14, 14, 14)
-    pdf.set_auto_page_break(True, margin=20)
-    pdf.add_font("DejaVu", "", str(_font_dir() / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(_font_dir() / "DejaVuSans-Bold.ttf"))
-    return pdf
+    return a4_pdf(FOOTER)
 
 
 def _rows(pdf, rows) -> None:

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
-from pathlib import Path
 
 from .._format import visible_strings
+from .._documents import PAGE_CSS, TEXT_WIDTH_MM, a4_pdf
 from .banners import digest
 from .patient_view import EMPTY, FILLED, PatientView, icon_svg, patient_view
 
@@ -126,17 +126,9 @@ def export_content(bundle, report: Mapping, *, inputs: Sequence[Mapping], warnin
 
 
 # --- HTML --------------------------------------------------------------------------------------------------
-CSS = """
-@page { size: A4; margin: 16mm 14mm 18mm 14mm; }
-body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10.5pt; color: #111; max-width: 180mm; margin: auto; }
-h1 { font-size: 17pt; margin-bottom: 2mm; } h2 { font-size: 13.5pt; margin-top: 8mm; border-bottom: 1px solid #999; }
-h3 { font-size: 11pt; margin: 4mm 0 1mm; }
-table { border-collapse: collapse; width: 100%; margin: 2mm 0; } th, td { text-align: left; vertical-align: top;
-  padding: 1mm 2mm; border-bottom: 1px solid #ddd; } th { font-weight: 600; }
-.aid { background: #fff4d6; border-left: 4px solid #e69f00; padding: 2mm 3mm; }
+CSS = PAGE_CSS + """.aid { background: #fff4d6; border-left: 4px solid #e69f00; padding: 2mm 3mm; }
 .view { page-break-before: always; } .option { display: inline-block; width: 82mm; vertical-align: top; margin: 2mm 0; }
 .method { font-size: 9pt; color: #444; }
-footer { margin-top: 8mm; font-size: 9pt; color: #444; border-top: 1px solid #999; padding-top: 2mm; }
 """
 
 
@@ -184,28 +176,11 @@ def patient_report_html(bundle, report: Mapping, *, inputs: Sequence[Mapping], w
 
 
 # --- PDF ---------------------------------------------------------------------------------------------------
-WIDTH = 182  # mm of text on A4 with 14 mm margins
+WIDTH = TEXT_WIDTH_MM
 
 
 def _pdf(footer: str):
-    import matplotlib
-    from fpdf import FPDF
-
-    fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-
-    class _Report(FPDF):
-        def footer(self):
-            self.set_y(-14)
-            self.set_font("DejaVu", size=7.5)
-            self.multi_cell(WIDTH, 3.6, f"{footer}  Page {self.page_no()}/{{nb}}", align="C")
-
-    pdf = _Report(format="A4", unit="mm")
-    pdf.set_margins(14, 14, 14)
-    pdf.set_auto_page_break(True, margin=20)
-    pdf.add_font("DejaVu", "", str(fonts / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(fonts / "DejaVuSans-Bold.ttf"))
-    pdf.alias_nb_pages()
-    return pdf
+    return a4_pdf(footer)
 
 
 def _text(pdf, text: str, *, size: float = 9.5, bold: bool = False, fill: bool = False) -> None:

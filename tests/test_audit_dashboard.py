@@ -15,9 +15,14 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 @pytest.fixture(scope="module")
-def bundle_root(bundle_dirs):
+def bundle_root(bundle_dirs, tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("EQUIPOISE_BUNDLE_DIR", str(bundle_dirs("actg175").parent))
+    # a data directory of its own (store, key, checkpoints): another test file on the same worker that opened a
+    # store of its own must not make this store's verification read another log's checkpoints
+    mp.setenv("EQUIPOISE_DATA_DIR", str(tmp_path_factory.mktemp("audit_dashboard_data")))
+    mp.delenv("EQUIPOISE_DATABASE_URL", raising=False)
+    mp.delenv("EQUIPOISE_AUDIT_CHECKPOINTS", raising=False)
     yield
     mp.undo()
 
@@ -25,7 +30,7 @@ def bundle_root(bundle_dirs):
 def _log():
     from core import service
 
-    return service.open_log()  # the same store the app opened (EQUIPOISE_DATA_DIR from conftest)
+    return service.open_log()  # the same store the app opened (this module's EQUIPOISE_DATA_DIR)
 
 
 def test_a_shown_report_is_in_the_log_before_the_page_renders_it(bundle_root):
